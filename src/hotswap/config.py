@@ -1,0 +1,253 @@
+"""Load hotswap's configuration: built-in presets, overridden by a TOML file, read once at start.
+
+The only module that reads the process environment. Stdlib only (tomllib): the switch
+commands load the config to know which backend names are valid.
+
+Precedence: command-line flag > environment > config file > built-in default.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hotswap.backends import AUTH_KINDS, PRESETS, WIRE_KINDS, Backend, Quirks
+from hotswap.errors import ConfigError
+
+DEFAULT_PORT = 3199
+DEFAULT_BACKEND = "anthropic"
+MB = 1024 * 1024
+
+
+def default_state_dir(environ: Mapping[str, str]) -> Path:
+    """Where hotswap keeps its state: `HOTSWAP_HOME`, else the platform's user state dir.
+
+    Mirrors platformdirs.user_state_dir("hotswap", appauthor=False) without importing it.
+    """
+    if environ.get("HOTSWAP_HOME"):
+        return Path(environ["HOTSWAP_HOME"]).expanduser()
+    home = Path.home()
+    if sys.platform == "win32":
+        base = environ.get("LOCALAPPDATA") or str(home / "AppData" / "Local")
+        return Path(base) / "hotswap"
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support" / "hotswap"
+    xdg = environ.get("XDG_STATE_HOME", "").strip()
+    return Path(xdg if xdg else home / ".local" / "state") / "hotswap"
+
+
+class KeyRing:
+    """API keys read from the environment. Its repr names variables, never values."""
+
+    def __init__(self, environ: Mapping[str, str], names: set[str]) -> None:
+        self._keys = {n: environ[n] for n in names if environ.get(n)}
+
+    def get(self, env_var: str) -> str | None:
+        return self._keys.get(env_var)
+
+    def __repr__(self) -> str:
+        return f"KeyRing(set={sorted(self._keys)})"
+
+
+@dataclass(frozen=True)
+class RouterSettings:
+    """Limits and timeouts of the router."""
+
+    max_body_bytes: int = 32 * MB
+    connect_timeout_s: float = 10.0
+    first_byte_timeout_s: float = 120.0
+    idle_timeout_s: float = 300.0
+    fallback: bool = True
+    breaker_failures: int = 5
+    breaker_cooldown_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the router and the commands need, resolved once."""
+
+    state_dir: Path
+    backends: dict[str, Backend]
+    default_backend: str = DEFAULT_BACKEND
+    router: RouterSettings = field(default_factory=RouterSettings)
+    respond_to_bash_commands: bool = False
+    source: Path | None = None
+    keys: KeyRing = field(default_factory=lambda: KeyRing({}, set()))
+
+    @property
+    def global_mode_file(self) -> Path:
+        return self.state_dir / "mode"
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.state_dir / "sessions"
+
+    def names(self) -> dict[str, str]:
+        """Every accepted name and alias, lower-cased, mapped to its backend's name."""
+        table: dict[str, str] = {}
+        for backend in self.backends.values():
+            table[backend.name.lower()] = backend.name
+            for alias in backend.aliases:
+                table.setdefault(alias.lower(), backend.name)
+        return table
+
+    def resolve(self, name: str) -> Backend | None:
+        canonical = self.names().get(name.strip().lower())
+        return self.backends.get(canonical) if canonical else None
+
+
+_BACKEND_KEYS = {
+    "base_url",
+    "auth",
+    "api_key_env",
+    "aliases",
+    "models",
+    "fallback",
+    "kind",
+    "quirks",
+}
+_ROUTER_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "max_body_mb": ("max_body_bytes", lambda v: int(float(v) * MB)),
+    "connect_timeout_s": ("connect_timeout_s", float),
+    "first_byte_timeout_s": ("first_byte_timeout_s", float),
+    "idle_timeout_s": ("idle_timeout_s", float),
+    "fallback": ("fallback", bool),
+    "breaker_failures": ("breaker_failures", int),
+    "breaker_cooldown_s": ("breaker_cooldown_s", float),
+}
+
+
+def _fail(path: Path, key: str, value: Any, why: str) -> ConfigError:
+    return ConfigError(f"{path}: invalid value for '{key}': {value!r} ({why})")
+
+
+def _check_type(path: Path, key: str, value: Any, kind: type | tuple[type, ...]) -> None:
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise _fail(path, key, value, f"expected {names}")
+
+
+def _parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Backend:
+    where = f"backends.{name}"
+    _check_type(path, where, data, dict)
+    unknown = set(data) - _BACKEND_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise _fail(
+            path, f"{where}.{key}", data[key], f"unknown key; known: {sorted(_BACKEND_KEYS)}"
+        )
+    values: dict[str, Any] = {}
+    for key in ("base_url", "auth", "api_key_env", "kind"):
+        if key in data:
+            _check_type(path, f"{where}.{key}", data[key], str)
+            values[key] = data[key]
+    for key in ("aliases", "fallback"):
+        if key in data:
+            _check_type(path, f"{where}.{key}", data[key], list)
+            values[key] = tuple(str(x) for x in data[key])
+    if "models" in data:
+        _check_type(path, f"{where}.models", data["models"], dict)
+        for pattern, target in data["models"].items():
+            _check_type(path, f"{where}.models.{pattern}", target, str)
+        values["models"] = tuple(data["models"].items())
+    if "quirks" in data:
+        _check_type(path, f"{where}.quirks", data["quirks"], dict)
+        try:
+            values["quirks"] = Quirks.from_mapping(data["quirks"])
+        except TypeError as exc:
+            raise _fail(path, f"{where}.quirks", data["quirks"], str(exc)) from None
+    backend = replace(base, **values) if base else _new_backend(path, name, values)
+    _validate_backend(path, backend)
+    return backend
+
+
+def _new_backend(path: Path, name: str, values: dict[str, Any]) -> Backend:
+    if "base_url" not in values:
+        raise _fail(path, f"backends.{name}.base_url", None, "required for a new backend")
+    return Backend(name=name, **values)
+
+
+def _validate_backend(path: Path, b: Backend) -> None:
+    where = f"backends.{b.name}"
+    if not b.base_url.startswith(("http://", "https://")):
+        raise _fail(path, f"{where}.base_url", b.base_url, "must start with http:// or https://")
+    if b.auth not in AUTH_KINDS:
+        raise _fail(path, f"{where}.auth", b.auth, f"one of {', '.join(AUTH_KINDS)}")
+    if b.kind not in WIRE_KINDS:
+        raise _fail(path, f"{where}.kind", b.kind, f"one of {', '.join(WIRE_KINDS)}")
+    if b.auth != "passthrough" and not b.api_key_env:
+        raise _fail(path, f"{where}.api_key_env", None, f"required with auth = '{b.auth}'")
+
+
+def _parse_router(path: Path, data: Any) -> RouterSettings:
+    _check_type(path, "router", data, dict)
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in _ROUTER_KEYS:
+            raise _fail(path, f"router.{key}", value, f"unknown key; known: {sorted(_ROUTER_KEYS)}")
+        attr, convert = _ROUTER_KEYS[key]
+        _check_type(path, f"router.{key}", value, bool if convert is bool else (int, float))
+        if convert is not bool and value <= 0:
+            raise _fail(path, f"router.{key}", value, "must be positive")
+        values[attr] = convert(value)
+    return RouterSettings(**values)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+
+
+def _check_references(path: Path, cfg: Config) -> None:
+    names = cfg.names()
+    if cfg.default_backend.lower() not in names:
+        raise _fail(path, "default_backend", cfg.default_backend, f"known: {sorted(names)}")
+    for b in cfg.backends.values():
+        for target in b.fallback:
+            if target.lower() not in names:
+                raise _fail(path, f"backends.{b.name}.fallback", target, "no such backend")
+
+
+def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Presets, then `path` (or $HOTSWAP_HOME/config.toml if it exists) on top."""
+    env = os.environ if environ is None else environ
+    state_dir = default_state_dir(env)
+    explicit = path is not None or bool(env.get("HOTSWAP_CONFIG"))
+    cfg_path = Path(path or env.get("HOTSWAP_CONFIG") or state_dir / "config.toml")
+    data = read_config_file(cfg_path) if explicit or cfg_path.exists() else {}
+    backends = dict(PRESETS)
+    raw_backends = data.get("backends", {})
+    _check_type(cfg_path, "backends", raw_backends, dict)
+    for name, raw in raw_backends.items():
+        backends[name] = _parse_backend(cfg_path, name, raw, backends.get(name))
+    known = {"default_backend", "backends", "router", "respond_to_bash_commands"}
+    for key in data:
+        if key not in known:
+            raise _fail(cfg_path, key, data[key], f"unknown key; known: {sorted(known)}")
+    default = data.get("default_backend", DEFAULT_BACKEND)
+    _check_type(cfg_path, "default_backend", default, str)
+    respond = data.get("respond_to_bash_commands", False)
+    _check_type(cfg_path, "respond_to_bash_commands", respond, bool)
+    key_names = {b.api_key_env for b in backends.values() if b.api_key_env}
+    cfg = Config(
+        state_dir=state_dir,
+        backends=backends,
+        default_backend=default,
+        router=_parse_router(cfg_path, data.get("router", {})),
+        respond_to_bash_commands=respond,
+        source=cfg_path if data else None,
+        keys=KeyRing(env, key_names),
+    )
+    _check_references(cfg_path, cfg)
+    canonical = cfg.names()[default.lower()]
+    return replace(cfg, default_backend=canonical)

@@ -1,0 +1,22 @@
+"""The `hotswap` console script: switch subcommands take the stdlib fast path.
+
+`hotswap use`, `hotswap sessions` and `hotswap backend` must start in tens of
+milliseconds, so they never import click or aiohttp.
+"""
+
+from __future__ import annotations
+
+import sys
+
+_FAST = {"use", "sessions", "backend"}
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if args and args[0] in _FAST:
+        import hotswap.switch as switch
+
+        sys.exit(switch.dispatch(args[0], args[1:]))
+    from hotswap.cli import cli
+
+    cli()

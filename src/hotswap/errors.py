@@ -1,0 +1,138 @@
+"""The error tree, and the only place that renders errors for the wire.
+
+    HotswapError
+    ├── ConfigError              invalid config file or value (fails at start)
+    ├── ModeFileError            unreadable mode file or unknown backend name in it
+    ├── RequestError             the client's request is bad (400, 413, 401, 403, 404)
+    ├── MissingKeyError          a backend's API key variable is not set
+    ├── UpstreamError            talking to a backend failed
+    │   ├── UpstreamConnectError     refused, reset, DNS, TLS        -> 502
+    │   ├── UpstreamTimeoutError     connect / first byte / idle     -> 504
+    │   └── UpstreamStreamError      broke after the stream started  -> SSE error event
+    └── NoBackendAvailableError  every planned attempt failed        -> 502/504
+
+Stdlib only: the switch commands import it.
+"""
+
+from __future__ import annotations
+
+import json
+
+# Anthropic's error types by HTTP status.
+ERROR_TYPES: dict[int, str] = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    502: "api_error",
+    503: "api_error",
+    504: "api_error",
+    529: "overloaded_error",
+}
+
+
+class HotswapError(Exception):
+    """Base of every error hotswap raises on purpose."""
+
+    status = 500
+
+    @property
+    def error_type(self) -> str:
+        return ERROR_TYPES.get(self.status, "api_error")
+
+
+class ConfigError(HotswapError):
+    """The config file or a value in it is invalid."""
+
+
+class ModeFileError(HotswapError):
+    """The mode file cannot be read or names no known backend."""
+
+
+class RequestError(HotswapError):
+    """The client's request is refused by hotswap itself."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class MissingKeyError(HotswapError):
+    """A backend needs an API key whose environment variable is unset."""
+
+    status = 403
+
+    def __init__(self, backend: str, env_var: str) -> None:
+        super().__init__(
+            f"hotswap: backend '{backend}' needs its API key in the environment variable "
+            f"{env_var}, which is not set where the router runs"
+        )
+        self.backend = backend
+        self.env_var = env_var
+        self.reason = f"{env_var} is not set"
+
+
+class NoCredentialError(MissingKeyError):
+    """Anthropic mode, but Claude Code was launched without any Anthropic credential."""
+
+    def __init__(self, backend: str) -> None:
+        HotswapError.__init__(
+            self,
+            f"hotswap: backend '{backend}' needs your Anthropic credential, and this session "
+            "has none (no ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN or Claude login); "
+            "switch with `ds` or `backend NAME`",
+        )
+        self.backend = backend
+        self.env_var = ""
+        self.reason = "no Anthropic credential in this session"
+
+
+class UpstreamError(HotswapError):
+    """Talking to a backend failed at the transport level."""
+
+    status = 502
+
+    def __init__(self, backend: str, cause: str) -> None:
+        super().__init__(f"hotswap: backend '{backend}' failed: {cause}")
+        self.backend = backend
+        self.cause = cause
+
+
+class UpstreamConnectError(UpstreamError):
+    status = 502
+
+
+class UpstreamTimeoutError(UpstreamError):
+    status = 504
+
+
+class UpstreamStreamError(UpstreamError):
+    status = 502
+
+
+class NoBackendAvailableError(HotswapError):
+    """Every attempt in the plan failed; the message names each one."""
+
+    def __init__(self, attempts: list[str], status: int = 502) -> None:
+        super().__init__("hotswap: no backend could answer: " + "; ".join(attempts))
+        self.status = status
+
+
+def error_body(error_type: str, message: str) -> bytes:
+    """Anthropic's error JSON: {"type":"error","error":{"type":...,"message":...}}."""
+    payload = {"type": "error", "error": {"type": error_type, "message": message}}
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
+def to_anthropic_error(exc: HotswapError) -> tuple[int, bytes]:
+    """Render one of our errors as (HTTP status, JSON body)."""
+    return exc.status, error_body(exc.error_type, str(exc))
+
+
+def sse_error_event(exc: HotswapError) -> bytes:
+    """One SSE `error` event, the way Anthropic ends a stream that failed."""
+    return b"event: error\ndata: " + error_body(exc.error_type, str(exc)) + b"\n\n"

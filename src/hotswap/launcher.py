@@ -1,0 +1,235 @@
+"""`hotswap run`: a router for this session alone, then Claude Code pointed at it.
+
+The router runs in this process; Claude Code is its child. When Claude Code exits
+(normally, Ctrl-C, SIGTERM, a crash) the router stops and the session record goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hotswap.app import Guard, install_uvloop, start_router
+from hotswap.backends import PLACEHOLDER_TOKEN
+from hotswap.config import Config
+from hotswap.errors import ConfigError
+from hotswap.modefile import write_mode
+from hotswap.sessions import (
+    Session,
+    new_secret,
+    new_session_id,
+    process_start_time,
+    register,
+    remove,
+)
+from hotswap.state import RouterState
+
+log = logging.getLogger("hotswap")
+
+INSTALL_HINT = (
+    "Claude Code's `claude` command was not found on PATH. Install it with\n"
+    "    npm install -g @anthropic-ai/claude-code\n"
+    "or point HOTSWAP_CLAUDE_BIN at the executable."
+)
+TIER_VARIABLES = (
+    "ANTHROPIC_MODEL",
+    "ANTHROPIC_DEFAULT_OPUS_MODEL",
+    "ANTHROPIC_DEFAULT_SONNET_MODEL",
+    "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    "ANTHROPIC_SMALL_FAST_MODEL",
+)
+_CREDENTIAL_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN")
+
+
+def find_claude(environ: Mapping[str, str]) -> str:
+    explicit = environ.get("HOTSWAP_CLAUDE_BIN")
+    if explicit:
+        if shutil.which(explicit) is None:
+            raise ConfigError(f"HOTSWAP_CLAUDE_BIN={explicit} is not an executable")
+        return explicit
+    found = shutil.which("claude", path=environ.get("PATH"))
+    if found is None:
+        raise ConfigError(INSTALL_HINT)
+    return found
+
+
+def has_claude_login(environ: Mapping[str, str]) -> bool:
+    """A credential Claude Code will use: a key or token variable, or a stored login."""
+    if any(environ.get(name) for name in _CREDENTIAL_VARIABLES):
+        return True
+    config_dir = Path(environ.get("CLAUDE_CONFIG_DIR") or Path.home() / ".claude")
+    if (config_dir / ".credentials.json").exists():
+        return True
+    account = Path(environ.get("CLAUDE_CONFIG_DIR") or Path.home()) / ".claude.json"
+    try:
+        return "oauthAccount" in json.loads(account.read_text())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def child_environment(
+    environ: Mapping[str, str], session: Session, config: Config
+) -> dict[str, str]:
+    """Claude Code's environment: pointed at this session's router, with claude-* model names."""
+    env = dict(environ)
+    env["ANTHROPIC_BASE_URL"] = session.base_url
+    env["HOTSWAP_SESSION"] = session.id
+    env["HOTSWAP_HOME"] = str(config.state_dir)
+    for name in TIER_VARIABLES:
+        value = env.get(name, "")
+        if value and not value.lower().startswith("claude"):
+            # Claude Code must keep seeing claude-* names (auto mode needs them);
+            # the router maps them per backend.
+            log.info("ignoring %s=%s: hotswap maps models in the router", name, value)
+            del env[name]
+    if not has_claude_login(environ):
+        # Claude Code will not start without a credential; the router knows this one
+        # is not real and never sends it to Anthropic.
+        env["ANTHROPIC_AUTH_TOKEN"] = PLACEHOLDER_TOKEN
+    return env
+
+
+def _load_settings(value: str) -> dict[str, Any]:
+    text = value
+    if not value.lstrip().startswith("{"):
+        try:
+            text = Path(value).read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read --settings file {value}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"--settings is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError("--settings must be a JSON object")
+    return data
+
+
+def merge_settings(claude_args: list[str], ours: dict[str, Any]) -> list[str]:
+    """One `--settings` flag: the user's (if any) on top of ours. Claude Code honours only
+    the last `--settings`, so two would silently drop one."""
+    rest: list[str] = []
+    merged = dict(ours)
+    args = iter(claude_args)
+    for arg in args:
+        if arg == "--":
+            rest.append(arg)
+            rest.extend(args)
+            break
+        if arg == "--settings":
+            value = next(args, None)
+            if value is None:
+                raise ConfigError("--settings needs a value")
+            merged.update(_load_settings(value))
+        elif arg.startswith("--settings="):
+            merged.update(_load_settings(arg.split("=", 1)[1]))
+        else:
+            rest.append(arg)
+    return ["--settings", json.dumps(merged), *rest]
+
+
+def our_settings(config: Config) -> dict[str, Any]:
+    return {"respondToBashCommands": config.respond_to_bash_commands}
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if hotswap itself is killed (Linux), not left orphaned."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def run_session(
+    config: Config,
+    backend: str | None,
+    port: int,
+    claude_args: list[str],
+    environ: Mapping[str, str],
+) -> int:
+    """Run Claude Code behind its own router; return Claude Code's exit code."""
+    claude = find_claude(environ)
+    name = backend or config.default_backend
+    resolved = config.resolve(name)
+    if resolved is None:
+        raise ConfigError(f"unknown backend {name!r}; known: {', '.join(sorted(config.names()))}")
+    argv = [claude, *merge_settings(claude_args, our_settings(config))]
+    install_uvloop()
+    return asyncio.run(_session(config, resolved.name, port, argv, environ))
+
+
+def _log_to_file(path: Path) -> None:
+    """The router must not write on Claude Code's screen: its log goes to a file."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+async def _session(
+    config: Config, backend: str, port: int, argv: list[str], environ: Mapping[str, str]
+) -> int:
+    sessions_dir = config.sessions_dir
+    session_id = new_session_id(sessions_dir)
+    folder = sessions_dir / session_id
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    mode_file = folder / "mode"
+    write_mode(mode_file, backend)
+    _log_to_file(folder / "router.log")
+    state = RouterState(config, mode_file, backend, session_id=session_id)
+    secret = new_secret()
+    try:
+        router = await start_router(state, "127.0.0.1", port, Guard(secret=secret))
+    except OSError as exc:
+        remove(sessions_dir, session_id)
+        raise ConfigError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+    session = Session(
+        id=session_id,
+        port=router.port,
+        pid=os.getpid(),
+        cwd=os.getcwd(),
+        started=time.time(),
+        secret=secret,
+        backend=backend,
+        pid_start=process_start_time(os.getpid()),
+    )
+    try:
+        register(sessions_dir, session)
+        return await _run_claude(argv, child_environment(environ, session, config))
+    finally:
+        await router.stop()
+        remove(sessions_dir, session_id)
+
+
+async def _run_claude(argv: list[str], env: dict[str, str]) -> int:
+    extra: dict[str, Any] = {}
+    if sys.platform.startswith("linux"):
+        extra["preexec_fn"] = _die_with_parent
+    proc = await asyncio.create_subprocess_exec(*argv, env=env, **extra)
+    loop = asyncio.get_running_loop()
+    # Ctrl-C reaches Claude Code from the terminal itself; forwarding it would count twice.
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGINT, lambda: None)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(NotImplementedError, AttributeError):
+            loop.add_signal_handler(sig, _forward, proc, sig)
+    code = await proc.wait()
+    return 128 - code if code < 0 else code
+
+
+def _forward(proc: asyncio.subprocess.Process, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(sig)

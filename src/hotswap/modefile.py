@@ -1,0 +1,63 @@
+"""The mode file: one backend name in a plain text file, so `echo deepseek > FILE` works.
+
+Stdlib only. Writes are atomic (temp file + os.replace) and private to the user (0600).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+
+MAX_MODE_BYTES = 256
+
+
+def parse_mode(text: str) -> str:
+    """The backend name a mode file's text holds: its first word, ignoring `#` comments."""
+    for line in text.splitlines():
+        word = line.split("#", 1)[0].strip()
+        if word:
+            if len(word.split()) != 1:
+                raise ValueError(f"expected one backend name, got {word!r}")
+            return word
+    raise ValueError("the mode file is empty")
+
+
+def read_mode(path: Path) -> str | None:
+    """The name in the mode file, or None when it does not exist.
+
+    Raises ValueError (unparseable) or OSError (unreadable).
+    """
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_MODE_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    if len(raw) > MAX_MODE_BYTES:
+        raise ValueError(f"the mode file is larger than {MAX_MODE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError("the mode file is not UTF-8 text") from None
+    return parse_mode(text)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically, readable by the user alone."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_mode(path: Path, name: str) -> None:
+    """Point the mode file at backend `name`, atomically."""
+    write_private(path, (name + "\n").encode())

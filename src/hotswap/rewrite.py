@@ -1,0 +1,185 @@
+"""Pure rewrites of requests and response events for one backend. No I/O.
+
+Request side: map the model name, apply the backend's quirks. Response side: make sure
+`usage` is always present and numeric (Claude Code crashes without it) and count tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any
+
+import orjson
+
+from hotswap.backends import Backend
+
+_SUFFIX = re.compile(r"\[[^\]]*\]$")
+_USAGE_INTS = ("input_tokens", "output_tokens")
+_USAGE_OPTIONAL_INTS = ("cache_creation_input_tokens", "cache_read_input_tokens")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def parse_json_body(raw: bytes) -> Any:
+    """Parse a request body; ValueError when it is not JSON.
+
+    orjson refuses lone UTF-16 surrogates, which Claude Code can send (a truncated emoji
+    in a tool result); the stdlib accepts them and they are replaced with U+FFFD.
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(str(exc)) from None
+    return _replace_surrogates(data)
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def dump_json(value: Any) -> bytes:
+    return orjson.dumps(value)
+
+
+def map_model(model: str, backend: Backend) -> str:
+    """The model name to send to `backend`: the first matching glob of its model map."""
+    name = _SUFFIX.sub("", model) if backend.quirks.strip_model_suffix else model
+    for pattern, target in backend.models:
+        if fnmatchcase(name, pattern):
+            return target
+    return name
+
+
+def rewrite_request(body: dict[str, Any], backend: Backend) -> bool:
+    """Rewrite a Messages request in place for `backend`; True if anything changed."""
+    changed = False
+    model = body.get("model")
+    if isinstance(model, str):
+        mapped = map_model(model, backend)
+        if mapped != model:
+            body["model"] = mapped
+            changed = True
+    for key in backend.quirks.drop_fields:
+        if key in body:
+            del body[key]
+            changed = True
+    cap = backend.quirks.max_tokens_cap
+    max_tokens = body.get("max_tokens")
+    if cap and isinstance(max_tokens, int) and max_tokens > cap:
+        body["max_tokens"] = cap
+        changed = True
+    return changed
+
+
+@dataclass
+class StreamContext:
+    """What the event rewriter learns about one response while relaying it."""
+
+    backend: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    model: str | None = None
+    stop_reason: str | None = None
+    signatures: list[str] = field(default_factory=list)
+
+    def count(self, usage: dict[str, Any], final: bool) -> None:
+        if "input_tokens" in usage and (usage["input_tokens"] or not final):
+            self.input_tokens = usage["input_tokens"]
+        self.output_tokens = usage.get("output_tokens", self.output_tokens)
+        self.cache_read_tokens = usage.get("cache_read_input_tokens") or self.cache_read_tokens
+        self.cache_write_tokens = (
+            usage.get("cache_creation_input_tokens") or self.cache_write_tokens
+        )
+
+
+def normalise_usage(usage: Any, required: tuple[str, ...] = _USAGE_INTS) -> dict[str, Any]:
+    """A usage object Claude Code can read: required counts present, no nulls or strings."""
+    fixed = dict(usage) if isinstance(usage, dict) else {}
+    for key in required:
+        fixed[key] = _as_int(fixed.get(key))
+    for key in _USAGE_OPTIONAL_INTS:
+        if key in fixed:
+            fixed[key] = _as_int(fixed[key])
+    return fixed
+
+
+def _as_int(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return 0
+
+
+def fix_message(message: dict[str, Any], ctx: StreamContext) -> bool:
+    """Normalise a full message (message_start's or a non-streaming body); True if changed."""
+    usage = normalise_usage(message.get("usage"))
+    changed = usage != message.get("usage")
+    message["usage"] = usage
+    ctx.model = message.get("model") or ctx.model
+    ctx.stop_reason = message.get("stop_reason") or ctx.stop_reason
+    ctx.count(usage, final=False)
+    for block in message.get("content") or ():
+        if isinstance(block, dict) and block.get("type") == "thinking" and block.get("signature"):
+            ctx.signatures.append(block["signature"])
+    return changed
+
+
+def rewrite_event(name: str, data: bytes, ctx: StreamContext) -> bytes | None:
+    """New data for one SSE event, or None to relay it unchanged.
+
+    Only the events a rewrite needs are parsed: message_start and message_delta (usage),
+    and content_block_delta carrying a signature (thinking provenance).
+    """
+    if name == "message_start":
+        obj = _loads(data)
+        if not isinstance(obj, dict):
+            return None
+        message = obj.get("message")
+        if not isinstance(message, dict):
+            message = obj["message"] = {}
+        return orjson.dumps(obj) if fix_message(message, ctx) else None
+    if name == "message_delta":
+        obj = _loads(data)
+        if not isinstance(obj, dict):
+            return None
+        usage = normalise_usage(obj.get("usage"), required=("output_tokens",))
+        changed = usage != obj.get("usage")
+        obj["usage"] = usage
+        ctx.count(usage, final=True)
+        delta = obj.get("delta")
+        if isinstance(delta, dict):
+            ctx.stop_reason = delta.get("stop_reason") or ctx.stop_reason
+        return orjson.dumps(obj) if changed else None
+    if name == "content_block_delta" and b'"signature_delta"' in data:
+        obj = _loads(data)
+        if isinstance(obj, dict) and isinstance(obj.get("delta"), dict):
+            signature = obj["delta"].get("signature")
+            if isinstance(signature, str) and signature:
+                ctx.signatures.append(signature)
+    return None
+
+
+def _loads(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None

@@ -1,0 +1,173 @@
+"""The session registry: one folder per running `hotswap run`, with its record and mode file.
+
+    $HOTSWAP_HOME/sessions/<id>/session.json   port, pids, cwd, secret (0600)
+    $HOTSWAP_HOME/sessions/<id>/mode           that session's mode file
+
+Stdlib only: `sessions`, `ds` and friends read it. A record whose process is gone is
+stale; listing cleans it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from hotswap.modefile import write_private
+
+RECORD = "session.json"
+MODE = "mode"
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    port: int
+    pid: int  # the hotswap process that runs the router
+    cwd: str
+    started: float
+    secret: str
+    backend: str  # the backend it started with
+    pid_start: str = ""  # the process's start time, to tell a reused pid apart
+    claude_pid: int = 0
+
+    def dir(self, sessions_dir: Path) -> Path:
+        return sessions_dir / self.id
+
+    def mode_file(self, sessions_dir: Path) -> Path:
+        return sessions_dir / self.id / MODE
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/s/{self.secret}"
+
+
+def new_session_id(sessions_dir: Path) -> str:
+    import secrets  # lazy: the switch commands never need it
+
+    while True:
+        candidate = secrets.token_hex(2)
+        if not (sessions_dir / candidate).exists():
+            return candidate
+
+
+def new_secret() -> str:
+    import secrets
+
+    return secrets.token_urlsafe(24)
+
+
+def register(sessions_dir: Path, session: Session) -> None:
+    folder = session.dir(sessions_dir)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_private(folder / RECORD, json.dumps(asdict(session), indent=1).encode())
+
+
+def update(sessions_dir: Path, session: Session) -> None:
+    register(sessions_dir, session)
+
+
+def remove(sessions_dir: Path, session_id: str) -> None:
+    shutil.rmtree(sessions_dir / session_id, ignore_errors=True)
+
+
+def load(path: Path) -> Session | None:
+    try:
+        data = json.loads(path.read_text())
+        return Session(**{k: data[k] for k in Session.__dataclass_fields__ if k in data})
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def process_start_time(pid: int) -> str:
+    """An identifier of when `pid` started ('' where unknown): /proc on Linux."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if sys.platform == "win32":
+        return _win_pid_alive(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _win_pid_alive(pid: int) -> bool:
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return False
+    code = ctypes.c_ulong()
+    kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+    kernel32.CloseHandle(handle)
+    return code.value == 259  # STILL_ACTIVE
+
+
+def is_alive(session: Session) -> bool:
+    if not pid_alive(session.pid):
+        return False
+    if session.pid_start and sys.platform.startswith("linux"):
+        return process_start_time(session.pid) == session.pid_start
+    return True
+
+
+def list_sessions(sessions_dir: Path, clean: bool = True) -> list[tuple[Session, bool]]:
+    """Every registered session with its liveness; stale records are removed when `clean`."""
+    found: list[tuple[Session, bool]] = []
+    try:
+        entries = sorted(sessions_dir.iterdir())
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        session = load(entry / RECORD)
+        if session is None:
+            if clean and _abandoned(entry):
+                shutil.rmtree(entry, ignore_errors=True)
+            continue
+        alive = is_alive(session)
+        if not alive and clean:
+            remove(sessions_dir, session.id)
+        found.append((session, alive))
+    return found
+
+
+def _abandoned(entry: Path) -> bool:
+    """A folder without a readable record, older than a minute (not one being created)."""
+    with contextlib.suppress(OSError):
+        return time.time() - entry.stat().st_mtime > 60
+    return False
+
+
+def find(
+    sessions_dir: Path, *, session_id: str | None = None, port: int | None = None
+) -> tuple[Session, bool] | None:
+    """A session by id (or unique id prefix) or by port, with its liveness; never cleans.
+
+    A dead session can still be switched: its mode file is only a file.
+    """
+    known = list_sessions(sessions_dir, clean=False)
+    if session_id is not None:
+        exact = [pair for pair in known if pair[0].id == session_id]
+        prefixed = [pair for pair in known if pair[0].id.startswith(session_id)]
+        found = exact or (prefixed if len(prefixed) == 1 else [])
+    else:
+        found = [pair for pair in known if pair[0].port == port]
+        found.sort(key=lambda pair: not pair[1])  # a live one first
+    return found[0] if found else None

@@ -1,0 +1,118 @@
+"""A router's live state: which backend is active (from its mode file), counts, last error.
+
+The mode file is read on every request: a tiny read is cheaper than any cache that could
+miss a same-size rewrite within one mtime tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hotswap import __version__
+from hotswap.backends import Backend
+from hotswap.config import Config
+from hotswap.fallback import Breakers
+from hotswap.modefile import read_mode, write_mode
+
+log = logging.getLogger("hotswap")
+
+
+@dataclass
+class ActiveMode:
+    backend: Backend
+    source: str  # "mode file" | "default"
+
+
+@dataclass
+class RouterState:
+    """Shared by every request of one router."""
+
+    config: Config
+    mode_file: Path
+    initial_backend: str
+    session_id: str | None = None
+    port: int = 0
+    started: float = field(default_factory=time.time)
+    requests: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    last_error: str | None = None
+    mode_problem: str | None = None
+    fallback_note: str | None = None
+    _last_good: Backend | None = None
+    breakers: Breakers = field(init=False)
+
+    def __post_init__(self) -> None:
+        settings = self.config.router
+        self.breakers = Breakers(settings.breaker_failures, settings.breaker_cooldown_s)
+
+    def _default(self) -> Backend:
+        backend = self.config.resolve(self.initial_backend)
+        assert backend is not None, "initial backend validated at start"
+        return backend
+
+    def active(self) -> ActiveMode:
+        """The backend the mode file names; on any problem, the last good one."""
+        try:
+            name = read_mode(self.mode_file)
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            return self._keep_last_good(f"cannot read mode file {self.mode_file}: {reason}")
+        if name is None:
+            self._problem(None)
+            self._last_good = self._default()
+            return ActiveMode(self._last_good, "default")
+        backend = self.config.resolve(name)
+        if backend is None:
+            known = ", ".join(sorted(self.config.names()))
+            return self._keep_last_good(f"unknown backend {name!r} in mode file (known: {known})")
+        self._problem(None)
+        self._last_good = backend
+        return ActiveMode(backend, "mode file")
+
+    def _keep_last_good(self, problem: str) -> ActiveMode:
+        self._problem(problem)
+        return ActiveMode(self._last_good or self._default(), "last good mode")
+
+    def _problem(self, problem: str | None) -> None:
+        if problem and problem != self.mode_problem:
+            log.warning("%s; keeping the last good backend", problem)
+        self.mode_problem = problem
+
+    def switch_to(self, backend: Backend, note: str) -> None:
+        """Sticky fallback: later requests go straight to `backend`."""
+        write_mode(self.mode_file, backend.name)
+        self._last_good = backend
+        self.fallback_note = note
+        log.warning("%s", note)
+
+    def record_error(self, message: str) -> None:
+        self.last_error = message
+
+    def status(self) -> dict[str, Any]:
+        mode = self.active()
+        return {
+            "mode": mode.backend.name,
+            "mode_source": mode.source,
+            "mode_file": str(self.mode_file),
+            "mode_problem": self.mode_problem,
+            "fallback": self.fallback_note,
+            "session": self.session_id,
+            "port": self.port,
+            "pid": os.getpid(),
+            "version": __version__,
+            "uptime_s": round(time.time() - self.started, 1),
+            "requests": dict(self.requests),
+            "errors": dict(self.errors),
+            "last_error": self.last_error,
+            "breakers": {
+                name: {"state": b.state(), "failures": b.failures, "trips": b.trips}
+                for name, b in self.breakers.by_backend.items()
+            },
+            "backends": sorted(self.config.backends),
+        }

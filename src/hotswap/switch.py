@@ -1,0 +1,281 @@
+"""The switch commands: `ds`, `ant`, `backend`, `sessions`, `hotswap use`.
+
+Each only reads or writes mode files, so it works when the backend or the router is down,
+and inside Claude Code as `!ds` before any model call. Stdlib only, to start in tens of
+milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hotswap.config import Config, load_config
+from hotswap.errors import HotswapError
+from hotswap.modefile import read_mode, write_mode
+from hotswap.sessions import Session, find, list_sessions
+
+EXIT_USAGE = 2
+
+
+class SwitchError(Exception):
+    """A switch command cannot do what it was asked; printed as `Error: ...`."""
+
+
+@dataclass
+class Target:
+    """One mode file to read or write, and how to name it to the user."""
+
+    label: str
+    mode_file: Path
+    default: str
+    alive: bool = True
+
+    def current(self, config: Config) -> str:
+        try:
+            name = read_mode(self.mode_file)
+        except (OSError, ValueError) as exc:
+            return f"? ({exc})"
+        if name is None:
+            return self.default
+        backend = config.resolve(name)
+        return backend.name if backend else f"{name} (unknown)"
+
+
+def _session_target(config: Config, session: Session, alive: bool) -> Target:
+    label = f"session {session.id} (port {session.port})"
+    if not alive:
+        label += " [router not running]"
+    return Target(label, session.mode_file(config.sessions_dir), session.backend, alive)
+
+
+def _global_target(config: Config) -> Target:
+    return Target(
+        f"global ({config.global_mode_file})", config.global_mode_file, config.default_backend
+    )
+
+
+_LOOPBACK_URL = ("http://127.0.0.1:", "http://localhost:", "http://[::1]:")
+
+
+def _port_from_base_url(url: str) -> int | None:
+    """The port of a loopback ANTHROPIC_BASE_URL (urllib.parse costs a few ms to import)."""
+    for prefix in _LOOPBACK_URL:
+        if url.startswith(prefix):
+            digits = url[len(prefix) :].split("/", 1)[0]
+            return int(digits) if digits.isdigit() else None
+    return None
+
+
+def resolve_targets(
+    config: Config,
+    *,
+    session_id: str | None = None,
+    port: int | None = None,
+    all_sessions: bool = False,
+) -> list[Target]:
+    """Explicit flags first, then HOTSWAP_SESSION, then ANTHROPIC_BASE_URL's port, then global."""
+    sessions_dir = config.sessions_dir
+    if all_sessions:
+        live = [s for s, alive in list_sessions(sessions_dir) if alive]
+        if not live:
+            raise SwitchError("no live sessions (start one with `hotswap run`)")
+        return [_session_target(config, s, True) for s in live]
+    if session_id is None and port is None:
+        session_id = os.environ.get("HOTSWAP_SESSION") or None
+        if session_id is None:
+            port = _port_from_base_url(os.environ.get("ANTHROPIC_BASE_URL", ""))
+            if port is None:
+                return [_global_target(config)]
+    found = find(sessions_dir, session_id=session_id, port=port)
+    if found is None:
+        what = f"id {session_id}" if session_id is not None else f"port {port}"
+        if session_id is None and "--port" not in sys.argv:
+            return [_global_target(config)]  # ANTHROPIC_BASE_URL points at `hotswap serve`
+        raise SwitchError(f"no session with {what}; see `sessions`")
+    return [_session_target(config, *found)]
+
+
+def switch(config: Config, name: str, targets: list[Target]) -> list[str]:
+    backend = config.resolve(name)
+    if backend is None:
+        raise SwitchError(f"unknown backend {name!r}; valid names: {_valid(config)}")
+    lines = []
+    for target in targets:
+        before = target.current(config)
+        write_mode(target.mode_file, backend.name)
+        lines.append(f"{target.label}: {before} -> {backend.name}")
+    return lines
+
+
+def _valid(config: Config) -> str:
+    return ", ".join(sorted(config.names()))
+
+
+def _add_target_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--session", "-s", dest="session_id", help="session id (or a prefix)")
+    group.add_argument("--port", "-p", type=int, help="the session's router port")
+    group.add_argument(
+        "--all", "-a", dest="all_sessions", action="store_true", help="every live session"
+    )
+
+
+def _targets(config: Config, args: argparse.Namespace) -> list[Target]:
+    return resolve_targets(
+        config, session_id=args.session_id, port=args.port, all_sessions=args.all_sessions
+    )
+
+
+def cmd_use(config: Config, argv: list[str], prog: str, fixed: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description="Switch the backend of a session.")
+    if fixed is None:
+        parser.add_argument("name", help="backend name or alias")
+    _add_target_flags(parser)
+    args = parser.parse_args(argv)
+    for line in switch(config, fixed or args.name, _targets(config, args)):
+        print(line)
+    return 0
+
+
+def cmd_backend(config: Config, argv: list[str], prog: str) -> int:
+    """`backend` prints the current backend; `backend NAME` switches to it."""
+    parser = argparse.ArgumentParser(prog=prog, description="Show or switch the backend.")
+    parser.add_argument("name", nargs="?", help="switch to this backend")
+    _add_target_flags(parser)
+    args = parser.parse_args(argv)
+    targets = _targets(config, args)
+    if args.name:
+        for line in switch(config, args.name, targets):
+            print(line)
+        return 0
+    for target in targets:
+        print(f"{target.current(config)}  ({target.label})")
+    return 0
+
+
+def _router_status(session: Session) -> dict[str, object]:
+    import urllib.request  # only `sessions` needs it: keep it off the switch path
+
+    try:
+        url = f"{session.base_url}/_hotswap/status"
+        with urllib.request.urlopen(url, timeout=0.5) as resp:
+            data = json.load(resp)
+            return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _age(seconds: float) -> str:
+    if seconds < 60:
+        return f"{int(seconds)}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+    return f"{int(seconds // 86400)}d"
+
+
+def session_rows(config: Config) -> list[dict[str, object]]:
+    rows = []
+    for session, alive in list_sessions(config.sessions_dir):
+        status = _router_status(session) if alive else {}
+        requests = status.get("requests", {})
+        rows.append(
+            {
+                "id": session.id,
+                "port": session.port,
+                "backend": _session_target(config, session, alive).current(config),
+                "cwd": session.cwd,
+                "age_s": round(time.time() - session.started),
+                "requests": sum(requests.values()) if isinstance(requests, dict) else 0,
+                "alive": alive,
+                "note": status.get("fallback") or status.get("mode_problem") or "",
+            }
+        )
+    return rows
+
+
+def cmd_sessions(config: Config, argv: list[str], prog: str) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description="List hotswap sessions.")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    args = parser.parse_args(argv)
+    rows = session_rows(config)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no sessions (start one with `hotswap run`)")
+        return 0
+    print(_table(rows))
+    return 0
+
+
+def _table(rows: list[dict[str, object]]) -> str:
+    home = str(Path.home())
+    cells = [["ID", "PORT", "BACKEND", "CWD", "AGE", "REQUESTS", "ALIVE", "NOTE"]]
+    for r in rows:
+        cwd = str(r["cwd"])
+        cwd = "~" + cwd[len(home) :] if cwd.startswith(home) else cwd
+        cells.append(
+            [
+                str(r["id"]),
+                str(r["port"]),
+                str(r["backend"]),
+                cwd,
+                _age(float(str(r["age_s"]))),
+                str(r["requests"]),
+                "yes" if r["alive"] else "no (cleaned)",
+                str(r["note"]),
+            ]
+        )
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
+
+
+def _run(command: Callable[[Config, list[str], str], int], argv: list[str], prog: str) -> int:
+    try:
+        return command(load_config(), argv, prog)
+    except (SwitchError, HotswapError, OSError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+COMMANDS: dict[str, Callable[[Config, list[str], str], int]] = {
+    "use": lambda c, a, p: cmd_use(c, a, p),
+    "backend": cmd_backend,
+    "sessions": cmd_sessions,
+}
+
+
+def dispatch(command: str, argv: list[str]) -> int:
+    """`hotswap use|backend|sessions ...`"""
+    return _run(COMMANDS[command], argv, f"hotswap {command}")
+
+
+def _fixed(name: str, prog: str) -> None:
+    sys.exit(_run(lambda c, a, p: cmd_use(c, a, p, fixed=name), sys.argv[1:], prog))
+
+
+def ds_main() -> None:
+    _fixed("deepseek", "ds")
+
+
+def ant_main() -> None:
+    _fixed("anthropic", "ant")
+
+
+def backend_main() -> None:
+    sys.exit(_run(cmd_backend, sys.argv[1:], "backend"))
+
+
+def sessions_main() -> None:
+    sys.exit(_run(cmd_sessions, sys.argv[1:], "sessions"))

@@ -1,0 +1,187 @@
+"""The upstream client: one aiohttp session per router, and the one place that maps
+aiohttp's exceptions to ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator, Mapping
+
+import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from hotswap.backends import PLACEHOLDER_TOKEN, Backend
+from hotswap.config import KeyRing, RouterSettings
+from hotswap.errors import (
+    MissingKeyError,
+    NoCredentialError,
+    UpstreamConnectError,
+    UpstreamError,
+    UpstreamStreamError,
+    UpstreamTimeoutError,
+)
+
+# Never forwarded upstream: hop-by-hop, framing, and what aiohttp sets itself.
+_DROP_REQUEST = frozenset(
+    h.lower()
+    for h in (
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "accept-encoding",
+        "origin",
+        "referer",
+        "cookie",
+    )
+)
+_CLIENT_AUTH = frozenset(("x-api-key", "authorization"))
+# Never relayed back: hop-by-hop, and framing that no longer holds once aiohttp decoded it.
+_DROP_RESPONSE = frozenset(
+    (
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "content-encoding",
+        "upgrade",
+        "trailer",
+        "proxy-authenticate",
+        "date",
+        "server",
+        "set-cookie",
+    )
+)
+
+
+def join_url(base_url: str, path_qs: str) -> str:
+    """base + path, without doubling `/v1` when the base already ends with it."""
+    base = base_url.rstrip("/")
+    if base.endswith("/v1") and path_qs.startswith("/v1/"):
+        base = base[:-3]
+    return base + path_qs
+
+
+def upstream_headers(
+    client: Mapping[str, str], backend: Backend, keys: KeyRing
+) -> CIMultiDict[str]:
+    """Client headers as the backend must see them: its own auth, never the client's.
+
+    Passthrough backends (Anthropic) get the client's credentials untouched; every other
+    backend gets them removed and its own key injected.
+    """
+    out: CIMultiDict[str] = CIMultiDict()
+    for name, value in client.items():
+        lower = name.lower()
+        if lower in _DROP_REQUEST:
+            continue
+        if lower in _CLIENT_AUTH and not backend.is_passthrough:
+            continue
+        if lower == "anthropic-beta" and backend.quirks.drop_betas:
+            continue
+        out.add(name, value)
+    if backend.is_passthrough:
+        if PLACEHOLDER_TOKEN in out.get("authorization", ""):
+            raise NoCredentialError(backend.name)
+        return out
+    assert backend.api_key_env is not None
+    key = keys.get(backend.api_key_env)
+    if not key:
+        raise MissingKeyError(backend.name, backend.api_key_env)
+    if backend.auth == "bearer":
+        out["Authorization"] = f"Bearer {key}"
+    else:
+        out["x-api-key"] = key
+    return out
+
+
+def response_headers(upstream: CIMultiDictProxy[str]) -> CIMultiDict[str]:
+    return CIMultiDict((k, v) for k, v in upstream.items() if k.lower() not in _DROP_RESPONSE)
+
+
+@contextlib.contextmanager
+def mapped_errors(backend: str, phase: str) -> Iterator[None]:
+    """Translate aiohttp/asyncio failures into UpstreamError subclasses (only here)."""
+    try:
+        yield
+    except UpstreamError:
+        raise
+    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        raise UpstreamTimeoutError(backend, f"timed out {phase}") from exc
+    except aiohttp.ClientPayloadError as exc:
+        raise UpstreamStreamError(backend, f"stream broke {phase}: {_reason(exc)}") from exc
+    except aiohttp.ClientSSLError as exc:
+        raise UpstreamConnectError(backend, f"TLS failure: {_reason(exc)}") from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise UpstreamConnectError(backend, f"cannot connect: {_reason(exc)}") from exc
+    except aiohttp.ServerDisconnectedError as exc:
+        raise UpstreamConnectError(backend, f"disconnected {phase}") from exc
+    except (aiohttp.ClientError, OSError) as exc:
+        raise UpstreamConnectError(
+            backend, f"{type(exc).__name__} {phase}: {_reason(exc)}"
+        ) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.replace("\n", " ")[:200]
+
+
+class Upstream:
+    """One connection pool for the router's lifetime."""
+
+    def __init__(self, settings: RouterSettings) -> None:
+        self.settings = settings
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=self.settings.connect_timeout_s,
+            sock_read=self.settings.idle_timeout_s,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=timeout,
+            auto_decompress=True,
+            trust_env=True,
+            skip_auto_headers=("User-Agent",),
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def send(
+        self,
+        backend: Backend,
+        path_qs: str,
+        headers: CIMultiDict[str],
+        body: bytes,
+        first_byte_timeout_s: float,
+    ) -> aiohttp.ClientResponse:
+        """POST and wait for the response headers (bounded by the first-byte timeout)."""
+        assert self._session is not None, "Upstream.start() was not awaited"
+        url = join_url(backend.base_url, path_qs)
+        with mapped_errors(backend.name, "before the response headers"):
+            async with asyncio.timeout(first_byte_timeout_s):
+                return await self._session.post(url, data=body, headers=headers)
+
+    @staticmethod
+    async def read_all(resp: aiohttp.ClientResponse, backend: str) -> bytes:
+        with mapped_errors(backend, "while reading the body"):
+            return await resp.read()
+
+    @staticmethod
+    async def chunks(resp: aiohttp.ClientResponse, backend: str) -> AsyncIterator[bytes]:
+        with mapped_errors(backend, "mid-stream"):
+            async for chunk in resp.content.iter_any():
+                yield chunk

@@ -1,0 +1,115 @@
+"""Shared fixtures: a private HOTSWAP_HOME per test, fake backends, routers on 127.0.0.1:0."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from fakes import FakeUpstream
+from hotswap.app import Guard, RunningRouter, start_router
+from hotswap.config import Config, load_config
+from hotswap.state import RouterState
+
+_SCRUB = (
+    "HOTSWAP_HOME",
+    "HOTSWAP_CONFIG",
+    "HOTSWAP_SESSION",
+    "ANTHROPIC_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "DEEPSEEK_API_KEY",
+    "OPENROUTER_API_KEY",
+    "FIREWORKS_API_KEY",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private state directory; no real keys or proxies leak into a test."""
+    for name in _SCRUB:
+        monkeypatch.delenv(name, raising=False)
+    state = tmp_path / "hotswap-home"
+    state.mkdir()
+    monkeypatch.setenv("HOTSWAP_HOME", str(state))
+    return state
+
+
+def backends_toml(urls: dict[str, str], extra: str = "") -> str:
+    """config.toml text pointing presets (by name) at fake servers."""
+    lines = []
+    for name, url in urls.items():
+        lines += [f"[backends.{name}]", f'base_url = "{url}"', ""]
+    return "\n".join(lines) + "\n" + extra
+
+
+@dataclass
+class Router:
+    running: RunningRouter
+    state: RouterState
+    config: Config
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.running.port}"
+
+    @property
+    def mode_file(self) -> Path:
+        return self.state.mode_file
+
+
+MakeRouter = Callable[..., Awaitable[Router]]
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[Callable[[str], Awaitable[FakeUpstream]]]:
+    started: list[FakeUpstream] = []
+
+    async def make(name: str = "fake") -> FakeUpstream:
+        fake = await FakeUpstream(name).start()
+        started.append(fake)
+        return fake
+
+    yield make
+    for fake in started:
+        await fake.stop()
+
+
+@pytest.fixture
+async def make_router(home: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[MakeRouter]:
+    """Start a router whose presets point at the given fakes:
+    `await make_router({"anthropic": fake.url}, mode="deepseek", env={...})`."""
+    started: list[RunningRouter] = []
+
+    async def make(
+        urls: dict[str, str],
+        *,
+        mode: str | None = None,
+        env: dict[str, str] | None = None,
+        extra_toml: str = "",
+        secret: str | None = None,
+        initial: str = "anthropic",
+    ) -> Router:
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        (home / "config.toml").write_text(backends_toml(urls, extra_toml))
+        config = load_config()
+        mode_file = home / "mode"
+        if mode is not None:
+            mode_file.write_text(mode + "\n")
+        state = RouterState(config=config, mode_file=mode_file, initial_backend=initial)
+        running = await start_router(state, "127.0.0.1", 0, Guard(secret=secret))
+        started.append(running)
+        return Router(running, state, config)
+
+    yield make
+    for running in started:
+        await running.stop()
