@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 from claude_env import BIN, needs_claude, offline_env
+
 from conftest import backends_toml
 from fakes import ThreadedFake, encode_events, message_events, sse_reply
 
@@ -24,15 +25,29 @@ def test_ds_inside_the_session_moves_the_next_request_to_deepseek(tmp_path: Path
         )
         ant.script(sse_reply(encode_events(tool_call)))
         ds.script(sse_reply(encode_events(message_events("Switched, answering from DeepSeek."))))
-        (home / "config.toml").write_text(
-            backends_toml({"anthropic": ant.url, "deepseek": ds.url})
+        (home / "config.toml").write_text(backends_toml({"anthropic": ant.url, "deepseek": ds.url}))
+        env = offline_env(
+            tmp_path, home, ANTHROPIC_API_KEY="sk-ant-user", DEEPSEEK_API_KEY="sk-ds-secret"
         )
-        env = offline_env(tmp_path, home, ANTHROPIC_API_KEY="sk-ant-user",
-                          DEEPSEEK_API_KEY="sk-ds-secret")
         done = subprocess.run(
-            [str(BIN / "hotswap"), "run", "-b", "anthropic", "--", "-p", "switch please",
-             "--allowedTools", "Bash", "--output-format", "json"],
-            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+            [
+                str(BIN / "hotswap"),
+                "run",
+                "-b",
+                "anthropic",
+                "--",
+                "-p",
+                "switch please",
+                "--allowedTools",
+                "Bash",
+                "--output-format",
+                "json",
+            ],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert done.returncode == 0, done.stderr + done.stdout
         result = json.loads(done.stdout)
