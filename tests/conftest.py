@@ -10,6 +10,7 @@ import pytest
 
 from fakes import FakeUpstream
 from hotswap.app import Guard, RunningRouter, start_router
+from hotswap.backends import PRESETS
 from hotswap.config import Config, load_config
 from hotswap.state import RouterState
 
@@ -23,6 +24,7 @@ _SCRUB = (
     "DEEPSEEK_API_KEY",
     "OPENROUTER_API_KEY",
     "FIREWORKS_API_KEY",
+    *sorted({b.api_key_env for b in PRESETS.values() if b.api_key_env}),
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "http_proxy",

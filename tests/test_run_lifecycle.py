@@ -187,7 +187,10 @@ def test_claude_is_launched_with_one_merged_settings_flag_and_claude_model_names
         argv = one.launch["argv"]
         assert argv.count("--settings") == 1
         settings = json.loads(argv[argv.index("--settings") + 1])
+        status_line = settings.pop("statusLine")
         assert settings == {"respondToBashCommands": False, "model": "opus", "theme": "dark"}
+        assert status_line["type"] == "command"
+        assert status_line["command"].endswith("statusline")
         assert argv[-2:] == ["-p", "hello"]
         assert one.env["ANTHROPIC_DEFAULT_OPUS_MODEL"] is None  # Claude Code keeps claude-* names
         assert one.env["ANTHROPIC_DEFAULT_HAIKU_MODEL"] == "claude-haiku-5-5"
@@ -228,3 +231,44 @@ def test_a_missing_claude_says_how_to_install_it(home: Path, env: dict[str, str]
     assert done.returncode == 2
     assert "npm install -g @anthropic-ai/claude-code" in done.stderr
     assert not (home / "sessions").exists() or not any((home / "sessions").iterdir())
+
+
+def test_a_users_own_status_line_is_kept(home: Path, env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / ".claude").mkdir()
+    (tmp_path / ".claude" / "settings.json").write_text(
+        json.dumps({"statusLine": {"type": "command", "command": "my-line"}})
+    )
+    with launched(env) as one:
+        argv = one.launch["argv"]
+        settings = json.loads(argv[argv.index("--settings") + 1])
+        assert "statusLine" not in settings  # theirs, from settings.json, stays in force
+        one.finish()
+
+
+def test_statusline_shows_the_sessions_backend_and_counts(home: Path, env: dict[str, str]) -> None:
+    with ThreadedFake("anthropic") as ant:
+        (home / "config.toml").write_text(backends_toml({"anthropic": ant.url}))
+        with launched(env) as one:
+            assert ask(one.base_url) == 200
+            session_env = {**env, "HOTSWAP_SESSION": one.session}
+            line = subprocess.run(
+                [str(BIN / "hotswap"), "statusline"],
+                env=session_env,
+                input='{"model": {}}',
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert line.returncode == 0
+            assert line.stdout.strip() == f"⇄ anthropic · session {one.session} · 1 req"
+            cmd(session_env, "ds")
+            line = subprocess.run(
+                [str(BIN / "hotswap"), "statusline"],
+                env=session_env,
+                input="{}",
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            assert line.stdout.startswith("⇄ deepseek · session")
+            one.finish()

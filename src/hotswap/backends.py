@@ -5,7 +5,7 @@ Stdlib only: the switch commands read the names and aliases from here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 AUTH_KINDS = ("passthrough", "x-api-key", "bearer")
@@ -16,20 +16,68 @@ WIRE_KINDS = ("anthropic",)
 class Quirks:
     """What a backend's Anthropic-compatible endpoint rejects, declared as data.
 
-    The request rewriter reads these; nothing in the hot path asks for a backend by name.
+    The request rewriter (quirks.py, thinking.py) reads these; nothing in the hot path asks
+    for a backend by name. Each field is also a config key under [backends.NAME.quirks].
     """
 
     drop_fields: tuple[str, ...] = ()  # top-level body keys the backend rejects
     drop_betas: bool = False  # do not forward the anthropic-beta header
     strip_model_suffix: bool = True  # "claude-sonnet-4-5[1m]" -> "claude-sonnet-4-5" before mapping
     max_tokens_cap: int | None = None  # clamp max_tokens to this
+    max_tokens_default: int | None = None  # set max_tokens when missing (GLM requires it)
+    drop_tool_fields: tuple[str, ...] = ()  # keys removed from each tool (defer_loading, ...)
+    tool_reference_as_text: bool = False  # tool_reference blocks -> a text block naming the tool
+    text_only: bool = False  # image/document blocks -> a short text note
+    drop_billing_header: bool = False  # drop Claude Code's rotating billing line from `system`
+    # Thinking (see thinking.py for the policy these drive)
+    thinking_default_on: bool = False  # no `thinking` key means thinking is on
+    adaptive_thinking: bool = True  # False: {"type": "adaptive"} -> enabled with a budget
+    thinking_required: str = "none"  # "none" | "final_tool_turn" | "tool_turns"
+    thinking_placeholder: str | None = None  # fills a required block; None: thinking off
+    unknown_thinking: str = "drop"  # blocks of unknown provenance: "drop" | "keep"
+    forced_tool_choice: str = "keep"  # with thinking: "keep" | "disable_thinking" | "auto"
+    effort_needs_thinking: bool = False  # drop output_config.effort when thinking is off
+
+    def __post_init__(self) -> None:
+        for name, allowed in QUIRK_CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise TypeError(f"quirk {name} must be one of {', '.join(allowed)}")
 
     @classmethod
-    def from_mapping(cls, data: dict[str, Any]) -> Quirks:
+    def from_mapping(cls, data: dict[str, Any], base: Quirks | None = None) -> Quirks:
+        """Quirks from a config table; keys it does not name keep `base`'s values (a
+        preset's profile), or the defaults without a base."""
         values = dict(data)
-        if "drop_fields" in values:
-            values["drop_fields"] = tuple(values["drop_fields"])
-        return cls(**values)
+        for key in ("drop_fields", "drop_tool_fields"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return replace(base, **values) if base is not None else cls(**values)
+
+
+# The closed vocabularies of the string quirks, and the TOML type of every quirk.
+QUIRK_CHOICES: dict[str, tuple[str, ...]] = {
+    "thinking_required": ("none", "final_tool_turn", "tool_turns"),
+    "unknown_thinking": ("drop", "keep"),
+    "forced_tool_choice": ("keep", "disable_thinking", "auto"),
+}
+QUIRK_TYPES: dict[str, type] = {
+    "drop_fields": list,
+    "drop_betas": bool,
+    "strip_model_suffix": bool,
+    "max_tokens_cap": int,
+    "max_tokens_default": int,
+    "drop_tool_fields": list,
+    "tool_reference_as_text": bool,
+    "text_only": bool,
+    "drop_billing_header": bool,
+    "thinking_default_on": bool,
+    "adaptive_thinking": bool,
+    "thinking_required": str,
+    "thinking_placeholder": str,
+    "unknown_thinking": str,
+    "forced_tool_choice": str,
+    "effort_needs_thinking": bool,
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +106,24 @@ def _preset(**kwargs: Any) -> Backend:
     return Backend(**kwargs)
 
 
+# What every non-Anthropic endpoint is given (backends.md, "Universal safe transforms"):
+# no context_management, no tool search (defer_loading, tool_reference), no rotating
+# billing line in the prompt prefix (it defeats their prefix caches), thinking as
+# `enabled` + budget rather than `adaptive`, and no forced tool_choice with thinking on.
+_THIRD_PARTY: dict[str, Any] = {
+    "drop_fields": ("context_management",),
+    "drop_tool_fields": ("defer_loading",),
+    "tool_reference_as_text": True,
+    "drop_billing_header": True,
+    "adaptive_thinking": False,
+    "forced_tool_choice": "disable_thinking",
+}
+
+
+def _third_party(**overrides: Any) -> Quirks:
+    return Quirks(**(_THIRD_PARTY | overrides))
+
+
 PRESETS: dict[str, Backend] = {
     b.name: b
     for b in (
@@ -67,32 +133,102 @@ PRESETS: dict[str, Backend] = {
             auth="passthrough",
             aliases=("ant", "claude"),
             fallback=("deepseek",),
-            quirks=Quirks(strip_model_suffix=False),
+            quirks=Quirks(
+                strip_model_suffix=False,
+                thinking_required="final_tool_turn",  # signatures cannot be forged: turn it off
+                forced_tool_choice="disable_thinking",
+            ),
         ),
-        _preset(
+        _preset(  # https://api-docs.deepseek.com/guides/anthropic_api
             name="deepseek",
             base_url="https://api.deepseek.com/anthropic",
             auth="x-api-key",
             api_key_env="DEEPSEEK_API_KEY",
             aliases=("ds",),
             models={"claude-opus-*": "deepseek-v4-pro", "*": "deepseek-v4-flash"},
-            quirks=Quirks(drop_fields=("context_management",)),
+            quirks=_third_party(
+                text_only=True,
+                thinking_default_on=True,
+                thinking_required="tool_turns",
+                thinking_placeholder="",  # accepted: it does not check signatures
+                effort_needs_thinking=True,
+            ),
         ),
-        _preset(
+        _preset(  # https://openrouter.ai/docs (model names: vendor/model slugs; map your own)
             name="openrouter",
             base_url="https://openrouter.ai/api",
             auth="bearer",
             api_key_env="OPENROUTER_API_KEY",
             aliases=("or",),
-            quirks=Quirks(drop_fields=("context_management",)),
+            quirks=_third_party(),
         ),
-        _preset(
+        _preset(  # https://docs.fireworks.ai/tools-sdks/anthropic-compatibility
             name="fireworks",
             base_url="https://api.fireworks.ai/inference",
             auth="bearer",
             api_key_env="FIREWORKS_API_KEY",
             aliases=("fw",),
-            quirks=Quirks(drop_fields=("context_management",)),
+            models={
+                "claude-opus-*": "accounts/fireworks/models/kimi-k3",
+                "claude-sonnet-*": "accounts/fireworks/models/glm-5p3",
+                "*": "accounts/fireworks/models/kimi-k2p5",
+            },
+            quirks=_third_party(
+                drop_tool_fields=("defer_loading", "cache_control", "eager_input_streaming"),
+                effort_needs_thinking=True,
+            ),
+        ),
+        _preset(  # https://platform.moonshot.ai (Anthropic-compatible endpoint)
+            name="kimi",
+            base_url="https://api.moonshot.ai/anthropic",
+            auth="bearer",
+            api_key_env="MOONSHOT_API_KEY",
+            aliases=("moonshot",),
+            models={
+                "claude-opus-*": "kimi-k3",
+                "claude-sonnet-*": "kimi-k2.7-code",
+                "*": "kimi-k2.7-code-highspeed",
+            },
+            quirks=_third_party(
+                thinking_default_on=True,
+                thinking_required="tool_turns",
+                thinking_placeholder="(thinking omitted)",  # these models cannot turn it off
+                forced_tool_choice="auto",
+            ),
+        ),
+        _preset(  # https://docs.z.ai/scenario-example/develop-tools/claude
+            name="glm",
+            base_url="https://api.z.ai/api/anthropic",
+            auth="bearer",
+            api_key_env="ZAI_API_KEY",
+            aliases=("zhipu", "zai"),
+            models={"claude-haiku-*": "glm-5.3-flash", "*": "glm-5.3"},
+            quirks=_third_party(
+                drop_fields=("context_management", "output_config"),
+                max_tokens_default=32000,
+                thinking_default_on=True,
+            ),
+        ),
+        _preset(  # https://www.alibabacloud.com/help/en/model-studio/anthropic-api-messages
+            name="qwen",
+            base_url="https://dashscope-intl.aliyuncs.com/apps/anthropic",
+            auth="x-api-key",
+            api_key_env="DASHSCOPE_API_KEY",
+            aliases=("dashscope",),
+            models={
+                "claude-opus-*": "qwen3.7-max",
+                "claude-sonnet-*": "qwen3.7-plus",
+                "*": "qwen3.6-flash",
+            },
+            quirks=_third_party(),
+        ),
+        _preset(  # https://platform.minimax.io/docs/api-reference/text-anthropic-api
+            name="minimax",
+            base_url="https://api.minimax.io/anthropic",
+            auth="x-api-key",
+            api_key_env="MINIMAX_API_KEY",
+            models={"claude-haiku-*": "MiniMax-M2.7-highspeed", "*": "MiniMax-M3"},
+            quirks=_third_party(text_only=True),
         ),
     )
 }

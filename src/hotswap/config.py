@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hotswap.backends import AUTH_KINDS, PRESETS, WIRE_KINDS, Backend, Quirks
+from hotswap.backends import AUTH_KINDS, PRESETS, QUIRK_TYPES, WIRE_KINDS, Backend, Quirks
 from hotswap.errors import ConfigError
 
 DEFAULT_PORT = 3199
@@ -37,8 +36,9 @@ def default_state_dir(environ: Mapping[str, str]) -> Path:
         return Path(base) / "hotswap"
     if sys.platform == "darwin":
         return home / "Library" / "Application Support" / "hotswap"
-    xdg = environ.get("XDG_STATE_HOME", "").strip()
-    return Path(xdg if xdg else home / ".local" / "state") / "hotswap"
+    xdg = environ.get("XDG_STATE_HOME", "")
+    # Like platformdirs: a relative XDG_STATE_HOME is invalid per the XDG spec and ignored.
+    return Path(xdg if os.path.isabs(xdg) else home / ".local" / "state") / "hotswap"
 
 
 class KeyRing:
@@ -76,6 +76,7 @@ class Config:
     default_backend: str = DEFAULT_BACKEND
     router: RouterSettings = field(default_factory=RouterSettings)
     respond_to_bash_commands: bool = False
+    statusline: bool = True
     source: Path | None = None
     keys: KeyRing = field(default_factory=lambda: KeyRing({}, set()))
 
@@ -127,7 +128,8 @@ def _fail(path: Path, key: str, value: Any, why: str) -> ConfigError:
 
 
 def _check_type(path: Path, key: str, value: Any, kind: type | tuple[type, ...]) -> None:
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in kinds):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise _fail(path, key, value, f"expected {names}")
 
@@ -148,22 +150,45 @@ def _parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Ba
             values[key] = data[key]
     for key in ("aliases", "fallback"):
         if key in data:
-            _check_type(path, f"{where}.{key}", data[key], list)
-            values[key] = tuple(str(x) for x in data[key])
+            _check_list_of_str(path, f"{where}.{key}", data[key])
+            values[key] = tuple(data[key])
     if "models" in data:
         _check_type(path, f"{where}.models", data["models"], dict)
         for pattern, target in data["models"].items():
             _check_type(path, f"{where}.models.{pattern}", target, str)
         values["models"] = tuple(data["models"].items())
     if "quirks" in data:
-        _check_type(path, f"{where}.quirks", data["quirks"], dict)
-        try:
-            values["quirks"] = Quirks.from_mapping(data["quirks"])
-        except TypeError as exc:
-            raise _fail(path, f"{where}.quirks", data["quirks"], str(exc)) from None
+        values["quirks"] = _parse_quirks(
+            path, f"{where}.quirks", data["quirks"], base.quirks if base else None
+        )
     backend = replace(base, **values) if base else _new_backend(path, name, values)
     _validate_backend(path, backend)
     return backend
+
+
+def _check_list_of_str(path: Path, key: str, value: Any) -> None:
+    _check_type(path, key, value, list)
+    for item in value:
+        _check_type(path, key, item, str)
+
+
+def _parse_quirks(path: Path, where: str, data: Any, base: Quirks | None) -> Quirks:
+    """Each quirk checked against its TOML type: a string where a list belongs would
+    otherwise become a tuple of characters, a string cap would fail only at request time.
+    Keys not named keep the preset's value: overriding one quirk must not reset the rest."""
+    _check_type(path, where, data, dict)
+    for key, value in data.items():
+        if key not in QUIRK_TYPES:
+            known = sorted(QUIRK_TYPES)
+            raise _fail(path, f"{where}.{key}", value, f"unknown key; known: {known}")
+        if QUIRK_TYPES[key] is list:
+            _check_list_of_str(path, f"{where}.{key}", value)
+        else:
+            _check_type(path, f"{where}.{key}", value, QUIRK_TYPES[key])
+    try:
+        return Quirks.from_mapping(data, base)
+    except TypeError as exc:  # a string quirk outside its vocabulary
+        raise _fail(path, where, data, str(exc)) from None
 
 
 def _new_backend(path: Path, name: str, values: dict[str, Any]) -> Backend:
@@ -199,6 +224,8 @@ def _parse_router(path: Path, data: Any) -> RouterSettings:
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
+    import tomllib  # only when a config file exists: the switch commands start faster without
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -208,7 +235,19 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
 
 
+def _check_unique_names(path: Path, cfg: Config) -> None:
+    """A name or alias means one backend: a clash would silently route to the other one."""
+    owners: dict[str, str] = {}
+    for b in cfg.backends.values():
+        for i, name in enumerate((b.name, *b.aliases)):
+            owner = owners.setdefault(name.lower(), b.name)
+            if owner != b.name:
+                key = f"backends.{b.name}" + (".aliases" if i else "")
+                raise _fail(path, key, name, f"already names backend '{owner}'")
+
+
 def _check_references(path: Path, cfg: Config) -> None:
+    _check_unique_names(path, cfg)
     names = cfg.names()
     if cfg.default_backend.lower() not in names:
         raise _fail(path, "default_backend", cfg.default_backend, f"known: {sorted(names)}")
@@ -230,7 +269,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     _check_type(cfg_path, "backends", raw_backends, dict)
     for name, raw in raw_backends.items():
         backends[name] = _parse_backend(cfg_path, name, raw, backends.get(name))
-    known = {"default_backend", "backends", "router", "respond_to_bash_commands"}
+    known = {"default_backend", "backends", "router", "respond_to_bash_commands", "statusline"}
     for key in data:
         if key not in known:
             raise _fail(cfg_path, key, data[key], f"unknown key; known: {sorted(known)}")
@@ -238,6 +277,8 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     _check_type(cfg_path, "default_backend", default, str)
     respond = data.get("respond_to_bash_commands", False)
     _check_type(cfg_path, "respond_to_bash_commands", respond, bool)
+    statusline = data.get("statusline", True)
+    _check_type(cfg_path, "statusline", statusline, bool)
     key_names = {b.api_key_env for b in backends.values() if b.api_key_env}
     cfg = Config(
         state_dir=state_dir,
@@ -245,6 +286,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         default_backend=default,
         router=_parse_router(cfg_path, data.get("router", {})),
         respond_to_bash_commands=respond,
+        statusline=statusline,
         source=cfg_path if data else None,
         keys=KeyRing(env, key_names),
     )

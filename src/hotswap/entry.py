@@ -1,6 +1,6 @@
 """The `hotswap` console script: switch subcommands take the stdlib fast path.
 
-`hotswap use`, `hotswap sessions` and `hotswap backend` must start in tens of
+`hotswap use`, `sessions`, `backend` and `statusline` must start in tens of
 milliseconds, so they never import click or aiohttp.
 """
 
@@ -13,6 +13,10 @@ _FAST = {"use", "sessions", "backend"}
 
 def main() -> None:
     args = sys.argv[1:]
+    if args and args[0] == "statusline":
+        from hotswap.statusline import main as statusline
+
+        sys.exit(statusline(args[1:]))
     if args and args[0] in _FAST:
         import hotswap.switch as switch
 

@@ -30,7 +30,7 @@ ERROR_TYPES: dict[int, str] = {
     500: "api_error",
     502: "api_error",
     503: "api_error",
-    504: "api_error",
+    504: "timeout_error",
     529: "overloaded_error",
 }
 

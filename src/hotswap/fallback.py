@@ -1,21 +1,28 @@
 """Which backends to try, in what order, and what each outcome means. Pure and table-driven.
 
-    plan(config, active, breakers) -> [active, *its fallback chain]   (skipping open breakers)
-    classify(outcome)              -> Verdict
+    plan(config, active, breakers)  -> [active, *its fallback chain]   (skipping open breakers)
+    classify(status, body)          -> Verdict                          (status 0: transport)
+    classify_event_error(data)      -> (Verdict, status)                (an early SSE `error`)
+    retry_same_after(...)           -> seconds to wait before retrying the same backend, or None
 
-Verdicts: DELIVER (commit to the client), SWITCH (credentials refused: try the next backend
-and make the switch sticky), RETRY (transient: try the next backend for this request only),
-FINAL (the client's own error: pass it through verbatim, never retry).
+Verdicts: DELIVER (commit to the client), SWITCH (credentials or credit refused: try the next
+backend and make the switch sticky), RETRY (transient: try the next backend for this request
+only), FINAL (the client's own error: pass it through verbatim, never retry).
 """
 
 from __future__ import annotations
 
 import enum
+import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from hotswap.backends import Backend
 from hotswap.config import Config
+
+Clock = Callable[[], float]
 
 
 class Verdict(enum.Enum):
@@ -39,43 +46,76 @@ STATUS_VERDICTS: dict[int, Verdict] = {
     529: Verdict.RETRY,
 }
 
-# The `error.type` of an SSE error event that arrives before anything was committed.
-EVENT_ERROR_VERDICTS: dict[str, Verdict] = {
-    "overloaded_error": Verdict.RETRY,
-    "api_error": Verdict.RETRY,
-    "rate_limit_error": Verdict.RETRY,
-    "timeout_error": Verdict.RETRY,
-    "authentication_error": Verdict.SWITCH,
-    "billing_error": Verdict.SWITCH,
-    "permission_error": Verdict.SWITCH,
+# (status, lower-case phrase in the error body, verdict): refusals some backends report with
+# a status that would otherwise mean something else. Checked before STATUS_VERDICTS.
+BODY_HINTS: tuple[tuple[int, bytes, Verdict], ...] = (
+    (400, b"credit balance is too low", Verdict.SWITCH),  # Anthropic: no credit left
+    (400, b"insufficient balance", Verdict.SWITCH),
+    (429, b"spend_limit", Verdict.SWITCH),  # Anthropic: enforced_spend_limit_reached
+    (429, b"spend limit", Verdict.SWITCH),
+    (429, b"insufficient_quota", Verdict.SWITCH),  # OpenAI-style: no credits
+    (429, b"insufficient balance", Verdict.SWITCH),  # Zhipu 1113
+    (500, b"insufficient balance", Verdict.SWITCH),  # Zhipu 1113 as an in-stream error
+)
+HINT_SCAN_BYTES = 8192
+
+# The `error.type` of an SSE error event -> the HTTP status Anthropic uses for it.
+EVENT_ERROR_STATUS: dict[str, int] = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
 }
 
 MAX_RETRY_AFTER_WAIT_S = 5.0
-_SPEND_LIMIT_HINTS = (b"quota", b"spend", b"credit", b"billing", b"balance")
 
 
-def classify_status(status: int) -> Verdict:
-    if status in STATUS_VERDICTS:
-        return STATUS_VERDICTS[status]
+def classify(status: int, body: bytes = b"") -> Verdict:
+    """What an upstream outcome means. `status` 0 is a transport failure (refused, reset,
+    TLS, timeout); `body` is the error body, scanned for the hints of BODY_HINTS."""
+    if status == 0:
+        return Verdict.RETRY
     if 200 <= status < 300:
         return Verdict.DELIVER
-    if status >= 500:
-        return Verdict.RETRY
-    return Verdict.FINAL
+    text = body[:HINT_SCAN_BYTES].lower()
+    for hint_status, phrase, verdict in BODY_HINTS:
+        if status == hint_status and phrase in text:
+            return verdict
+    if status in STATUS_VERDICTS:
+        return STATUS_VERDICTS[status]
+    return Verdict.RETRY if status >= 500 else Verdict.FINAL
 
 
-def classify_event_error(error_type: str) -> Verdict:
-    return EVENT_ERROR_VERDICTS.get(error_type, Verdict.FINAL)
+def event_error_type(data: bytes) -> str:
+    """`error.type` of an SSE error event's data, or "" when it has none."""
+    try:
+        parsed: Any = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
+        return str(parsed["error"].get("type", ""))
+    return ""
+
+
+def classify_event_error(data: bytes) -> tuple[Verdict, int]:
+    """An `error` event that opened a stream: classified as the HTTP error it stands for.
+    Unknown types (e.g. a backend's numeric codes) count as a server error."""
+    status = EVENT_ERROR_STATUS.get(event_error_type(data), 500)
+    return classify(status, data), status
 
 
 def retry_same_after(status: int, retry_after: str | None, body: bytes) -> float | None:
     """Seconds to wait before retrying the same backend on a 429, or None to move on.
 
-    A short `retry-after` is worth waiting for; a spend limit or quota is not.
+    A short `retry-after` is worth waiting for; a spend limit or refusal is not.
     """
-    if status != 429 or not retry_after:
-        return None
-    if any(hint in body.lower() for hint in _SPEND_LIMIT_HINTS):
+    if status != 429 or not retry_after or classify(status, body) is not Verdict.RETRY:
         return None
     try:
         seconds = float(retry_after)
@@ -86,64 +126,102 @@ def retry_same_after(status: int, retry_after: str | None, body: bytes) -> float
 
 @dataclass
 class Breaker:
-    """Per-backend circuit breaker: open after N consecutive failures, probe after T seconds."""
+    """Per-backend circuit breaker: open after N consecutive failures, one probe after T s.
+
+    closed -> (N failures) -> open -> (T seconds) -> half-open -> one probe:
+    success closes it, failure opens it for another T seconds.
+    """
 
     failures_to_open: int
     cooldown_s: float
+    clock: Clock = time.monotonic
     failures: int = 0
     opened_at: float | None = None
     probing: bool = False
     trips: int = 0
 
-    def state(self, now: float | None = None) -> str:
+    def state(self) -> str:
         if self.opened_at is None:
             return "closed"
-        now = time.monotonic() if now is None else now
-        return "half-open" if now - self.opened_at >= self.cooldown_s else "open"
+        return "half-open" if self.clock() - self.opened_at >= self.cooldown_s else "open"
 
-    def available(self, now: float | None = None) -> bool:
+    def available(self) -> bool:
         """May a request be sent? Closed, or half-open with no probe in flight. No side effect."""
-        state = self.state(now)
+        state = self.state()
         return state == "closed" or (state == "half-open" and not self.probing)
 
-    def begin(self, now: float | None = None) -> None:
+    def begin(self) -> None:
         """A request is being sent; in half-open state it is the one probe."""
-        if self.state(now) == "half-open":
+        if self.state() == "half-open":
             self.probing = True
 
     def success(self) -> None:
         self.failures, self.opened_at, self.probing = 0, None, False
 
-    def failure(self, now: float | None = None) -> None:
+    def failure(self) -> None:
         self.failures += 1
         self.probing = False
         if self.failures >= self.failures_to_open:
             if self.opened_at is None:
                 self.trips += 1
-            self.opened_at = time.monotonic() if now is None else now
+            self.opened_at = self.clock()
+
+    def release(self) -> None:
+        """The request ended with no verdict on the backend's health (cancelled, refused)."""
+        self.probing = False
+
+    def snapshot(self) -> dict[str, Any]:
+        state = self.state()
+        retry_in = None
+        if state == "open" and self.opened_at is not None:
+            retry_in = round(self.cooldown_s - (self.clock() - self.opened_at), 1)
+        return {
+            "state": state,
+            "failures": self.failures,
+            "trips": self.trips,
+            "retry_in_s": retry_in,
+        }
 
 
 @dataclass
 class Breakers:
+    """One Breaker per backend name, created on first use; `clock` is injectable for tests."""
+
     failures_to_open: int
     cooldown_s: float
+    clock: Clock = time.monotonic
     by_backend: dict[str, Breaker] = field(default_factory=dict)
 
     def get(self, name: str) -> Breaker:
         if name not in self.by_backend:
-            self.by_backend[name] = Breaker(self.failures_to_open, self.cooldown_s)
+            self.by_backend[name] = Breaker(self.failures_to_open, self.cooldown_s, self.clock)
         return self.by_backend[name]
 
+    def set_clock(self, clock: Clock) -> None:
+        self.clock = clock
+        for breaker in self.by_backend.values():
+            breaker.clock = clock
 
-def plan(config: Config, active: Backend, breakers: Breakers | None = None) -> list[Backend]:
-    """The backends to try for one request: the active one, then its fallback chain."""
-    chain = [active]
+
+def chain(config: Config, active: Backend) -> list[Backend]:
+    """The active backend, then its fallback chain (unless fallback is off globally)."""
+    backends = [active]
     if config.router.fallback:
         for name in active.fallback:
             backend = config.resolve(name)
-            if backend is not None and backend not in chain:
-                chain.append(backend)
+            if backend is not None and backend not in backends:
+                backends.append(backend)
+    return backends
+
+
+def plan(config: Config, active: Backend, breakers: Breakers | None = None) -> list[Backend]:
+    """The backends to try for one request, skipping those whose breaker is open.
+
+    When every one of them is open the active backend is tried anyway: the breaker saves
+    time, it never refuses a request on its own.
+    """
+    backends = chain(config, active)
     if breakers is None:
-        return chain
-    allowed = [b for b in chain if breakers.get(b.name).available()]
+        return backends
+    allowed = [b for b in backends if breakers.get(b.name).available()]
     return allowed or [active]

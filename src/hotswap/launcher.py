@@ -138,8 +138,48 @@ def merge_settings(claude_args: list[str], ours: dict[str, Any]) -> list[str]:
     return ["--settings", json.dumps(merged), *rest]
 
 
-def our_settings(config: Config) -> dict[str, Any]:
-    return {"respondToBashCommands": config.respond_to_bash_commands}
+def statusline_command() -> str:
+    """How Claude Code should call `hotswap statusline`: this very installation."""
+    import shlex
+
+    script = Path(sys.argv[0])
+    if script.name in ("hotswap", "hotswap.exe") and script.exists():
+        parts = [str(script.resolve()), "statusline"]
+    else:
+        parts = [sys.executable, "-m", "hotswap", "statusline"]
+    if sys.platform == "win32":
+        return " ".join(f'"{p}"' for p in parts)
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def user_has_statusline(environ: Mapping[str, str], cwd: Path) -> bool:
+    """Does one of the user's settings files already define a status line? Then keep theirs."""
+    config_dir = Path(
+        environ.get("CLAUDE_CONFIG_DIR") or Path(environ.get("HOME") or Path.home()) / ".claude"
+    )
+    for path in (
+        config_dir / "settings.json",
+        cwd / ".claude" / "settings.json",
+        cwd / ".claude" / "settings.local.json",
+    ):
+        try:
+            if "statusLine" in json.loads(path.read_text()):
+                return True
+        except (OSError, ValueError, TypeError):
+            continue
+    return False
+
+
+def our_settings(config: Config, environ: Mapping[str, str], cwd: Path) -> dict[str, Any]:
+    settings: dict[str, Any] = {"respondToBashCommands": config.respond_to_bash_commands}
+    if config.statusline and not user_has_statusline(environ, cwd):
+        settings["statusLine"] = {
+            "type": "command",
+            "command": statusline_command(),
+            "padding": 0,
+            "refreshInterval": 2,
+        }
+    return settings
 
 
 def _die_with_parent() -> None:
@@ -163,7 +203,8 @@ def run_session(
     resolved = config.resolve(name)
     if resolved is None:
         raise ConfigError(f"unknown backend {name!r}; known: {', '.join(sorted(config.names()))}")
-    argv = [claude, *merge_settings(claude_args, our_settings(config))]
+    ours = our_settings(config, environ, Path.cwd())
+    argv = [claude, *merge_settings(claude_args, ours)]
     install_uvloop()
     return asyncio.run(_session(config, resolved.name, port, argv, environ))
 

@@ -1,10 +1,12 @@
 """The request path of `POST /v1/messages` and `/v1/messages/count_tokens`.
 
 1. receive    read and parse the client's request (413, 400)
-2. plan       the active backend, then its fallback chain
-3. attempt    rewrite for the backend, send, classify what came back -- nothing sent yet
-4. commit     the first deliverable answer is relayed; no other backend after this
-5. give up    the last upstream error verbatim, or one error naming every attempt
+2. plan       the active backend, then its fallback chain (open breakers skipped)
+3. attempt    rewrite the original body afresh for the backend, send, classify what came
+              back (streams: up to the first real event) -- the client has seen nothing yet
+4. commit     the first deliverable answer is relayed; no other backend after this.
+              If the active backend refused the credentials, the switch is made sticky.
+5. give up    one attempt: its error verbatim; several: one error naming every attempt
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from hotswap.backends import Backend
+from hotswap.config import RouterSettings
 from hotswap.errors import (
+    ERROR_TYPES,
     HotswapError,
     MissingKeyError,
     NoBackendAvailableError,
@@ -30,11 +34,12 @@ from hotswap.errors import (
     UpstreamTimeoutError,
     error_body,
     sse_error_event,
+    to_anthropic_error,
 )
 from hotswap.fallback import (
     Verdict,
+    classify,
     classify_event_error,
-    classify_status,
     plan,
     retry_same_after,
 )
@@ -67,11 +72,15 @@ class Exchange:
     headers: CIMultiDict[str]
     active: Backend
     is_messages: bool
-    attempts: list[str] = field(default_factory=list)
+    tried: list[Attempt] = field(default_factory=list)
 
     @property
     def stream(self) -> bool:
         return self.body.get("stream") is True
+
+    def attempts(self) -> list[str]:
+        """Each attempt and why it failed, for logs and the give-up error."""
+        return [f"{a.backend.name}: {a.reason}" for a in self.tried]
 
 
 @dataclass
@@ -93,19 +102,16 @@ class Attempt:
 async def handle_messages(request: web.Request) -> web.StreamResponse:
     state, upstream = request.app[STATE], request.app[UPSTREAM]
     ex = await receive(request, state)
-    first_verdict: Verdict | None = None
-    last: Attempt | None = None
     for backend in plan(state.config, ex.active, state.breakers):
-        last = await attempt(ex, backend, state, upstream)
-        first_verdict = first_verdict or last.verdict
-        if last.verdict in (Verdict.DELIVER, Verdict.FINAL):
-            if first_verdict is Verdict.SWITCH and backend is not ex.active:
-                state.switch_to(backend, f"fell back from {ex.active.name}: {ex.attempts[0]}")
-            return await commit(request, ex, last, state)
-        ex.attempts.append(f"{backend.name}: {last.reason}")
-        log.warning("attempt failed: %s: %s", backend.name, last.reason)
-    assert last is not None
-    return give_up(ex, last, state)
+        if ex.tried and not state.breakers.get(backend.name).available():
+            continue  # another request's probe went out since the plan was made
+        result = await attempt(ex, backend, state, upstream)
+        ex.tried.append(result)
+        if result.verdict in (Verdict.DELIVER, Verdict.FINAL):
+            make_sticky(ex, result, state)
+            return await commit(request, ex, result, state)
+        log.warning("%s failed (%s): %s", backend.name, result.verdict.value, result.reason)
+    return give_up(ex, state)
 
 
 async def receive(request: web.Request, state: RouterState) -> Exchange:
@@ -143,26 +149,53 @@ async def attempt(
     ex: Exchange, backend: Backend, state: RouterState, upstream: Upstream
 ) -> Attempt:
     """Step 3: send to one backend and classify the answer; the client sees nothing yet."""
-    breaker = state.breakers.get(backend.name)
-    breaker.begin()
     try:
         headers = upstream_headers(ex.headers, backend, state.config.keys)
     except MissingKeyError as exc:
         return Attempt(backend, Verdict.SWITCH, reason=exc.reason, error=exc)
-    payload = dict(ex.body)
-    data = dump_json(payload) if rewrite_request(payload, backend) else ex.raw
-    settings = state.config.router
-    wait = settings.first_byte_timeout_s if ex.stream else settings.idle_timeout_s
-    for _ in range(2):  # a second try only after a short 429 retry-after
-        result = await _send_once(ex, backend, upstream, headers, data, wait)
-        delay = retry_same_after(result.status, result.headers.get("retry-after"), result.body)
-        if delay is None:
-            break
-        await asyncio.sleep(delay)
+    data = _body_for(ex, backend, state)
+    breaker = state.breakers.get(backend.name)
+    breaker.begin()
+    try:
+        result = await _send(ex, backend, upstream, headers, data, state.config.router)
+    except BaseException:  # cancelled (client gone): no verdict on the backend's health
+        breaker.release()
+        raise
     if result.verdict is Verdict.RETRY:
         breaker.failure()
-    elif result.verdict is Verdict.DELIVER:
+    elif result.verdict is Verdict.SWITCH:
+        breaker.release()  # refused credentials say nothing about the backend's health
+    else:
         breaker.success()
+    return result
+
+
+def _body_for(ex: Exchange, backend: Backend, state: RouterState) -> bytes:
+    """The client's original body, rewritten afresh for this backend (never a previous
+    attempt's rewrite); thinking blocks are judged by who produced them."""
+    payload = parse_json_body(ex.raw)
+    changed = rewrite_request(
+        payload, backend, state.thinking.origin, count_tokens=not ex.is_messages
+    )
+    return dump_json(payload) if changed else ex.raw
+
+
+async def _send(
+    ex: Exchange,
+    backend: Backend,
+    upstream: Upstream,
+    headers: CIMultiDict[str],
+    data: bytes,
+    settings: RouterSettings,
+) -> Attempt:
+    """One send; a 429 with a short `retry-after` is sent once more to the same backend."""
+    wait_s = settings.first_byte_timeout_s if ex.stream else settings.idle_timeout_s
+    result = await _send_once(ex, backend, upstream, headers, data, wait_s)
+    delay = retry_same_after(result.status, result.headers.get("retry-after"), result.body)
+    if delay is not None:
+        log.info("%s: %s; retrying it in %.1fs", backend.name, result.reason, delay)
+        await asyncio.sleep(delay)
+        result = await _send_once(ex, backend, upstream, headers, data, wait_s)
     return result
 
 
@@ -174,36 +207,40 @@ async def _send_once(
     data: bytes,
     wait_s: float,
 ) -> Attempt:
+    deadline = asyncio.get_running_loop().time() + wait_s
     try:
         resp = await upstream.send(backend, ex.path_qs, headers, data, wait_s)
     except UpstreamError as exc:
-        return Attempt(backend, Verdict.RETRY, reason=exc.cause, error=exc)
-    result = Attempt(backend, classify_status(resp.status), resp=resp, status=resp.status)
+        return Attempt(backend, classify(0), reason=exc.cause, error=exc)
+    result = Attempt(backend, Verdict.DELIVER, resp=resp, status=resp.status)
     result.headers = response_headers(resp.headers)
-    if result.verdict is Verdict.DELIVER:
+    if 200 <= resp.status < 300:
         if ex.stream and _is_sse(resp):
-            return await _first_event(result, wait_s)
+            return await _first_event(result, deadline)
         return result
-    try:
-        result.body = await resp.content.read(MAX_ERROR_BODY_BYTES)
-    except (aiohttp.ClientError, OSError, TimeoutError):
-        result.body = b""
-    finally:
-        resp.release()
     result.resp = None
+    try:
+        result.body = await Upstream.read_error_body(resp, backend.name, MAX_ERROR_BODY_BYTES)
+    except UpstreamError:
+        result.body = b""
+    result.verdict = classify(resp.status, result.body)
     result.reason = f"HTTP {resp.status} {_error_summary(result.body)}".strip()
     return result
 
 
-async def _first_event(result: Attempt, wait_s: float) -> Attempt:
-    """Hold the commit until one complete SSE event arrived: an early `error` can fall back."""
+async def _first_event(result: Attempt, deadline: float) -> Attempt:
+    """Hold the commit until the first real SSE event (not a ping or comment) arrived within
+    the first-byte timeout: an early `error` event can still fall back."""
     assert result.resp is not None
     resp, name = result.resp, result.backend.name
     try:
-        async with asyncio.timeout(wait_s):
-            async for chunk in Upstream.chunks(resp, name):
-                result.events = result.parser.feed(chunk)
-                if result.events:
+        async with (
+            asyncio.timeout_at(deadline),
+            contextlib.aclosing(Upstream.chunks(resp, name)) as chunks,
+        ):
+            async for chunk in chunks:
+                result.events += result.parser.feed(chunk)
+                if any(_is_real(e) for e in result.events):
                     break
     except (UpstreamError, TimeoutError) as exc:
         resp.close()
@@ -212,30 +249,52 @@ async def _first_event(result: Attempt, wait_s: float) -> Attempt:
             if isinstance(exc, UpstreamError)
             else UpstreamTimeoutError(name, "no first event within the first-byte timeout")
         )
-        return Attempt(result.backend, Verdict.RETRY, reason=err.cause, error=err)
-    first = result.events[0] if result.events else None
+        return Attempt(result.backend, classify(0), reason=err.cause, error=err)
+    except BaseException:
+        resp.close()
+        raise
+    first = next((e for e in result.events if _is_real(e)), None)
     if first is None:
         resp.close()
         err = UpstreamStreamError(name, "stream ended before its first event")
-        return Attempt(result.backend, Verdict.RETRY, reason=err.cause, error=err)
+        return Attempt(result.backend, classify(0), reason=err.cause, error=err)
     if first.name == "error":
-        error_type = _event_error_type(first.data)
-        verdict = classify_event_error(error_type)
+        verdict, status = classify_event_error(first.data)
         if verdict is not Verdict.FINAL:
             resp.close()
             reason = f"stream opened with an error event: {_error_summary(first.data)}"
-            status = _status_for_error_type(error_type)
             return Attempt(result.backend, verdict, reason=reason, status=status, body=first.data)
     return result
+
+
+def _is_real(event: Event) -> bool:
+    return bool(event.name) and event.name != "ping"
+
+
+def make_sticky(ex: Exchange, winner: Attempt, state: RouterState) -> None:
+    """Step 4a: the active backend refused this session (credentials, credit) and another
+    backend answered: write it into the mode file so later requests go straight there."""
+    first = ex.tried[0]
+    if first.verdict is not Verdict.SWITCH or first.backend.name != ex.active.name:
+        return
+    if winner.backend.name == ex.active.name:
+        return
+    if state.active().backend.name != ex.active.name:
+        return  # the user switched while this request was in flight: their choice wins
+    note = f"fell back from {ex.active.name} to {winner.backend.name}: {first.reason}"
+    state.switch_to(winner.backend, note)
 
 
 async def commit(
     request: web.Request, ex: Exchange, result: Attempt, state: RouterState
 ) -> web.StreamResponse:
     """Step 4: relay the chosen answer. From here on no other backend is tried."""
-    assert result.resp is not None
-    resp, backend = result.resp, result.backend
+    backend = result.backend
     state.requests[backend.name] += 1
+    if result.resp is None:  # the client's own error, already read: verbatim
+        state.errors[backend.name] += 1
+        return web.Response(status=result.status, body=result.body, headers=result.headers)
+    resp = result.resp
     ctx = StreamContext(backend=backend.name)
     try:
         if result.verdict is Verdict.FINAL or not (ex.stream and _is_sse(resp)):
@@ -248,6 +307,7 @@ async def commit(
         return await _relay_stream(request, result, ctx, state)
     finally:
         resp.close()
+        state.thinking.record(backend.name, ctx.thinking.keys)
 
 
 def _fix_json_message(body: bytes, ctx: StreamContext) -> bytes:
@@ -307,24 +367,41 @@ async def _write_eof_quietly(out: web.StreamResponse) -> None:
         await out.write_eof()
 
 
-def give_up(ex: Exchange, last: Attempt, state: RouterState) -> web.Response:
-    """Step 5: every attempt failed."""
-    if last.status and last.body:
+def give_up(ex: Exchange, state: RouterState) -> web.Response:
+    """Step 5: every attempt failed. One attempt: its error as the backend gave it (or ours
+    for a missing key). Several: one Anthropic-shaped error naming each attempt and why."""
+    last = ex.tried[-1]
+    state.errors[last.backend.name] += 1
+    if len(ex.tried) == 1 and last.status and last.body:
         state.record_error(f"{last.backend.name}: {last.reason}")
-        state.errors[last.backend.name] += 1
         if last.headers.get("Content-Type", "").startswith("application/json"):
             return web.Response(status=last.status, body=last.body, headers=last.headers)
         return web.Response(
             status=last.status, body=_wrap_error(last), content_type="application/json"
         )
-    status = 504 if isinstance(last.error, UpstreamTimeoutError) else 502
-    if isinstance(last.error, MissingKeyError) and len(ex.attempts) == 1:
-        exc: HotswapError = last.error
-    else:
-        exc = NoBackendAvailableError(ex.attempts, status=status)
+    exc: HotswapError = NoBackendAvailableError(ex.attempts(), status=give_up_status(ex.tried))
+    if len(ex.tried) == 1 and last.error is not None:
+        exc = last.error  # a missing key, a refused connection, a timeout: ours, as it is
     state.record_error(str(exc))
-    state.errors[last.backend.name] += 1
-    raise exc
+    status, body = to_anthropic_error(exc)
+    out = web.Response(status=status, body=body, content_type="application/json")
+    retry_after = last.headers.get("retry-after")
+    if retry_after and last.verdict is Verdict.RETRY:
+        out.headers["retry-after"] = retry_after
+    return out
+
+
+def give_up_status(tried: list[Attempt]) -> int:
+    """The status of the give-up error. Every backend refused: the first refusal's (a 4xx
+    Claude Code reports instead of retrying for minutes). Otherwise the last transient
+    failure's: its HTTP status, else 504 for a timeout, 502 for anything else."""
+    transient = [a for a in tried if a.verdict is Verdict.RETRY]
+    if not transient:
+        return next((a.status for a in tried if a.status), 403)
+    last = transient[-1]
+    if last.status:
+        return last.status
+    return 504 if isinstance(last.error, UpstreamTimeoutError) else 502
 
 
 def _wrap_error(last: Attempt) -> bytes:
@@ -333,14 +410,9 @@ def _wrap_error(last: Attempt) -> bytes:
     if isinstance(parsed, dict) and parsed.get("type") == "error":
         return last.body
     return error_body(
-        _status_type(last.status), f"hotswap: backend '{last.backend.name}': {last.reason}"
+        ERROR_TYPES.get(last.status, "api_error"),
+        f"hotswap: backend '{last.backend.name}': {last.reason}",
     )
-
-
-def _status_type(status: int) -> str:
-    from hotswap.errors import ERROR_TYPES
-
-    return ERROR_TYPES.get(status, "api_error")
 
 
 def _is_sse(resp: aiohttp.ClientResponse) -> bool:
@@ -352,28 +424,6 @@ def _loads(data: bytes) -> Any:
         return parse_json_body(data)
     except ValueError:
         return None
-
-
-def _event_error_type(data: bytes) -> str:
-    parsed = _loads(data)
-    if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
-        return str(parsed["error"].get("type", ""))
-    return ""
-
-
-_TYPE_STATUS = {
-    "overloaded_error": 529,
-    "rate_limit_error": 429,
-    "api_error": 500,
-    "authentication_error": 401,
-    "billing_error": 402,
-    "permission_error": 403,
-    "timeout_error": 504,
-}
-
-
-def _status_for_error_type(error_type: str) -> int:
-    return _TYPE_STATUS.get(error_type, 500)
 
 
 def _error_summary(body: bytes) -> str:

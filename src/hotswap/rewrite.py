@@ -7,6 +7,7 @@ Request side: map the model name, apply the backend's quirks. Response side: mak
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -15,6 +16,8 @@ from typing import Any
 import orjson
 
 from hotswap.backends import Backend
+from hotswap.quirks import apply_quirks
+from hotswap.thinking import Origins, ThinkingTracker, prepare_thinking
 
 _SUFFIX = re.compile(r"\[[^\]]*\]$")
 _USAGE_INTS = ("input_tokens", "output_tokens")
@@ -62,25 +65,43 @@ def map_model(model: str, backend: Backend) -> str:
     return name
 
 
-def rewrite_request(body: dict[str, Any], backend: Backend) -> bool:
+def rewrite_request(
+    body: dict[str, Any],
+    backend: Backend,
+    origins: Origins | None = None,
+    *,
+    count_tokens: bool = False,
+) -> bool:
     """Rewrite a Messages request in place for `backend`; True if anything changed."""
-    changed = False
+    return bool(request_changes(body, backend, origins, count_tokens=count_tokens))
+
+
+def request_changes(
+    body: dict[str, Any],
+    backend: Backend,
+    origins: Origins | None = None,
+    *,
+    count_tokens: bool = False,
+) -> list[str]:
+    """rewrite_request, saying what it changed. Only top-level keys of `body` are replaced.
+
+    `origins` maps a thinking block's key to the backend that produced it (the router's
+    ThinkingOrigins.origin); without it every thinking block is of unknown provenance.
+    """
+    notes = []
     model = body.get("model")
     if isinstance(model, str):
         mapped = map_model(model, backend)
         if mapped != model:
             body["model"] = mapped
-            changed = True
-    for key in backend.quirks.drop_fields:
-        if key in body:
-            del body[key]
-            changed = True
-    cap = backend.quirks.max_tokens_cap
-    max_tokens = body.get("max_tokens")
-    if cap and isinstance(max_tokens, int) and max_tokens > cap:
-        body["max_tokens"] = cap
-        changed = True
-    return changed
+            notes.append(f"model -> {mapped}")
+    notes += apply_quirks(body, backend.quirks, count_tokens=count_tokens)
+    notes += prepare_thinking(body, backend.name, backend.quirks, origins or _no_origin)
+    return notes
+
+
+def _no_origin(key: str) -> str | None:
+    return None
 
 
 @dataclass
@@ -95,6 +116,7 @@ class StreamContext:
     model: str | None = None
     stop_reason: str | None = None
     signatures: list[str] = field(default_factory=list)
+    thinking: ThinkingTracker = field(default_factory=ThinkingTracker)  # provenance keys
 
     def count(self, usage: dict[str, Any], final: bool) -> None:
         if "input_tokens" in usage and (usage["input_tokens"] or not final):
@@ -123,9 +145,9 @@ def _as_int(value: Any) -> int:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        return int(value)
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
+        return int(value) if math.isfinite(value) else 0  # the stdlib JSON fallback reads NaN
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)  # isdigit alone admits "²", which int() refuses
     return 0
 
 
@@ -140,6 +162,7 @@ def fix_message(message: dict[str, Any], ctx: StreamContext) -> bool:
     for block in message.get("content") or ():
         if isinstance(block, dict) and block.get("type") == "thinking" and block.get("signature"):
             ctx.signatures.append(block["signature"])
+        ctx.thinking.add_block(block)
     return changed
 
 
@@ -169,6 +192,8 @@ def rewrite_event(name: str, data: bytes, ctx: StreamContext) -> bytes | None:
         if isinstance(delta, dict):
             ctx.stop_reason = delta.get("stop_reason") or ctx.stop_reason
         return orjson.dumps(obj) if changed else None
+    if name.startswith("content_block"):
+        ctx.thinking.feed(name, data)
     if name == "content_block_delta" and b'"signature_delta"' in data:
         obj = _loads(data)
         if isinstance(obj, dict) and isinstance(obj.get("delta"), dict):

@@ -59,14 +59,15 @@ def serve(
 
 
 async def _serve_forever(state: RouterState, host: str, port: int, guard: Guard) -> None:
-    router = await start_router(state, host, port, guard)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"listening on http://{shown}:{router.port}", flush=True)
+    # Handlers first: whoever reads the `listening` line may send SIGTERM at once.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    router = await start_router(state, host, port, guard)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"listening on http://{shown}:{router.port}", flush=True)
     try:
         await stop.wait()
     finally:

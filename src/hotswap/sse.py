@@ -72,5 +72,9 @@ class SSEParser:
 
 
 def encode(name: str, data: bytes) -> bytes:
-    """One SSE event in Anthropic's layout: `event:` line, `data:` line, blank line."""
-    return b"event: " + name.encode() + b"\ndata: " + data + b"\n\n"
+    """One SSE event in Anthropic's layout: `event:` line, `data:` line, blank line.
+
+    Data holding newlines becomes several `data:` lines, which a parser joins back.
+    """
+    lines = b"".join(b"data: " + line + b"\n" for line in data.split(b"\n"))
+    return b"event: " + name.encode() + b"\n" + lines + b"\n"

@@ -19,6 +19,7 @@ from hotswap.backends import Backend
 from hotswap.config import Config
 from hotswap.fallback import Breakers
 from hotswap.modefile import read_mode, write_mode
+from hotswap.thinking import ThinkingOrigins
 
 log = logging.getLogger("hotswap")
 
@@ -44,7 +45,9 @@ class RouterState:
     last_error: str | None = None
     mode_problem: str | None = None
     fallback_note: str | None = None
+    _fallback_to: Backend | None = None  # the note holds while the mode names this backend
     _last_good: Backend | None = None
+    thinking: ThinkingOrigins = field(default_factory=ThinkingOrigins)  # who made each block
     breakers: Breakers = field(init=False)
 
     def __post_init__(self) -> None:
@@ -88,7 +91,7 @@ class RouterState:
         """Sticky fallback: later requests go straight to `backend`."""
         write_mode(self.mode_file, backend.name)
         self._last_good = backend
-        self.fallback_note = note
+        self.fallback_note, self._fallback_to = note, backend
         log.warning("%s", note)
 
     def record_error(self, message: str) -> None:
@@ -101,7 +104,7 @@ class RouterState:
             "mode_source": mode.source,
             "mode_file": str(self.mode_file),
             "mode_problem": self.mode_problem,
-            "fallback": self.fallback_note,
+            "fallback": self.fallback_note if mode.backend is self._fallback_to else None,
             "session": self.session_id,
             "port": self.port,
             "pid": os.getpid(),
@@ -110,9 +113,6 @@ class RouterState:
             "requests": dict(self.requests),
             "errors": dict(self.errors),
             "last_error": self.last_error,
-            "breakers": {
-                name: {"state": b.state(), "failures": b.failures, "trips": b.trips}
-                for name, b in self.breakers.by_backend.items()
-            },
+            "breakers": {name: b.snapshot() for name, b in self.breakers.by_backend.items()},
             "backends": sorted(self.config.backends),
         }

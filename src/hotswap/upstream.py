@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Iterator, Mapping
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -78,9 +78,10 @@ def upstream_headers(
     backend gets them removed and its own key injected.
     """
     out: CIMultiDict[str] = CIMultiDict()
+    hop_by_hop = _DROP_REQUEST | _connection_tokens(client)
     for name, value in client.items():
         lower = name.lower()
-        if lower in _DROP_REQUEST:
+        if lower in hop_by_hop:
             continue
         if lower in _CLIENT_AUTH and not backend.is_passthrough:
             continue
@@ -102,8 +103,16 @@ def upstream_headers(
     return out
 
 
+def _connection_tokens(headers: Mapping[str, str]) -> frozenset[str]:
+    """Headers the `Connection` header names: hop-by-hop for this hop only (RFC 9110 7.6.1)."""
+    values = getattr(headers, "getall", None)
+    found = values("connection", []) if values else [headers.get("connection", "")]
+    return frozenset(t.strip().lower() for v in found for t in v.split(",") if t.strip())
+
+
 def response_headers(upstream: CIMultiDictProxy[str]) -> CIMultiDict[str]:
-    return CIMultiDict((k, v) for k, v in upstream.items() if k.lower() not in _DROP_RESPONSE)
+    drop = _DROP_RESPONSE | _connection_tokens(upstream)
+    return CIMultiDict((k, v) for k, v in upstream.items() if k.lower() not in drop)
 
 
 @contextlib.contextmanager
@@ -113,6 +122,10 @@ def mapped_errors(backend: str, phase: str) -> Iterator[None]:
         yield
     except UpstreamError:
         raise
+    except aiohttp.ConnectionTimeoutError as exc:
+        raise UpstreamTimeoutError(backend, "connect timed out (connect_timeout_s)") from exc
+    except aiohttp.SocketTimeoutError as exc:
+        raise UpstreamTimeoutError(backend, f"no data {phase} (idle_timeout_s)") from exc
     except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
         raise UpstreamTimeoutError(backend, f"timed out {phase}") from exc
     except aiohttp.ClientPayloadError as exc:
@@ -181,7 +194,22 @@ class Upstream:
             return await resp.read()
 
     @staticmethod
-    async def chunks(resp: aiohttp.ClientResponse, backend: str) -> AsyncIterator[bytes]:
+    async def read_error_body(resp: aiohttp.ClientResponse, backend: str, limit: int) -> bytes:
+        """Up to `limit` bytes of an error response, then the connection is let go."""
+        buf = bytearray()
+        try:
+            with mapped_errors(backend, "while reading the error body"):
+                while len(buf) < limit:
+                    chunk = await resp.content.read(limit - len(buf))
+                    if not chunk:
+                        break
+                    buf += chunk
+        finally:
+            resp.release()
+        return bytes(buf)
+
+    @staticmethod
+    async def chunks(resp: aiohttp.ClientResponse, backend: str) -> AsyncGenerator[bytes]:
         with mapped_errors(backend, "mid-stream"):
             async for chunk in resp.content.iter_any():
                 yield chunk

@@ -1,0 +1,129 @@
+"""Apply a backend's Quirks (backends.py) to a request body. Pure, table-driven.
+
+Every rule reads one Quirks field; none asks which backend this is. Like thinking.py,
+only top-level keys of the body are replaced: nested lists and dicts are copied before a
+change, never edited, because the proxy may retry the original body elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hotswap.backends import Quirks
+
+BILLING_PREFIX = "x-anthropic-billing-header:"
+MEDIA_TYPES = ("image", "document")
+MEDIA_NOTE = "[{kind} omitted: the active model cannot read it; switch backends to see it]"
+
+BlockFn = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def apply_quirks(body: dict[str, Any], quirks: Quirks, *, count_tokens: bool = False) -> list[str]:
+    """Rewrite `body` for a backend with these quirks; the notes say what changed."""
+    notes: list[str] = []
+    for key in quirks.drop_fields:
+        if key in body:
+            del body[key]
+            notes.append(f"{key} dropped")
+    notes += _max_tokens(body, quirks, count_tokens)
+    notes += _tools(body, quirks.drop_tool_fields)
+    if quirks.drop_billing_header:
+        notes += _billing_header(body)
+    if quirks.text_only:
+        notes += _rewrite_blocks(body, _media_to_text, "image/document -> text note")
+    if quirks.tool_reference_as_text:
+        notes += _rewrite_blocks(body, _tool_reference_to_text, "tool_reference -> text")
+    return notes
+
+
+def _max_tokens(body: dict[str, Any], quirks: Quirks, count_tokens: bool) -> list[str]:
+    max_tokens = body.get("max_tokens")
+    if max_tokens is None and quirks.max_tokens_default and not count_tokens:
+        body["max_tokens"] = quirks.max_tokens_default
+        return [f"max_tokens set to {quirks.max_tokens_default}"]
+    cap = quirks.max_tokens_cap
+    if cap and isinstance(max_tokens, int) and max_tokens > cap:
+        body["max_tokens"] = cap
+        return [f"max_tokens clamped to {cap}"]
+    return []
+
+
+def _tools(body: dict[str, Any], drop: tuple[str, ...]) -> list[str]:
+    tools = body.get("tools")
+    if not drop or not isinstance(tools, list):
+        return []
+    fixed: list[Any] = []
+    hits: set[str] = set()
+    for tool in tools:
+        if isinstance(tool, dict) and any(k in tool for k in drop):
+            hits.update(k for k in drop if k in tool)
+            tool = {k: v for k, v in tool.items() if k not in drop}
+        fixed.append(tool)
+    if not hits:
+        return []
+    body["tools"] = fixed
+    return [f"tools: {', '.join(sorted(hits))} dropped"]
+
+
+def _billing_header(body: dict[str, Any]) -> list[str]:
+    """Claude Code's first system block changes every request; cache prefixes need it gone."""
+    system = body.get("system")
+    if isinstance(system, str) and system.startswith(BILLING_PREFIX):
+        body["system"] = system.partition("\n")[2]
+        return ["billing header dropped"]
+    if not isinstance(system, list) or not system:
+        return []
+    first = system[0]
+    if isinstance(first, dict) and str(first.get("text", "")).startswith(BILLING_PREFIX):
+        body["system"] = system[1:]
+        return ["billing header dropped"]
+    return []
+
+
+def _media_to_text(block: dict[str, Any]) -> dict[str, Any]:
+    kind = block.get("type")
+    if kind in MEDIA_TYPES:
+        return {"type": "text", "text": MEDIA_NOTE.format(kind=kind)}
+    return block
+
+
+def _tool_reference_to_text(block: dict[str, Any]) -> dict[str, Any]:
+    if block.get("type") == "tool_reference":
+        return {"type": "text", "text": f"Tool loaded: {block.get('tool_name', '?')}"}
+    return block
+
+
+def _rewrite_blocks(body: dict[str, Any], fn: BlockFn, note: str) -> list[str]:
+    """Apply `fn` to every content block (and tool_result contents), copying on change."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return []
+    fixed = [_rewrite_message(m, fn) for m in messages]
+    if all(a is b for a, b in zip(fixed, messages, strict=True)):
+        return []
+    body["messages"] = fixed
+    return [note]
+
+
+def _rewrite_message(message: Any, fn: BlockFn) -> Any:
+    content = message.get("content") if isinstance(message, dict) else None
+    if not isinstance(content, list):
+        return message
+    blocks = _rewrite_list(content, fn)
+    return message if blocks is content else {**message, "content": blocks}
+
+
+def _rewrite_list(blocks: list[Any], fn: BlockFn) -> list[Any]:
+    fixed = [_rewrite_block(b, fn) for b in blocks]
+    return blocks if all(a is b for a, b in zip(fixed, blocks, strict=True)) else fixed
+
+
+def _rewrite_block(block: Any, fn: BlockFn) -> Any:
+    if not isinstance(block, dict):
+        return block
+    inner = block.get("content")
+    if block.get("type") == "tool_result" and isinstance(inner, list):
+        fixed = _rewrite_list(inner, fn)
+        return block if fixed is inner else {**block, "content": fixed}
+    return fn(block)

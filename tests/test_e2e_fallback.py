@@ -1,0 +1,71 @@
+"""End to end: the real Claude Code CLI through `hotswap run`, with Anthropic out of credit.
+
+The router falls back to DeepSeek without Claude Code noticing, and the switch sticks: the
+`backend` command, run by Claude Code's Bash tool inside the session, prints `deepseek`, and
+the next request goes to DeepSeek directly.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from claude_env import BIN, needs_claude, offline_env
+
+from conftest import backends_toml
+from fakes import ThreadedFake, encode_events, json_error, message_events, sse_reply
+
+pytestmark = needs_claude
+
+
+def _tool_result_text(body: dict[str, Any]) -> str:
+    """The text of the tool_result blocks in a request's last user turn."""
+    parts = []
+    for block in body["messages"][-1]["content"]:
+        if isinstance(block, dict) and block.get("type") == "tool_result":
+            content = block.get("content")
+            if isinstance(content, str):
+                parts.append(content)
+            else:
+                parts += [c.get("text", "") for c in content or () if isinstance(c, dict)]
+    return "\n".join(parts)
+
+
+def test_out_of_credit_anthropic_falls_back_to_deepseek_and_the_switch_sticks(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "hotswap-home"
+    home.mkdir()
+    with ThreadedFake("anthropic") as ant, ThreadedFake("deepseek") as ds:
+        ant.script(json_error(402, "billing_error", "Your credit balance is too low."))
+        tool_call = message_events(
+            "", tool_use={"name": "Bash", "input": {"command": "backend", "description": "show"}}
+        )
+        ds.script(
+            sse_reply(encode_events(tool_call)),
+            sse_reply(encode_events(message_events("DeepSeek answered after the fallback."))),
+        )
+        (home / "config.toml").write_text(backends_toml({"anthropic": ant.url, "deepseek": ds.url}))
+        env = offline_env(
+            tmp_path, home, ANTHROPIC_API_KEY="sk-ant-user", DEEPSEEK_API_KEY="sk-ds-secret"
+        )
+        done = subprocess.run(
+            [str(BIN / "hotswap"), "run", "-b", "anthropic", "--", "-p", "hi",
+             "--allowedTools", "Bash", "--output-format", "json"],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr + done.stdout
+        result = json.loads(done.stdout)
+        assert result["is_error"] is False
+        assert result["result"] == "DeepSeek answered after the fallback."
+        assert len(ant.received) == 1  # refused once; the next request went straight to DeepSeek
+        assert len(ds.received) == 2
+        first, second = (r.body for r in ds.received)
+        assert first["messages"] == ant.received[0].body["messages"]  # the same request, retried
+        assert first["model"].startswith("deepseek-")
+        assert "deepseek" in _tool_result_text(second).split()
+        for sent in ds.received:
+            assert sent.headers["x-api-key"] == "sk-ds-secret"
+            assert "sk-ant-user" not in str(sent.headers)
