@@ -11,7 +11,6 @@ when this file's output differs from the committed document.
 from __future__ import annotations
 
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -41,7 +40,7 @@ restart), `anthropic`, or `own` (the target backend itself); `-` = no thinking b
 
 def quirk_table() -> list[str]:
     defaults = Quirks()
-    names = [f.name for f in fields(Quirks)]
+    names = list(Quirks._fields)
     rows = ["| backend | quirks (non-default) | every request |", "|---|---|---|"]
     plain = emu.load_shapes()["plain"]
     for backend in emu.BACKENDS:

@@ -16,7 +16,8 @@ SCRIPT = """#!{python}
 import json, os, sys
 seen = {{k: os.environ.get(k) for k in (
     "ANTHROPIC_BASE_URL", "HOTSWAP_SESSION", "HOTSWAP_HOME", "ANTHROPIC_AUTH_TOKEN",
-    "ANTHROPIC_API_KEY", "ANTHROPIC_DEFAULT_OPUS_MODEL", "ANTHROPIC_DEFAULT_HAIKU_MODEL")}}
+    "ANTHROPIC_API_KEY", "ANTHROPIC_DEFAULT_OPUS_MODEL", "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    "HOTSWAP_CONFIG", "NO_PROXY", "no_proxy")}}
 print(json.dumps({{"env": seen, "argv": sys.argv[1:], "pid": os.getpid()}}), flush=True)
 for line in sys.stdin:
     if line.startswith("exit "):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
@@ -208,7 +207,7 @@ def test_breakers_share_an_injectable_clock() -> None:
 def _config(tmp_path: Path, fallback: bool = True, **chains: tuple[str, ...]) -> Config:
     backends = dict(PRESETS)
     for name, chain in chains.items():
-        backends[name] = replace(backends[name], fallback=chain)
+        backends[name] = backends[name]._replace(fallback=chain)
     return Config(state_dir=tmp_path, backends=backends, router=RouterSettings(fallback=fallback))
 
 

@@ -131,13 +131,18 @@ def test_no_quirks_no_changes() -> None:
 
 def test_quirks_validate_their_choices() -> None:
     with pytest.raises(TypeError, match="thinking_required"):
-        Quirks(thinking_required="sometimes")
+        Quirks.from_mapping({"thinking_required": "sometimes"})
+    with pytest.raises(TypeError, match="unknown_thinking"):
+        Quirks(unknown_thinking="maybe").check()
+
+
+def test_every_preset_has_valid_quirks() -> None:
+    for backend in PRESETS.values():
+        assert backend.quirks.check() is backend.quirks
 
 
 def test_every_quirk_has_a_config_type() -> None:
-    from dataclasses import fields
-
-    assert {f.name for f in fields(Quirks)} == set(QUIRK_TYPES)
+    assert set(Quirks._fields) == set(QUIRK_TYPES)
 
 
 @pytest.mark.parametrize(

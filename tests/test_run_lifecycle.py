@@ -102,6 +102,8 @@ def post(url: str, headers: dict[str, str]) -> int:
             return int(resp.status)
     except urllib.error.HTTPError as exc:
         return exc.code
+    except urllib.error.URLError:
+        return -1  # refused: no router
 
 
 def ask(base_url: str, **headers: str) -> int:
@@ -272,3 +274,33 @@ def test_statusline_shows_the_sessions_backend_and_counts(home: Path, env: dict[
             )
             assert line.stdout.startswith("⇄ deepseek · session")
             one.finish()
+
+
+def test_a_run_with_config_passes_it_to_the_commands_inside_the_session(
+    home: Path, env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "elsewhere.toml"
+    config.write_text('[backends.mine]\nbase_url = "http://127.0.0.1:9"\nauth = "passthrough"\n')
+    with launched(env, "--config", str(config), "-b", "mine") as one:
+        assert one.env.get("HOTSWAP_CONFIG") == str(config)
+        inside = {**env, "HOTSWAP_SESSION": one.session, "HOTSWAP_CONFIG": str(config)}
+        assert cmd(inside, "backend").stdout.startswith("mine ")
+        one.finish()
+
+
+def test_loopback_is_exempt_from_proxies_inside_the_session(
+    home: Path, env: dict[str, str]
+) -> None:
+    env["NO_PROXY"] = "corp.example"
+    with launched(env) as one:
+        no_proxy = one.launch["env"].get("NO_PROXY") or ""
+        assert "127.0.0.1" in no_proxy.split(",") and "corp.example" in no_proxy.split(",")
+        one.finish()
+
+
+def test_the_router_port_is_closed_after_claude_exits(home: Path, env: dict[str, str]) -> None:
+    with launched(env) as one:
+        base = one.base_url
+        assert ask(base) in (200, 502, 403)  # the router answers while the session runs
+        one.finish()
+    assert ask(base) == -1  # nothing listens any more

@@ -59,7 +59,7 @@ def test_a_record_whose_process_died_is_stale_and_listing_cleans_it(tmp_path: Pa
 
 def test_a_reused_pid_with_another_start_time_is_not_alive(tmp_path: Path) -> None:
     session = _session("reus", 4103)
-    register(tmp_path, Session(**{**session.__dict__, "pid_start": "1"}))
+    register(tmp_path, session._replace(pid_start="1"))
     [(_, alive)] = list_sessions(tmp_path, clean=False)
     assert alive is (not sys.platform.startswith("linux"))
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from hotswap.errors import HotswapError, RequestError, to_anthropic_error
+from hotswap.errors import HotswapError, InternalError, RequestError, to_anthropic_error
 from hotswap.proxy import STATE, UPSTREAM, handle_messages
 from hotswap.state import RouterState
 from hotswap.upstream import Upstream
@@ -98,6 +98,11 @@ def make_guard_middleware(guard: Guard) -> Middleware:
             return await handler(request)
         except HotswapError as exc:
             return error_response(exc)
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # a bug: still Anthropic-shaped, never aiohttp's text page
+            log.exception("internal error on %s %s", request.method, request.path)
+            return error_response(InternalError(type(exc).__name__))
 
     return guard_and_render
 

@@ -1,19 +1,19 @@
 """Backend presets, as a table: what each backend is called, where it lives, how it authenticates.
 
-Stdlib only: the switch commands read the names and aliases from here.
+Stdlib only: the switch commands read the names and aliases from here. NamedTuples, not
+dataclasses: importing `dataclasses` (it pulls in `inspect` and `ast`) would cost the switch
+commands ~8 ms of their start-up.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 AUTH_KINDS = ("passthrough", "x-api-key", "bearer")
 WIRE_KINDS = ("anthropic",)
 
 
-@dataclass(frozen=True)
-class Quirks:
+class Quirks(NamedTuple):
     """What a backend's Anthropic-compatible endpoint rejects, declared as data.
 
     The request rewriter (quirks.py, thinking.py) reads these; nothing in the hot path asks
@@ -38,10 +38,12 @@ class Quirks:
     forced_tool_choice: str = "keep"  # with thinking: "keep" | "disable_thinking" | "auto"
     effort_needs_thinking: bool = False  # drop output_config.effort when thinking is off
 
-    def __post_init__(self) -> None:
+    def check(self) -> Quirks:
+        """Self, when every string quirk is within its vocabulary; else TypeError."""
         for name, allowed in QUIRK_CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise TypeError(f"quirk {name} must be one of {', '.join(allowed)}")
+        return self
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], base: Quirks | None = None) -> Quirks:
@@ -51,7 +53,7 @@ class Quirks:
         for key in ("drop_fields", "drop_tool_fields"):
             if key in values:
                 values[key] = tuple(values[key])
-        return replace(base, **values) if base is not None else cls(**values)
+        return (base._replace(**values) if base is not None else cls(**values)).check()
 
 
 # The closed vocabularies of the string quirks, and the TOML type of every quirk.
@@ -80,8 +82,7 @@ QUIRK_TYPES: dict[str, type] = {
 }
 
 
-@dataclass(frozen=True)
-class Backend:
+class Backend(NamedTuple):
     """One place hotswap can send a request to."""
 
     name: str
@@ -92,7 +93,7 @@ class Backend:
     models: tuple[tuple[str, str], ...] = ()  # (glob, target); first match wins
     fallback: tuple[str, ...] = ()
     kind: str = "anthropic"
-    quirks: Quirks = field(default_factory=Quirks)
+    quirks: Quirks = Quirks()
 
     @property
     def is_passthrough(self) -> bool:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from hotswap.backends import AUTH_KINDS, PRESETS, QUIRK_TYPES, WIRE_KINDS, Backend, Quirks
 from hotswap.errors import ConfigError
@@ -21,6 +20,20 @@ from hotswap.errors import ConfigError
 DEFAULT_PORT = 3199
 DEFAULT_BACKEND = "anthropic"
 MB = 1024 * 1024
+
+
+def proxy_env(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The proxy variables, like urllib.request.getproxies_environment(): `<scheme>_proxy` and
+    `no_proxy`, either case, the lower-case spelling winning."""
+    found: dict[str, str] = {}
+    for lower_only in (False, True):
+        for name, value in environ.items():
+            if lower_only and name != name.lower():
+                continue
+            key = name.lower()
+            if key.endswith("_proxy") and value:
+                found[key[: -len("_proxy")]] = value.strip()
+    return tuple(sorted(found.items()))
 
 
 def default_state_dir(environ: Mapping[str, str]) -> Path:
@@ -54,8 +67,7 @@ class KeyRing:
         return f"KeyRing(set={sorted(self._keys)})"
 
 
-@dataclass(frozen=True)
-class RouterSettings:
+class RouterSettings(NamedTuple):
     """Limits and timeouts of the router."""
 
     max_body_bytes: int = 32 * MB
@@ -65,20 +77,23 @@ class RouterSettings:
     fallback: bool = True
     breaker_failures: int = 5
     breaker_cooldown_s: float = 30.0
+    # From HTTP(S)_PROXY / ALL_PROXY / NO_PROXY (not the config file): (scheme, value) pairs,
+    # "no" for NO_PROXY. The upstream client resolves them once per backend.
+    proxies: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
-class Config:
-    """Everything the router and the commands need, resolved once."""
+class Config(NamedTuple):
+    """Everything the router and the commands need, resolved once. (NamedTuples, not
+    dataclasses, here and in backends.py: the switch commands start faster without.)"""
 
     state_dir: Path
     backends: dict[str, Backend]
     default_backend: str = DEFAULT_BACKEND
-    router: RouterSettings = field(default_factory=RouterSettings)
+    router: RouterSettings = RouterSettings()
     respond_to_bash_commands: bool = False
     statusline: bool = True
     source: Path | None = None
-    keys: KeyRing = field(default_factory=lambda: KeyRing({}, set()))
+    keys: KeyRing = KeyRing({}, set())
 
     @property
     def global_mode_file(self) -> Path:
@@ -161,7 +176,7 @@ def _parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Ba
         values["quirks"] = _parse_quirks(
             path, f"{where}.quirks", data["quirks"], base.quirks if base else None
         )
-    backend = replace(base, **values) if base else _new_backend(path, name, values)
+    backend = base._replace(**values) if base else _new_backend(path, name, values)
     _validate_backend(path, backend)
     return backend
 
@@ -284,7 +299,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         state_dir=state_dir,
         backends=backends,
         default_backend=default,
-        router=_parse_router(cfg_path, data.get("router", {})),
+        router=_parse_router(cfg_path, data.get("router", {}))._replace(proxies=proxy_env(env)),
         respond_to_bash_commands=respond,
         statusline=statusline,
         source=cfg_path if data else None,
@@ -292,4 +307,4 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     )
     _check_references(cfg_path, cfg)
     canonical = cfg.names()[default.lower()]
-    return replace(cfg, default_backend=canonical)
+    return cfg._replace(default_backend=canonical)

@@ -5,11 +5,14 @@
     ├── ModeFileError            unreadable mode file or unknown backend name in it
     ├── RequestError             the client's request is bad (400, 413, 401, 403, 404)
     ├── MissingKeyError          a backend's API key variable is not set
+    │   ├── InvalidKeyError          ... or holds characters no header may carry
+    │   └── NoCredentialError        Anthropic mode without any Anthropic credential
     ├── UpstreamError            talking to a backend failed
     │   ├── UpstreamConnectError     refused, reset, DNS, TLS        -> 502
     │   ├── UpstreamTimeoutError     connect / first byte / idle     -> 504
     │   └── UpstreamStreamError      broke after the stream started  -> SSE error event
-    └── NoBackendAvailableError  every planned attempt failed        -> 502/504
+    ├── NoBackendAvailableError  every planned attempt failed        -> 502/504
+    └── InternalError            a bug; rendered without its text    -> 500
 
 Stdlib only: the switch commands import it.
 """
@@ -76,6 +79,20 @@ class MissingKeyError(HotswapError):
         self.reason = f"{env_var} is not set"
 
 
+class InvalidKeyError(MissingKeyError):
+    """A backend's key variable holds characters no HTTP header may carry."""
+
+    def __init__(self, backend: str, env_var: str) -> None:
+        HotswapError.__init__(
+            self,
+            f"hotswap: the API key in {env_var} (backend '{backend}') contains control "
+            "characters or non-ASCII text, so it cannot be sent; check how it was exported",
+        )
+        self.backend = backend
+        self.env_var = env_var
+        self.reason = f"{env_var} holds an invalid key"
+
+
 class NoCredentialError(MissingKeyError):
     """Anthropic mode, but Claude Code was launched without any Anthropic credential."""
 
@@ -112,6 +129,14 @@ class UpstreamTimeoutError(UpstreamError):
 
 class UpstreamStreamError(UpstreamError):
     status = 502
+
+
+class InternalError(HotswapError):
+    """A bug in hotswap. The message names only the exception type: its text could hold
+    request data."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"hotswap: internal error ({kind}); the router log has the details")
 
 
 class NoBackendAvailableError(HotswapError):

@@ -85,6 +85,10 @@ def child_environment(
     env["ANTHROPIC_BASE_URL"] = session.base_url
     env["HOTSWAP_SESSION"] = session.id
     env["HOTSWAP_HOME"] = str(config.state_dir)
+    if config.source is not None:
+        # `ds`, `backend` and the status line inside the session must see the same backends.
+        env["HOTSWAP_CONFIG"] = str(config.source)
+    _exempt_loopback_from_proxies(env)
     for name in TIER_VARIABLES:
         value = env.get(name, "")
         if value and not value.lower().startswith("claude"):
@@ -97,6 +101,16 @@ def child_environment(
         # is not real and never sends it to Anthropic.
         env["ANTHROPIC_AUTH_TOKEN"] = PLACEHOLDER_TOKEN
     return env
+
+
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
+
+def _exempt_loopback_from_proxies(env: dict[str, str]) -> None:
+    """The router URL carries the session secret: it must never go through an HTTP proxy."""
+    for var in ("NO_PROXY", "no_proxy"):
+        present = [p.strip() for p in env.get(var, "").split(",") if p.strip()]
+        env[var] = ",".join(present + [n for n in _LOOPBACK_NAMES if n not in present])
 
 
 def _load_settings(value: str) -> dict[str, Any]:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import time
 from pathlib import Path
 
 MAX_MODE_BYTES = 256
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
 def parse_mode(text: str) -> str:
@@ -29,11 +31,16 @@ def read_mode(path: Path) -> str | None:
 
     Raises ValueError (unparseable) or OSError (unreadable).
     """
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_MODE_BYTES + 1)
+    try:  # os.open/os.read: no file object, no buffer (read once per request by the router)
+        fd = os.open(path, _READ_FLAGS)  # non-blocking: a FIFO must not hang the router
     except FileNotFoundError:
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("the mode file is not a regular file")
+        raw = os.read(fd, MAX_MODE_BYTES + 1)
+    finally:
+        os.close(fd)
     if len(raw) > MAX_MODE_BYTES:
         raise ValueError(f"the mode file is larger than {MAX_MODE_BYTES} bytes")
     try:

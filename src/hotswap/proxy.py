@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ from hotswap.config import RouterSettings
 from hotswap.errors import (
     ERROR_TYPES,
     HotswapError,
+    InternalError,
     MissingKeyError,
     NoBackendAvailableError,
     RequestError,
@@ -48,10 +50,11 @@ from hotswap.rewrite import (
     dump_json,
     fix_message,
     parse_json_body,
+    parse_request_body,
     rewrite_event,
     rewrite_request,
 )
-from hotswap.sse import Event, SSEParser, encode
+from hotswap.sse import Event, EventTooLarge, SSEParser, encode
 from hotswap.state import RouterState
 from hotswap.upstream import Upstream, response_headers, upstream_headers
 
@@ -68,15 +71,28 @@ class Exchange:
 
     path_qs: str
     raw: bytes
-    body: dict[str, Any]
-    headers: CIMultiDict[str]
+    body: dict[str, Any] | None  # receive()'s parse, until the first attempt takes it
+    headers: Mapping[str, str]
     active: Backend
     is_messages: bool
+    stream: bool
+    exact: bool = True  # `raw` encodes `body` faithfully (False: repaired, re-serialise it)
     tried: list[Attempt] = field(default_factory=list)
 
-    @property
-    def stream(self) -> bool:
-        return self.body.get("stream") is True
+    def take_body(self) -> dict[str, Any]:
+        """The parsed body, for one attempt to rewrite. The first attempt takes receive()'s
+        parse, so a request waiting for its upstream holds only its raw bytes (a 150 KB body
+        is ~330 KB of Python objects, times every request in flight); a fallback attempt
+        parses the raw bytes again, so it never sees a previous attempt's rewrite."""
+        body, self.body = self.body, None
+        if body is None:
+            body = parse_request_body(self.raw)[0]
+        return body
+
+    def release_body(self) -> None:
+        """Committed: no other attempt will need the request, so let it go before a long
+        relay."""
+        self.raw, self.body = b"", None
 
     def attempts(self) -> list[str]:
         """Each attempt and why it failed, for logs and the give-up error."""
@@ -108,6 +124,7 @@ async def handle_messages(request: web.Request) -> web.StreamResponse:
         result = await attempt(ex, backend, state, upstream)
         ex.tried.append(result)
         if result.verdict in (Verdict.DELIVER, Verdict.FINAL):
+            ex.release_body()
             make_sticky(ex, result, state)
             return await commit(request, ex, result, state)
         log.warning("%s failed (%s): %s", backend.name, result.verdict.value, result.reason)
@@ -119,14 +136,16 @@ async def receive(request: web.Request, state: RouterState) -> Exchange:
     limit = state.config.router.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise RequestError(_too_large(request.content_length, limit), status=413)
-    buf = bytearray()
+    chunks, size = [], 0
     async for chunk in request.content.iter_any():
-        buf += chunk
-        if len(buf) > limit:
-            raise RequestError(_too_large(len(buf), limit), status=413)
-    raw = bytes(buf)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(_too_large(size, limit), status=413)
+    raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    del chunks
     try:
-        body = parse_json_body(raw)
+        body, exact = parse_request_body(raw)
     except ValueError as exc:
         raise RequestError(f"hotswap: the request body is not valid JSON: {exc}") from None
     if not isinstance(body, dict):
@@ -135,9 +154,11 @@ async def receive(request: web.Request, state: RouterState) -> Exchange:
         path_qs=request.rel_url.raw_path_qs,
         raw=raw,
         body=body,
-        headers=CIMultiDict(request.headers),
+        headers=request.headers,
         active=state.active().backend,
         is_messages=request.path.rstrip("/").endswith("/v1/messages"),
+        stream=body.get("stream") is True,
+        exact=exact,
     )
 
 
@@ -172,12 +193,15 @@ async def attempt(
 
 def _body_for(ex: Exchange, backend: Backend, state: RouterState) -> bytes:
     """The client's original body, rewritten afresh for this backend (never a previous
-    attempt's rewrite); thinking blocks are judged by who produced them."""
-    payload = parse_json_body(ex.raw)
+    attempt's rewrite); thinking blocks are judged by who produced them.
+
+    Each attempt gets a body of its own (Exchange.take_body); the rewrites replace its
+    top-level keys only and copy nested values before changing them."""
+    payload = ex.take_body()
     changed = rewrite_request(
         payload, backend, state.thinking.origin, count_tokens=not ex.is_messages
     )
-    return dump_json(payload) if changed else ex.raw
+    return dump_json(payload) if changed or not ex.exact else ex.raw
 
 
 async def _send(
@@ -215,7 +239,7 @@ async def _send_once(
     result = Attempt(backend, Verdict.DELIVER, resp=resp, status=resp.status)
     result.headers = response_headers(resp.headers)
     if 200 <= resp.status < 300:
-        if ex.stream and _is_sse(resp):
+        if _is_sse(resp):  # by what the backend sends, whatever `stream` said
             return await _first_event(result, deadline)
         return result
     result.resp = None
@@ -239,7 +263,7 @@ async def _first_event(result: Attempt, deadline: float) -> Attempt:
             contextlib.aclosing(Upstream.chunks(resp, name)) as chunks,
         ):
             async for chunk in chunks:
-                result.events += result.parser.feed(chunk)
+                result.events += _feed(result.parser, chunk, name)
                 if any(_is_real(e) for e in result.events):
                     break
     except (UpstreamError, TimeoutError) as exc:
@@ -265,6 +289,13 @@ async def _first_event(result: Attempt, deadline: float) -> Attempt:
             reason = f"stream opened with an error event: {_error_summary(first.data)}"
             return Attempt(result.backend, verdict, reason=reason, status=status, body=first.data)
     return result
+
+
+def _feed(parser: SSEParser, chunk: bytes, backend: str) -> list[Event]:
+    try:
+        return parser.feed(chunk)
+    except EventTooLarge as exc:
+        raise UpstreamStreamError(backend, str(exc)) from None
 
 
 def _is_real(event: Event) -> bool:
@@ -297,7 +328,7 @@ async def commit(
     resp = result.resp
     ctx = StreamContext(backend=backend.name)
     try:
-        if result.verdict is Verdict.FINAL or not (ex.stream and _is_sse(resp)):
+        if not _is_sse(resp):
             body = await Upstream.read_all(resp, backend.name)
             if result.verdict is Verdict.DELIVER and ex.is_messages:
                 body = _fix_json_message(body, ctx)
@@ -327,26 +358,38 @@ async def _relay_stream(
     out = web.StreamResponse(status=result.status, headers=result.headers)
     out.headers["Cache-Control"] = "no-cache"
     await out.prepare(request)
-    saw_stop = any(e.name == "message_stop" for e in result.events)
+    name = result.backend.name
+    ended = _ends_stream(result.events)
     try:
         await out.write(_render(result.events, ctx))
-        async for chunk in Upstream.chunks(result.resp, result.backend.name):
-            events = result.parser.feed(chunk)
+        async for chunk in Upstream.chunks(result.resp, name):
+            events = _feed(result.parser, chunk, name)
             if events:
-                saw_stop = saw_stop or any(e.name == "message_stop" for e in events)
+                ended = ended or _ends_stream(events)
                 await out.write(_render(events, ctx))
-        if not saw_stop:
-            raise UpstreamStreamError(result.backend.name, "stream ended before message_stop")
+        if not ended:
+            raise UpstreamStreamError(name, "stream ended before message_stop")
     except UpstreamError as exc:
-        state.errors[result.backend.name] += 1
+        state.errors[name] += 1
         state.record_error(str(exc))
         log.warning("%s", exc)
-        await _write_quietly(out, sse_error_event(exc))
+        if not ended:  # the upstream's own error event already ended it otherwise
+            await _write_quietly(out, sse_error_event(exc))
     except ConnectionError:
         log.info("client went away mid-stream; upstream closed")
         return out
+    except Exception as exc:  # a bug after the commit: still one clean error event
+        log.exception("internal error relaying a stream from %s", name)
+        state.record_error(f"internal error ({type(exc).__name__})")
+        if not ended:
+            await _write_quietly(out, sse_error_event(InternalError(type(exc).__name__)))
     await _write_eof_quietly(out)
     return out
+
+
+def _ends_stream(events: list[Event]) -> bool:
+    """A `message_stop` or an `error` event is the last thing a stream says."""
+    return any(e.name in ("message_stop", "error") for e in events)
 
 
 def _render(events: list[Event], ctx: StreamContext) -> bytes:

@@ -17,6 +17,7 @@ MEDIA_TYPES = ("image", "document")
 MEDIA_NOTE = "[{kind} omitted: the active model cannot read it; switch backends to see it]"
 
 BlockFn = Callable[[dict[str, Any]], dict[str, Any]]
+BlockRule = tuple[BlockFn, str]  # the rewrite of one block type, and its note
 
 
 def apply_quirks(body: dict[str, Any], quirks: Quirks, *, count_tokens: bool = False) -> list[str]:
@@ -30,10 +31,13 @@ def apply_quirks(body: dict[str, Any], quirks: Quirks, *, count_tokens: bool = F
     notes += _tools(body, quirks.drop_tool_fields)
     if quirks.drop_billing_header:
         notes += _billing_header(body)
+    rules: dict[str, BlockRule] = {}
     if quirks.text_only:
-        notes += _rewrite_blocks(body, _media_to_text, "image/document -> text note")
+        rules |= {kind: (_media_to_text, "image/document -> text note") for kind in MEDIA_TYPES}
     if quirks.tool_reference_as_text:
-        notes += _rewrite_blocks(body, _tool_reference_to_text, "tool_reference -> text")
+        rules["tool_reference"] = (_tool_reference_to_text, "tool_reference -> text")
+    if rules:
+        notes += _rewrite_blocks(body, rules)
     return notes
 
 
@@ -94,36 +98,52 @@ def _tool_reference_to_text(block: dict[str, Any]) -> dict[str, Any]:
     return block
 
 
-def _rewrite_blocks(body: dict[str, Any], fn: BlockFn, note: str) -> list[str]:
-    """Apply `fn` to every content block (and tool_result contents), copying on change."""
+def _rewrite_blocks(body: dict[str, Any], rules: dict[str, BlockRule]) -> list[str]:
+    """Apply the rule for its type to every content block (and tool_result contents) in
+    one pass, copying only what changes; the notes of the rules that fired."""
     messages = body.get("messages")
     if not isinstance(messages, list):
         return []
-    fixed = [_rewrite_message(m, fn) for m in messages]
-    if all(a is b for a, b in zip(fixed, messages, strict=True)):
+    fired: list[str] = []
+    fixed = _copy_on_change(messages, lambda m: _rewrite_message(m, rules, fired))
+    if fixed is messages:
         return []
     body["messages"] = fixed
-    return [note]
+    return list(dict.fromkeys(fired))
 
 
-def _rewrite_message(message: Any, fn: BlockFn) -> Any:
+def _copy_on_change(items: list[Any], fn: Callable[[Any], Any]) -> list[Any]:
+    """`items` mapped through `fn`: the same list when nothing changed, else a new one."""
+    fixed: list[Any] | None = None
+    for i, item in enumerate(items):
+        new = fn(item)
+        if new is not item:
+            if fixed is None:
+                fixed = list(items)
+            fixed[i] = new
+    return items if fixed is None else fixed
+
+
+def _rewrite_message(message: Any, rules: dict[str, BlockRule], fired: list[str]) -> Any:
     content = message.get("content") if isinstance(message, dict) else None
     if not isinstance(content, list):
         return message
-    blocks = _rewrite_list(content, fn)
+    blocks = _copy_on_change(content, lambda b: _rewrite_block(b, rules, fired))
     return message if blocks is content else {**message, "content": blocks}
 
 
-def _rewrite_list(blocks: list[Any], fn: BlockFn) -> list[Any]:
-    fixed = [_rewrite_block(b, fn) for b in blocks]
-    return blocks if all(a is b for a, b in zip(fixed, blocks, strict=True)) else fixed
-
-
-def _rewrite_block(block: Any, fn: BlockFn) -> Any:
+def _rewrite_block(block: Any, rules: dict[str, BlockRule], fired: list[str]) -> Any:
     if not isinstance(block, dict):
         return block
+    kind = block.get("type")
     inner = block.get("content")
-    if block.get("type") == "tool_result" and isinstance(inner, list):
-        fixed = _rewrite_list(inner, fn)
+    if kind == "tool_result" and isinstance(inner, list):
+        fixed = _copy_on_change(inner, lambda b: _rewrite_block(b, rules, fired))
         return block if fixed is inner else {**block, "content": fixed}
-    return fn(block)
+    rule = rules.get(kind) if isinstance(kind, str) else None
+    if rule is None:
+        return block
+    new = rule[0](block)
+    if new is not block:
+        fired.append(rule[1])
+    return new

@@ -31,15 +31,24 @@ def parse_json_body(raw: bytes) -> Any:
     orjson refuses lone UTF-16 surrogates, which Claude Code can send (a truncated emoji
     in a tool result); the stdlib accepts them and they are replaced with U+FFFD.
     """
+    return parse_request_body(raw)[0]
+
+
+def parse_request_body(raw: bytes) -> tuple[Any, bool]:
+    """parse_json_body, and whether `raw` is still a faithful encoding of the result: False
+    when the stdlib fallback had to repair it (lone surrogates), so it must be re-serialised
+    before it is forwarded, even if no rewrite changes anything."""
     try:
-        return orjson.loads(raw)
+        return orjson.loads(raw), True
     except orjson.JSONDecodeError:
         pass
     try:
         data = json.loads(raw)
+        return _replace_surrogates(data), False
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(str(exc)) from None
-    return _replace_surrogates(data)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def _replace_surrogates(value: Any) -> Any:
@@ -159,7 +168,8 @@ def fix_message(message: dict[str, Any], ctx: StreamContext) -> bool:
     ctx.model = message.get("model") or ctx.model
     ctx.stop_reason = message.get("stop_reason") or ctx.stop_reason
     ctx.count(usage, final=False)
-    for block in message.get("content") or ():
+    content = message.get("content")
+    for block in content if isinstance(content, list) else ():
         if isinstance(block, dict) and block.get("type") == "thinking" and block.get("signature"):
             ctx.signatures.append(block["signature"])
         ctx.thinking.add_block(block)

@@ -12,11 +12,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from hotswap.modefile import write_private
 
@@ -24,8 +23,7 @@ RECORD = "session.json"
 MODE = "mode"
 
 
-@dataclass(frozen=True)
-class Session:
+class Session(NamedTuple):
     id: str
     port: int
     pid: int  # the hotswap process that runs the router
@@ -65,7 +63,7 @@ def new_secret() -> str:
 def register(sessions_dir: Path, session: Session) -> None:
     folder = session.dir(sessions_dir)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    write_private(folder / RECORD, json.dumps(asdict(session), indent=1).encode())
+    write_private(folder / RECORD, json.dumps(session._asdict(), indent=1).encode())
 
 
 def update(sessions_dir: Path, session: Session) -> None:
@@ -73,13 +71,19 @@ def update(sessions_dir: Path, session: Session) -> None:
 
 
 def remove(sessions_dir: Path, session_id: str) -> None:
-    shutil.rmtree(sessions_dir / session_id, ignore_errors=True)
+    _rmtree(sessions_dir / session_id)
+
+
+def _rmtree(path: Path) -> None:
+    import shutil  # lazy: ~2.5 ms (it imports bz2, lzma) that `ds` and friends do not need
+
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def load(path: Path) -> Session | None:
     try:
         data = json.loads(path.read_text())
-        return Session(**{k: data[k] for k in Session.__dataclass_fields__ if k in data})
+        return Session(**{k: data[k] for k in Session._fields if k in data})
     except (OSError, ValueError, TypeError):
         return None
 
@@ -139,7 +143,7 @@ def list_sessions(sessions_dir: Path, clean: bool = True) -> list[tuple[Session,
         session = load(entry / RECORD)
         if session is None:
             if clean and _abandoned(entry):
-                shutil.rmtree(entry, ignore_errors=True)
+                _rmtree(entry)
             continue
         alive = is_alive(session)
         if not alive and clean:

@@ -27,6 +27,9 @@ class Event:
 
 def parse_event(raw: bytes) -> Event:
     """Fields of one event block (without requiring the terminating blank line)."""
+    fast = _parse_common(raw)
+    if fast is not None:
+        return fast
     name = ""
     data: list[bytes] = []
     for line in raw.splitlines():
@@ -42,33 +45,82 @@ def parse_event(raw: bytes) -> Event:
     return Event(raw=raw, name=name, data=b"\n".join(data))
 
 
-class SSEParser:
-    """Feed bytes as they arrive; get back every event completed by them."""
+def _parse_common(raw: bytes) -> Event | None:
+    """The layout every backend sends, `event: NAME\ndata: ONE LINE\n\n`, sliced without
+    splitting lines; None for anything else (the general parser decides)."""
+    if not raw.startswith(b"event: ") or not raw.endswith(b"\n\n") or b"\r" in raw:
+        return None
+    eol = raw.find(b"\n")
+    if not raw.startswith(b"data: ", eol + 1) or raw.find(b"\n", eol + 1) != len(raw) - 2:
+        return None
+    return Event(raw=raw, name=raw[7:eol].decode("utf-8", "replace"), data=raw[eol + 7 : -2])
 
-    def __init__(self) -> None:
-        self._buf = b""
+
+MAX_EVENT_BYTES = 16 * 1024 * 1024
+
+
+class EventTooLarge(ValueError):
+    """An event grew past MAX_EVENT_BYTES without ending: no real backend sends one."""
+
+
+class SSEParser:
+    """Feed bytes as they arrive; get back every event completed by them.
+
+    Linear in the input: an incomplete event is kept in a bytearray that grows in place,
+    and each feed searches only the bytes not searched before.
+    """
+
+    def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+        self._buf = bytearray()
+        self._scanned = 0  # the pending bytes before this hold no boundary
+        self._max = max_event_bytes
 
     def feed(self, chunk: bytes) -> list[Event]:
-        buf = self._buf + chunk if self._buf else chunk
+        if self._buf:
+            self._buf += chunk
+            buf: bytes | bytearray = self._buf
+            start_search = max(0, self._scanned - 3)  # a boundary may straddle the join
+        else:
+            buf, start_search = chunk, 0
         events: list[Event] = []
         start = 0
+        lf_only = b"\r" not in chunk and b"\r" not in self._buf
         while True:
-            match = _BOUNDARY.search(buf, start)
-            if match is None:
+            end = _boundary_end(buf, max(start, start_search), lf_only)
+            if end < 0:
                 break
-            end = match.end()
-            block = buf[start:end]
+            block = bytes(buf[start:end])
             start = end
             event = parse_event(block)
             if not event.is_comment or block.strip():
                 events.append(event)
-        self._buf = buf[start:]
+        self._keep(buf, start)
         return events
+
+    def _keep(self, buf: bytes | bytearray, start: int) -> None:
+        if buf is self._buf:
+            del self._buf[:start]
+        else:
+            self._buf = bytearray(buf[start:])
+        self._scanned = len(self._buf)
+        if len(self._buf) > self._max:
+            size = len(self._buf)
+            self._buf, self._scanned = bytearray(), 0
+            raise EventTooLarge(f"an SSE event of over {size} bytes without an end")
 
     @property
     def pending(self) -> bytes:
         """Bytes of an event not yet complete."""
-        return self._buf
+        return bytes(self._buf)
+
+
+def _boundary_end(buf: bytes | bytearray, start: int, lf_only: bool) -> int:
+    """The end of the first blank-line boundary at or after `start`, or -1."""
+    if lf_only:  # the common case: a plain find is the same boundary
+        found = buf.find(b"\n\n", start)
+        return found + 2 if found >= 0 else -1
+    match = _BOUNDARY.search(buf, start)
+    return match.end() if match else -1
 
 
 def encode(name: str, data: bytes) -> bytes:

@@ -88,8 +88,14 @@ class RouterState:
         self.mode_problem = problem
 
     def switch_to(self, backend: Backend, note: str) -> None:
-        """Sticky fallback: later requests go straight to `backend`."""
-        write_mode(self.mode_file, backend.name)
+        """Sticky fallback: later requests go straight to `backend`. A mode file that
+        cannot be written costs the stickiness, never the answer already in hand."""
+        try:
+            write_mode(self.mode_file, backend.name)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            self._problem(f"cannot write mode file {self.mode_file}: {reason}")
+            note += " (not saved: the mode file cannot be written)"
         self._last_good = backend
         self.fallback_note, self._fallback_to = note, backend
         log.warning("%s", note)

@@ -7,14 +7,13 @@ milliseconds.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from hotswap.config import Config, load_config
 from hotswap.errors import HotswapError
@@ -28,8 +27,11 @@ class SwitchError(Exception):
     """A switch command cannot do what it was asked; printed as `Error: ...`."""
 
 
-@dataclass
-class Target:
+if TYPE_CHECKING:
+    import argparse
+
+
+class Target(NamedTuple):
     """One mode file to read or write, and how to name it to the user."""
 
     label: str
@@ -87,7 +89,8 @@ def resolve_targets(
         if not live:
             raise SwitchError("no live sessions (start one with `hotswap run`)")
         return [_session_target(config, s, True) for s in live]
-    if session_id is None and port is None:
+    explicit = session_id is not None or port is not None
+    if not explicit:
         session_id = os.environ.get("HOTSWAP_SESSION") or None
         if session_id is None:
             port = _port_from_base_url(os.environ.get("ANTHROPIC_BASE_URL", ""))
@@ -96,7 +99,7 @@ def resolve_targets(
     found = find(sessions_dir, session_id=session_id, port=port)
     if found is None:
         what = f"id {session_id}" if session_id is not None else f"port {port}"
-        if session_id is None and "--port" not in sys.argv:
+        if not explicit and session_id is None:
             return [_global_target(config)]  # ANTHROPIC_BASE_URL points at `hotswap serve`
         raise SwitchError(f"no session with {what}; see `sessions`")
     return [_session_target(config, *found)]
@@ -118,6 +121,33 @@ def _valid(config: Config) -> str:
     return ", ".join(sorted(config.names()))
 
 
+class _Args:
+    """What the flag-less forms (`ds`, `backend`, `backend NAME`) parse to, without argparse:
+    importing it (and the `re` it pulls in) would be ~8 ms of a ~50 ms command."""
+
+    session_id: str | None = None
+    port: int | None = None
+    all_sessions = False
+
+    def __init__(self, name: str | None) -> None:
+        self.name = name
+
+
+def _parse(
+    argv: list[str], positional: bool, build: Callable[[], argparse.ArgumentParser]
+) -> _Args | argparse.Namespace:
+    """The arguments; argparse only for flags, help, or a usage error."""
+    if not any(a.startswith("-") for a in argv) and len(argv) == int(positional):
+        return _Args(argv[0] if argv else None)
+    return build().parse_args(argv)
+
+
+def _parser(prog: str, description: str) -> argparse.ArgumentParser:
+    import argparse
+
+    return argparse.ArgumentParser(prog=prog, description=description)
+
+
 def _add_target_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--session", "-s", dest="session_id", help="session id (or a prefix)")
@@ -127,29 +157,39 @@ def _add_target_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _targets(config: Config, args: argparse.Namespace) -> list[Target]:
+def _targets(config: Config, args: _Args | argparse.Namespace) -> list[Target]:
     return resolve_targets(
         config, session_id=args.session_id, port=args.port, all_sessions=args.all_sessions
     )
 
 
 def cmd_use(config: Config, argv: list[str], prog: str, fixed: str | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=prog, description="Switch the backend of a session.")
-    if fixed is None:
-        parser.add_argument("name", help="backend name or alias")
-    _add_target_flags(parser)
-    args = parser.parse_args(argv)
-    for line in switch(config, fixed or args.name, _targets(config, args)):
+
+    def build() -> argparse.ArgumentParser:
+        parser = _parser(prog, "Switch the backend of a session.")
+        if fixed is None:
+            parser.add_argument("name", help="backend name or alias")
+        _add_target_flags(parser)
+        return parser
+
+    args = _parse(argv, fixed is None, build)
+    name = fixed if fixed is not None else args.name
+    assert name is not None, "a positional argument, required by the parser"
+    for line in switch(config, name, _targets(config, args)):
         print(line)
     return 0
 
 
 def cmd_backend(config: Config, argv: list[str], prog: str) -> int:
     """`backend` prints the current backend; `backend NAME` switches to it."""
-    parser = argparse.ArgumentParser(prog=prog, description="Show or switch the backend.")
-    parser.add_argument("name", nargs="?", help="switch to this backend")
-    _add_target_flags(parser)
-    args = parser.parse_args(argv)
+
+    def build() -> argparse.ArgumentParser:
+        parser = _parser(prog, "Show or switch the backend.")
+        parser.add_argument("name", nargs="?", help="switch to this backend")
+        _add_target_flags(parser)
+        return parser
+
+    args = _parse(argv, bool(argv), build)
     targets = _targets(config, args)
     if args.name:
         for line in switch(config, args.name, targets):
@@ -161,15 +201,11 @@ def cmd_backend(config: Config, argv: list[str], prog: str) -> int:
 
 
 def _router_status(session: Session) -> dict[str, object]:
-    import urllib.request  # only `sessions` needs it: keep it off the switch path
+    """Straight to the loopback socket: never through an HTTP proxy (the URL holds the
+    session secret)."""
+    from hotswap.statusline import fetch_status
 
-    try:
-        url = f"{session.base_url}/_hotswap/status"
-        with urllib.request.urlopen(url, timeout=0.5) as resp:
-            data = json.load(resp)
-            return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    return fetch_status(session)
 
 
 def _age(seconds: float) -> str:
@@ -203,7 +239,7 @@ def session_rows(config: Config) -> list[dict[str, object]]:
 
 
 def cmd_sessions(config: Config, argv: list[str], prog: str) -> int:
-    parser = argparse.ArgumentParser(prog=prog, description="List hotswap sessions.")
+    parser = _parser(prog, "List hotswap sessions.")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
     rows = session_rows(config)

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncGenerator, Iterator, Mapping
+from typing import NamedTuple
+from urllib.parse import unquote, urlsplit
+from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -14,6 +18,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from hotswap.backends import PLACEHOLDER_TOKEN, Backend
 from hotswap.config import KeyRing, RouterSettings
 from hotswap.errors import (
+    InvalidKeyError,
     MissingKeyError,
     NoCredentialError,
     UpstreamConnectError,
@@ -42,6 +47,7 @@ _DROP_REQUEST = frozenset(
         "cookie",
     )
 )
+log = logging.getLogger("hotswap")
 _CLIENT_AUTH = frozenset(("x-api-key", "authorization"))
 # Never relayed back: hop-by-hop, and framing that no longer holds once aiohttp decoded it.
 _DROP_RESPONSE = frozenset(
@@ -96,11 +102,18 @@ def upstream_headers(
     key = keys.get(backend.api_key_env)
     if not key:
         raise MissingKeyError(backend.name, backend.api_key_env)
+    if not _header_safe(key):
+        raise InvalidKeyError(backend.name, backend.api_key_env)
     if backend.auth == "bearer":
         out["Authorization"] = f"Bearer {key}"
     else:
         out["x-api-key"] = key
     return out
+
+
+def _header_safe(value: str) -> bool:
+    """Printable ASCII only: anything else would break (or inject) a header line."""
+    return value.isascii() and value.isprintable()
 
 
 def _connection_tokens(headers: Mapping[str, str]) -> frozenset[str]:
@@ -142,6 +155,36 @@ def mapped_errors(backend: str, phase: str) -> Iterator[None]:
         ) from exc
 
 
+class ProxyRoute(NamedTuple):
+    """The proxy a backend is reached through (None: direct)."""
+
+    url: str | None = None
+    authorization: str | None = None  # Proxy-Authorization, from the proxy URL's credentials
+
+
+def proxy_route(base_url: str, proxies: Mapping[str, str]) -> ProxyRoute:
+    """The proxy for `base_url` under the environment's proxy variables (RouterSettings.proxies):
+    `<scheme>_proxy`, else `all_proxy`, unless `no_proxy` matches. Credentials in the proxy URL
+    become a Proxy-Authorization header (aiohttp's proxy_auth argument is deprecated)."""
+    parts = urlsplit(base_url)
+    value = proxies.get(parts.scheme) or proxies.get("all")
+    if not value or not parts.hostname:
+        return ProxyRoute()
+    if "no" in proxies and proxy_bypass_environment(parts.netloc, {"no": proxies["no"]}):
+        return ProxyRoute()
+    proxy = urlsplit(value if "://" in value else "http://" + value)
+    if proxy.scheme not in ("http", "https"):
+        log.warning(
+            "ignoring proxy %s for %s: only http(s) proxies are supported", proxy.scheme, base_url
+        )
+        return ProxyRoute()
+    if proxy.username is None:
+        return ProxyRoute(proxy.geturl())
+    auth = aiohttp.encode_basic_auth(unquote(proxy.username), unquote(proxy.password or ""))
+    netloc = proxy.netloc.rpartition("@")[2]
+    return ProxyRoute(proxy._replace(netloc=netloc).geturl(), auth)
+
+
 def _reason(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text.replace("\n", " ")[:200]
@@ -153,6 +196,14 @@ class Upstream:
     def __init__(self, settings: RouterSettings) -> None:
         self.settings = settings
         self._session: aiohttp.ClientSession | None = None
+        self._proxies = dict(settings.proxies)
+        self._routes: dict[str, ProxyRoute] = {}  # per base URL, resolved on first use
+
+    def route(self, base_url: str) -> ProxyRoute:
+        route = self._routes.get(base_url)
+        if route is None:
+            route = self._routes[base_url] = proxy_route(base_url, self._proxies)
+        return route
 
     async def start(self) -> None:
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, enable_cleanup_closed=True)
@@ -165,7 +216,10 @@ class Upstream:
             connector=connector,
             timeout=timeout,
             auto_decompress=True,
-            trust_env=True,
+            # Not trust_env: it reads ~/.netrc and the proxy variables in a thread on every
+            # request, and sends netrc credentials to backends as `Authorization: Basic`.
+            # The proxy variables come from config.py instead (see route()).
+            trust_env=False,
             skip_auto_headers=("User-Agent",),
         )
 
@@ -184,9 +238,17 @@ class Upstream:
         """POST and wait for the response headers (bounded by the first-byte timeout)."""
         assert self._session is not None, "Upstream.start() was not awaited"
         url = join_url(backend.base_url, path_qs)
+        proxy, proxy_auth = self.route(backend.base_url)
+        proxy_headers = None
+        if proxy_auth is not None and url.startswith("https:"):
+            proxy_headers = {"Proxy-Authorization": proxy_auth}  # on the CONNECT
+        elif proxy_auth is not None:
+            headers["Proxy-Authorization"] = proxy_auth  # plain HTTP: on the request itself
         with mapped_errors(backend.name, "before the response headers"):
             async with asyncio.timeout(first_byte_timeout_s):
-                return await self._session.post(url, data=body, headers=headers)
+                return await self._session.post(
+                    url, data=body, headers=headers, proxy=proxy, proxy_headers=proxy_headers
+                )
 
     @staticmethod
     async def read_all(resp: aiohttp.ClientResponse, backend: str) -> bytes:
