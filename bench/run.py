@@ -1,0 +1,556 @@
+"""hotswap's benchmark (issue 6): direct vs through hotswap vs a bare aiohttp pass-through.
+
+    .venv/bin/python bench/run.py            # ~3 minutes, 3 rounds, medians
+    .venv/bin/python bench/run.py --quick    # ~30 s, 1 round (smoke)
+
+Starts, each in its own process: the fake upstream (bench/fake_upstream.py), the router as
+a real `hotswap serve --port 0` with HOTSWAP_HOME in a temp dir and a config.toml pointing a
+DeepSeek-style backend (model map, key, fallback chain) at the fake, and the yardstick
+(bench/passthrough.py). The load generator (bench/loadgen.py) runs in its own process per
+round and target, checking every response. The router (and the yardstick) are pinned to
+one core, the load generator and the fake upstream to the other.
+
+Prints a markdown table with PASS/FAIL per target of the issue; raw numbers go to
+bench/results/latest.json. Exits 1 if any response did not match what the upstream sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import selectors
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from loadgen import BACKEND_KEY, rss_kb  # noqa: E402
+from switch_timing import measure as measure_switch  # noqa: E402
+
+TARGETS = ("direct", "hotswap", "passthrough")
+SIZES = {"ns50": 50_000, "ns150": 150_000, "ns500": 500_000, "ns2000": 2_000_000}
+MB = 1_000_000
+START_TIMEOUT_S = 30.0
+
+
+def plan(quick: bool) -> list[dict[str, Any]]:
+    """The phases every target runs, in order, once per round."""
+    n = (lambda full, short: short) if quick else (lambda full, short: full)
+    secs = 1.0 if quick else 3.0
+    return [
+        {
+            "name": "ns150",
+            "stream": False,
+            "size": SIZES["ns150"],
+            "concurrency": 1,
+            "n": n(300, 100),
+        },
+        {
+            "name": "ttfb150",
+            "stream": True,
+            "size": SIZES["ns150"],
+            "concurrency": 1,
+            "n": n(200, 80),
+        },
+        {"name": "c32", "stream": True, "size": SIZES["ns150"], "concurrency": 32, "seconds": secs},
+        {
+            "name": "c128",
+            "stream": True,
+            "size": SIZES["ns150"],
+            "concurrency": 128,
+            "seconds": secs,
+        },
+        {"name": "ns50", "stream": False, "size": SIZES["ns50"], "concurrency": 1, "n": n(200, 60)},
+        {
+            "name": "ns500",
+            "stream": False,
+            "size": SIZES["ns500"],
+            "concurrency": 1,
+            "n": n(100, 30),
+        },
+        {
+            "name": "ns2000",
+            "stream": False,
+            "size": SIZES["ns2000"],
+            "concurrency": 1,
+            "n": n(40, 12),
+        },
+    ]
+
+
+# -- processes -------------------------------------------------------------------------
+
+
+def pin(cpus: set[int] | None) -> Callable[[], None] | None:
+    if not cpus:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    line: str
+    stderr_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(5)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+def start(
+    name: str, argv: Sequence[str], env: dict[str, str], cpus: set[int] | None, tmp: Path
+) -> Proc:
+    """Start a server process and wait for its one readiness line on stdout."""
+    err = tmp / f"{name}.stderr"
+    popen = subprocess.Popen(
+        argv,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=err.open("wb"),
+        preexec_fn=pin(cpus),
+        cwd=tmp,
+    )
+    assert popen.stdout is not None
+    sel = selectors.DefaultSelector()
+    sel.register(popen.stdout, selectors.EVENT_READ)
+    if not sel.select(START_TIMEOUT_S):
+        popen.kill()
+        raise SystemExit(f"bench: {name} printed nothing in {START_TIMEOUT_S:.0f} s")
+    line = popen.stdout.readline().decode().strip()
+    if not line:
+        popen.wait()
+        raise SystemExit(f"bench: {name} exited:\n{err.read_text()[-3000:]}")
+    return Proc(name, popen, line, err)
+
+
+def router_argv(src: Path | None) -> list[str]:
+    """`hotswap serve` as installed beside this interpreter, or from another source tree."""
+    args = ["serve", "--port", "0", "--backend", "deepseek"]
+    if src is None:
+        return [str(Path(sys.executable).parent / "hotswap"), *args]
+    boot = (
+        f"import sys; sys.path.insert(0, {str(src)!r}); sys.argv[0] = 'hotswap'; "
+        "from hotswap.entry import main; main()"
+    )
+    return [sys.executable, "-c", boot, *args]
+
+
+def write_config(home: Path, upstream: str) -> Path:
+    """A realistic config: DeepSeek-style backend with model map, key, fallback chain."""
+    path = home / "config.toml"
+    path.write_text(
+        f"""default_backend = "deepseek"
+
+[backends.deepseek]
+base_url = "{upstream}/anthropic"
+api_key_env = "DEEPSEEK_API_KEY"
+fallback = ["fireworks", "anthropic"]
+
+[backends.deepseek.models]
+"claude-opus-*" = "deepseek-v4-pro"
+"claude-sonnet-*" = "deepseek-v4-flash"
+"claude-haiku-*" = "deepseek-v4-flash"
+
+[backends.fireworks]
+base_url = "{upstream}/fireworks"
+
+[backends.anthropic]
+base_url = "{upstream}"
+"""
+    )
+    return path
+
+
+def base_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("HOTSWAP_", "ANTHROPIC_"))}
+
+
+# -- measuring -------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """Every phase result, by target and phase name, one dict per round."""
+
+    results: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    mismatches: list[str] = field(default_factory=list)
+
+    def add(self, target: str, row: dict[str, Any]) -> None:
+        self.results.setdefault(target, {}).setdefault(row["name"], []).append(row)
+        if row["errors"]:
+            self.mismatches.append(
+                f"{target}/{row['name']}: {row['errors']} bad responses, "
+                f"first: {row['first_error']}"
+            )
+
+    def rows(self, target: str, phase: str) -> list[dict[str, Any]]:
+        return self.results.get(target, {}).get(phase, [])
+
+    def median(self, target: str, phase: str, key: str) -> float:
+        values = [r[key] for r in self.rows(target, phase) if r["ok"]]
+        return statistics.median(values) if values else float("nan")
+
+    def added(self, target: str, phase: str, key: str) -> float:
+        """Median over rounds of (target - direct): rounds interleave, so drift cancels."""
+        pairs = zip(self.rows(target, phase), self.rows("direct", phase), strict=False)
+        diffs = [t[key] - d[key] for t, d in pairs if t["ok"] and d["ok"]]
+        return statistics.median(diffs) if diffs else float("nan")
+
+
+def run_loadgen(
+    url: str, kind: str, pid: int, phases: list[dict[str, Any]], cpus: set[int] | None
+) -> list[dict[str, Any]]:
+    argv = [
+        sys.executable,
+        str(HERE / "loadgen.py"),
+        "--url",
+        url,
+        "--kind",
+        kind,
+        "--watch-pid",
+        str(pid),
+        "--plan",
+        json.dumps(phases),
+    ]
+    done = subprocess.run(argv, capture_output=True, preexec_fn=pin(cpus), check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"bench: loadgen failed:\n{done.stderr.decode()[-3000:]}")
+    return [json.loads(line) for line in done.stdout.decode().splitlines() if line.strip()]
+
+
+def slope_ms_per_mb(run: Run, target: str) -> float:
+    """Least-squares slope of added p50 latency over body size."""
+    xs, ys = [], []
+    for phase in SIZES:
+        rows = run.rows(target, phase)
+        if rows:
+            xs.append(rows[0]["body_bytes"] / MB)
+            ys.append(run.added(target, phase, "p50_ms"))
+    if len(xs) < 2:
+        return float("nan")
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
+
+
+def cpu_per_1000(run: Run, target: str) -> float:
+    cpu = sum(r["cpu_s"] for p in ("c32", "c128") for r in run.rows(target, p))
+    ok = sum(r["ok"] for p in ("c32", "c128") for r in run.rows(target, p))
+    return 1000 * cpu / ok if ok else float("nan")
+
+
+# -- report ----------------------------------------------------------------------------
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def fmt(x: float, unit: str = "", digits: int = 2) -> str:
+    return "n/a" if x != x else f"{x:.{digits}f}{unit}"
+
+
+def report(run: Run, info: dict[str, Any]) -> str:
+    m, a = run.median, run.added
+    rows: list[tuple[str, str, str, str, str, str, str]] = []
+
+    def row(
+        metric: str,
+        key: tuple[str, str],
+        unit: str,
+        target: str,
+        ok: bool | None,
+        added: bool = True,
+    ) -> None:
+        phase, k = key
+        d, h, p = (m(t, phase, k) for t in TARGETS)
+        rows.append(
+            (
+                metric,
+                fmt(d, unit),
+                fmt(h, unit),
+                fmt(p, unit),
+                fmt(a("hotswap", phase, k), unit) if added else "",
+                fmt(a("passthrough", phase, k), unit) if added else "",
+                f"{target} {verdict(ok)}",
+            )
+        )
+
+    add_p50 = a("hotswap", "ns150", "p50_ms")
+    row("150 KB non-stream p50", ("ns150", "p50_ms"), " ms", "added <= 1.5 ms", add_p50 <= 1.5)
+    row("150 KB non-stream p99", ("ns150", "p99_ms"), " ms", "", None)
+    add_ttfb = a("hotswap", "ttfb150", "ttfb_p50_ms")
+    row("stream TTFB p50", ("ttfb150", "ttfb_p50_ms"), " ms", "added <= 1 ms", add_ttfb <= 1.0)
+    row("stream TTFB p99", ("ttfb150", "ttfb_p99_ms"), " ms", "", None)
+    row("stream total p50 (55 events)", ("ttfb150", "p50_ms"), " ms", "", None)
+    ratio32 = m("hotswap", "c32", "per_s") / m("direct", "c32", "per_s")
+    row(
+        "streams/s at 32 concurrent",
+        ("c32", "per_s"),
+        "",
+        f">= 0.5x direct (is {ratio32:.2f}x)",
+        ratio32 >= 0.5,
+        added=False,
+    )
+    ratio128 = m("hotswap", "c128", "per_s") / m("direct", "c128", "per_s")
+    row(
+        "streams/s at 128 concurrent",
+        ("c128", "per_s"),
+        "",
+        f"(is {ratio128:.2f}x direct)",
+        None,
+        added=False,
+    )
+    for phase, size in SIZES.items():
+        row(f"{size // 1000} KB non-stream p50", (phase, "p50_ms"), " ms", "", None)
+    sent = run.rows("hotswap", "ns150")
+    if sent:
+        rows.append(
+            (
+                "150 KB body: bytes sent upstream",
+                str(sent[0]["body_bytes"]),
+                str(sent[0]["upstream_body_bytes"]),
+                "",
+                "",
+                "",
+                "(hotswap rewrites it)",
+            )
+        )
+    slope_h, slope_p = slope_ms_per_mb(run, "hotswap"), slope_ms_per_mb(run, "passthrough")
+    rows.append(
+        (
+            "added latency per MB of body",
+            "",
+            "",
+            "",
+            fmt(slope_h, " ms"),
+            fmt(slope_p, " ms"),
+            f"<= 4 ms/MB {verdict(slope_h <= 4)}",
+        )
+    )
+    cpu_h, cpu_p = cpu_per_1000(run, "hotswap"), cpu_per_1000(run, "passthrough")
+    rows.append(
+        (
+            "CPU-s per 1000 streams (router)",
+            "",
+            fmt(cpu_h),
+            fmt(cpu_p),
+            "",
+            "",
+            f"<= 1.2 {verdict(cpu_h <= 1.2)}",
+        )
+    )
+    idle, idle_p = info["idle_rss_mb"]["hotswap"], info["idle_rss_mb"]["passthrough"]
+    rows.append(
+        (
+            "RSS idle (MB)",
+            "",
+            fmt(idle, "", 1),
+            fmt(idle_p, "", 1),
+            "",
+            "",
+            f"<= 60 MB {verdict(idle <= 60)}",
+        )
+    )
+    peak = max((r["peak_rss_kb"] for r in run.rows("hotswap", "c128")), default=0) / 1024
+    peak_p = max((r["peak_rss_kb"] for r in run.rows("passthrough", "c128")), default=0) / 1024
+    rows.append(
+        (
+            "RSS peak, 128 concurrent streams (MB)",
+            "",
+            fmt(peak, "", 1),
+            fmt(peak_p, "", 1),
+            "",
+            "",
+            f"<= 150 MB {verdict(peak <= 150)}",
+        )
+    )
+    rows.append(
+        (
+            "RSS at exit, peak over whole run (MB)",
+            "",
+            fmt(info["hwm_mb"]["hotswap"], "", 1),
+            fmt(info["hwm_mb"]["passthrough"], "", 1),
+            "",
+            "",
+            "",
+        )
+    )
+    sw = info["switch"]
+    for name, limit in (("ds", 60.0), ("backend", None), ("backend deepseek", None)):
+        if name in sw:
+            ms = sw[name]["median_ms"]
+            target = f"<= {limit:.0f} ms {verdict(ms <= limit)}" if limit else ""
+            rows.append(
+                (
+                    f"`{name}` wall (median)",
+                    fmt(sw["python -c pass"]["median_ms"], " ms", 1),
+                    fmt(ms, " ms", 1),
+                    "",
+                    fmt(sw[name]["added_ms"], " ms", 1),
+                    "",
+                    target,
+                )
+            )
+    for name in ("hotswap statusline", "hotswap statusline (live session)"):
+        if name in sw:
+            ms = sw[name]["median_ms"]
+            rows.append(
+                (
+                    f"`{name}` wall (median)",
+                    fmt(sw["python -c pass"]["median_ms"], " ms", 1),
+                    fmt(ms, " ms", 1),
+                    "",
+                    fmt(sw[name]["added_ms"], " ms", 1),
+                    "",
+                    f"<= 80 ms {verdict(ms <= 80.0)}",
+                )
+            )
+    head = (
+        "metric",
+        "direct",
+        "hotswap",
+        "passthrough",
+        "hotswap added",
+        "yardstick added",
+        "target",
+    )
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+# -- main ------------------------------------------------------------------------------
+
+
+def cores(no_pin: bool) -> tuple[set[int] | None, set[int] | None]:
+    """(router's, load generator's): different cores when there are two."""
+    avail = sorted(os.sched_getaffinity(0))
+    if no_pin or len(avail) < 2:
+        return None, None
+    return {avail[0]}, {avail[1]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="hotswap benchmark (issue 6)")
+    parser.add_argument("--quick", action="store_true", help="~30 s smoke run, 1 round")
+    parser.add_argument("--rounds", type=int, help="rounds (default 3, quick 1)")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
+    parser.add_argument("--src", type=Path, help="run the router from this src/ dir instead")
+    parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
+    args = parser.parse_args()
+    rounds = args.rounds or (1 if args.quick else 3)
+    router_cpus, load_cpus = cores(args.no_pin)
+    started = time.perf_counter()
+    procs: list[Proc] = []
+    with tempfile.TemporaryDirectory(prefix="hotswap-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        try:
+            run, info = _measure(args, rounds, tmp, router_cpus, load_cpus, procs)
+        finally:
+            for proc in reversed(procs):
+                proc.stop()
+    info["wall_s"] = round(time.perf_counter() - started, 1)
+    table = report(run, info)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"info": info, "results": run.results}, indent=1))
+    print(table)
+    print(
+        f"\n{rounds} round(s), medians; pinned router={info['router_cpus']} "
+        f"load={info['load_cpus']}; {info['checked']} responses checked against the upstream; "
+        f"wall {info['wall_s']} s; raw: {args.json}"
+    )
+    print("Not measured: the ledger (not built yet: numbers are without it).")
+    if info["router_warnings"]:
+        print(f"router logged {info['router_warnings']} warning lines (see the JSON)")
+    if run.mismatches:
+        print("\nBROKEN: responses differ from what the upstream sent:", file=sys.stderr)
+        for line in run.mismatches:
+            print("  " + line, file=sys.stderr)
+        sys.exit(1)
+
+
+def _measure(
+    args: argparse.Namespace,
+    rounds: int,
+    tmp: Path,
+    router_cpus: set[int] | None,
+    load_cpus: set[int] | None,
+    procs: list[Proc],
+) -> tuple[Run, dict[str, Any]]:
+    env = base_env()
+    fake = start("fake", [sys.executable, str(HERE / "fake_upstream.py")], env, load_cpus, tmp)
+    procs.append(fake)
+    upstream = f"http://127.0.0.1:{fake.line.split()[-1]}"
+    home = tmp / "home"
+    home.mkdir()
+    write_config(home, upstream)
+    router_env = {
+        **env,
+        "HOTSWAP_HOME": str(home),
+        "DEEPSEEK_API_KEY": BACKEND_KEY,
+        "FIREWORKS_API_KEY": "bench-fireworks-key",
+    }
+    router = start("hotswap", router_argv(args.src), router_env, router_cpus, tmp)
+    procs.append(router)
+    yard = start(
+        "passthrough",
+        [sys.executable, str(HERE / "passthrough.py"), upstream],
+        env,
+        router_cpus,
+        tmp,
+    )
+    procs.append(yard)
+    urls = {
+        "direct": f"{upstream}/v1/messages",
+        "hotswap": router.line.split()[-1] + "/v1/messages",
+        "passthrough": f"http://127.0.0.1:{yard.line.split()[-1]}/v1/messages",
+    }
+    pids = {"direct": fake.pid, "hotswap": router.pid, "passthrough": yard.pid}
+    info: dict[str, Any] = {
+        "router_cpus": sorted(router_cpus or []),
+        "load_cpus": sorted(load_cpus or []),
+        "rounds": rounds,
+        "quick": args.quick,
+        "python": sys.version.split()[0],
+        "idle_rss_mb": {t: rss_kb(pids[t]) / 1024 for t in TARGETS},
+    }
+    run = Run()
+    phases = plan(args.quick)
+    for i in range(rounds):
+        order = TARGETS[i % 3 :] + TARGETS[: i % 3]  # rotate who goes first
+        for target in order:
+            for row in run_loadgen(urls[target], target, pids[target], phases, load_cpus):
+                run.add(target, row)
+        print(f"round {i + 1}/{rounds} done", file=sys.stderr, flush=True)
+    info["hwm_mb"] = {t: rss_kb(pids[t], "VmHWM") / 1024 for t in TARGETS}
+    info["idle_after_mb"] = {t: rss_kb(pids[t]) / 1024 for t in TARGETS}
+    info["checked"] = sum(r["ok"] for t in run.results.values() for rs in t.values() for r in rs)
+    info["switch"] = measure_switch(8 if args.quick else 30)
+    log = router.stderr_path.read_text(errors="replace")
+    info["router_warnings"] = sum("WARNING" in line for line in log.splitlines())
+    info["router_log_tail"] = log[-2000:]
+    return run, info
+
+
+if __name__ == "__main__":
+    main()
