@@ -102,3 +102,9 @@ def test_write_mode_failing_midway_keeps_the_old_file(
         write_mode(path, "deepseek")
     assert path.read_text() == "anthropic\n"
     assert os.listdir(tmp_path) == ["mode"]
+
+
+def test_a_utf16_file_from_windows_powershell_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "mode"
+    path.write_bytes("deepseek\r\n".encode("utf-16"))  # what `echo deepseek > mode` writes
+    assert read_mode(path) == "deepseek"

@@ -43,11 +43,17 @@ def read_mode(path: Path) -> str | None:
         os.close(fd)
     if len(raw) > MAX_MODE_BYTES:
         raise ValueError(f"the mode file is larger than {MAX_MODE_BYTES} bytes")
+    return parse_mode(decode_mode(raw))
+
+
+def decode_mode(raw: bytes) -> str:
+    """UTF-8 (with or without BOM), or UTF-16 with a BOM: what Windows PowerShell 5's
+    `echo deepseek > FILE` writes."""
+    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode(encoding)
     except UnicodeDecodeError:
-        raise ValueError("the mode file is not UTF-8 text") from None
-    return parse_mode(text)
+        raise ValueError("the mode file is not UTF-8 or UTF-16 text") from None
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -58,11 +64,23 @@ def write_private(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.replace(tmp, path)
+        _replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _replace(tmp: Path, path: Path, tries: int = 20) -> None:
+    """os.replace; on Windows a reader holding the file open makes it fail for a moment."""
+    for attempt in range(tries):
+        try:
+            os.replace(tmp, path)
+            return
+        except PermissionError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.005)
 
 
 def write_mode(path: Path, name: str) -> None:
