@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hotswap.app import Guard, install_uvloop, start_router
+from hotswap.app import Guard, install_uvloop, start_router, tune_gc
 from hotswap.backends import PLACEHOLDER_TOKEN
 from hotswap.config import Config
 from hotswap.errors import ConfigError
@@ -220,6 +220,7 @@ def run_session(
     ours = our_settings(config, environ, Path.cwd())
     argv = [claude, *merge_settings(claude_args, ours)]
     install_uvloop()
+    tune_gc()
     return asyncio.run(_session(config, resolved.name, port, argv, environ))
 
 

@@ -100,50 +100,48 @@ def _tool_reference_to_text(block: dict[str, Any]) -> dict[str, Any]:
 
 def _rewrite_blocks(body: dict[str, Any], rules: dict[str, BlockRule]) -> list[str]:
     """Apply the rule for its type to every content block (and tool_result contents) in
-    one pass, copying only what changes; the notes of the rules that fired."""
+    one pass, copying only what changes; the notes of the rules that fired.
+
+    Plain loops, no per-block closures: this walks every block of every request."""
     messages = body.get("messages")
     if not isinstance(messages, list):
         return []
     fired: list[str] = []
-    fixed = _copy_on_change(messages, lambda m: _rewrite_message(m, rules, fired))
-    if fixed is messages:
+    fixed: list[Any] | None = None
+    for i, message in enumerate(messages):
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list):
+            continue
+        blocks = _rewrite_list(content, rules, fired)
+        if blocks is not content:
+            if fixed is None:
+                fixed = list(messages)
+            fixed[i] = {**message, "content": blocks}
+    if fixed is None:
         return []
     body["messages"] = fixed
     return list(dict.fromkeys(fired))
 
 
-def _copy_on_change(items: list[Any], fn: Callable[[Any], Any]) -> list[Any]:
-    """`items` mapped through `fn`: the same list when nothing changed, else a new one."""
+def _rewrite_list(items: list[Any], rules: dict[str, BlockRule], fired: list[str]) -> list[Any]:
+    """`items` with each block rewritten by its rule (tool_result contents recursively):
+    the same list when nothing changed, else a new one."""
     fixed: list[Any] | None = None
-    for i, item in enumerate(items):
-        new = fn(item)
-        if new is not item:
+    for i, block in enumerate(items):
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        new = block
+        if kind == "tool_result" and isinstance(inner := block.get("content"), list):
+            nested = _rewrite_list(inner, rules, fired)
+            if nested is not inner:
+                new = {**block, "content": nested}
+        elif isinstance(kind, str) and (rule := rules.get(kind)) is not None:
+            new = rule[0](block)
+            if new is not block:
+                fired.append(rule[1])
+        if new is not block:
             if fixed is None:
                 fixed = list(items)
             fixed[i] = new
     return items if fixed is None else fixed
-
-
-def _rewrite_message(message: Any, rules: dict[str, BlockRule], fired: list[str]) -> Any:
-    content = message.get("content") if isinstance(message, dict) else None
-    if not isinstance(content, list):
-        return message
-    blocks = _copy_on_change(content, lambda b: _rewrite_block(b, rules, fired))
-    return message if blocks is content else {**message, "content": blocks}
-
-
-def _rewrite_block(block: Any, rules: dict[str, BlockRule], fired: list[str]) -> Any:
-    if not isinstance(block, dict):
-        return block
-    kind = block.get("type")
-    inner = block.get("content")
-    if kind == "tool_result" and isinstance(inner, list):
-        fixed = _copy_on_change(inner, lambda b: _rewrite_block(b, rules, fired))
-        return block if fixed is inner else {**block, "content": fixed}
-    rule = rules.get(kind) if isinstance(kind, str) else None
-    if rule is None:
-        return block
-    new = rule[0](block)
-    if new is not block:
-        fired.append(rule[1])
-    return new

@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from hotswap.app import Guard, install_uvloop, is_loopback_host, start_router
+from hotswap.app import Guard, install_uvloop, is_loopback_host, start_router, tune_gc
 from hotswap.config import Config
 from hotswap.errors import ConfigError
 from hotswap.modefile import write_mode
@@ -55,6 +55,7 @@ def serve(
         )
     state = prepare_state(config, mode_file, backend)
     install_uvloop()
+    tune_gc()
     asyncio.run(_serve_forever(state, host, port, Guard(check_host=not allow_remote)))
 
 

@@ -10,6 +10,9 @@ import re
 from dataclasses import dataclass
 
 _BOUNDARY = re.compile(rb"\r\n\r\n|\n\n|\r\r|\r\n\n|\n\r\n")
+# `event: NAME\ndata: ONE LINE\n\n`, what every backend sends: the same fields as
+# parse_event finds (its _parse_common case), and the first blank line is its end.
+_COMMON = re.compile(rb"event: ([^\r\n]*+)\ndata: ([^\r\n]*+)\n\n")
 
 
 @dataclass(slots=True)
@@ -76,24 +79,34 @@ class SSEParser:
         self._max = max_event_bytes
 
     def feed(self, chunk: bytes) -> list[Event]:
-        if self._buf:
-            self._buf += chunk
-            buf: bytes | bytearray = self._buf
-            start_search = max(0, self._scanned - 3)  # a boundary may straddle the join
-        else:
-            buf, start_search = chunk, 0
         events: list[Event] = []
-        start = 0
         lf_only = b"\r" not in chunk and b"\r" not in self._buf
+        if self._buf:  # finish the pending event in the buffer, then go on in `chunk`
+            pending = len(self._buf)
+            self._buf += chunk
+            start_search = max(0, self._scanned - 3)  # a boundary may straddle the join
+            end = _boundary_end(self._buf, start_search, lf_only)
+            if end < 0:
+                self._keep(self._buf, 0)
+                return events
+            _append(events, bytes(self._buf[:end]))
+            buf, start = chunk, end - pending  # the pending bytes held no boundary: end > pending
+        else:
+            buf, start = chunk, 0
         while True:
-            end = _boundary_end(buf, max(start, start_search), lf_only)
+            if lf_only:  # the usual layout, sliced by one regex match per event
+                match = _COMMON.match(buf, start)
+                if match is not None:
+                    end = match.end()
+                    name = match[1].decode("utf-8", "replace")
+                    events.append(Event(raw=buf[start:end], name=name, data=match[2]))
+                    start = end
+                    continue
+            end = _boundary_end(buf, start, lf_only)
             if end < 0:
                 break
-            block = bytes(buf[start:end])
+            _append(events, buf[start:end])
             start = end
-            event = parse_event(block)
-            if not event.is_comment or block.strip():
-                events.append(event)
         self._keep(buf, start)
         return events
 
@@ -112,6 +125,13 @@ class SSEParser:
     def pending(self) -> bytes:
         """Bytes of an event not yet complete."""
         return bytes(self._buf)
+
+
+def _append(events: list[Event], block: bytes) -> None:
+    """The event of one complete block, unless it is only blank lines."""
+    event = parse_event(block)
+    if not event.is_comment or block.strip():
+        events.append(event)
 
 
 def _boundary_end(buf: bytes | bytearray, start: int, lf_only: bool) -> int:

@@ -199,6 +199,12 @@ def _filter_messages(
         if message_role(message) != "assistant" or not isinstance(content, list):
             out.append(message)
             continue
+        for block in content:  # most turns have none: skip the per-block verdicts
+            if isinstance(block, dict) and block.get("type") in THINKING_TYPES:
+                break
+        else:
+            out.append(message)
+            continue
         blocks = [b for b in content if _keep(b, backend, quirks, origins)]
         if len(blocks) == len(content):
             out.append(message)
@@ -268,10 +274,11 @@ def _required_blocks(body: dict[str, Any], quirks: Quirks) -> list[str]:
 
 
 def _needing_thinking(messages: list[Any], quirks: Quirks) -> list[int]:
+    """The assistant turns with tool_use (not the final message) that need a thinking block."""
     turns = [
         i
-        for i, m in enumerate(messages)
-        if message_role(m) == "assistant" and _has_tool_use(m) and i < len(messages) - 1
+        for i, m in enumerate(messages[:-1])
+        if isinstance(m, dict) and m.get("role") == "assistant" and _has_tool_use(m)
     ]
     if quirks.thinking_required == "tool_turns":
         return turns
@@ -288,9 +295,12 @@ def _last_assistant(messages: list[Any]) -> int | None:
 
 def _has_tool_use(message: dict[str, Any]) -> bool:
     content = message.get("content")
-    return isinstance(content, list) and any(
-        isinstance(b, dict) and b.get("type") == "tool_use" for b in content
-    )
+    if not isinstance(content, list):
+        return False
+    for block in content:  # noqa: SIM110 (any(genexpr) is slower; runs for every turn)
+        if isinstance(block, dict) and block.get("type") == "tool_use":
+            return True
+    return False
 
 
 def _has_thinking(message: dict[str, Any]) -> bool:
