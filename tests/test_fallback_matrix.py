@@ -207,6 +207,8 @@ async def test_the_fallback_note_goes_when_the_user_switches_back(fakes, make_ro
     assert (await status_of(router))["fallback"]
     router.mode_file.write_text("anthropic\n")
     assert (await status_of(router))["fallback"] is None
+    router.mode_file.write_text("deepseek\n")  # switching to it by hand is no fallback
+    assert (await status_of(router))["fallback"] is None
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,8 @@ class RouterState:
             return self._keep_last_good(f"unknown backend {name!r} in mode file (known: {known})")
         self._problem(None)
         self._last_good = backend
+        if self._fallback_to is not None and backend is not self._fallback_to:
+            self.fallback_note = self._fallback_to = None  # the user has switched since
         return ActiveMode(backend, "mode file")
 
     def _keep_last_good(self, problem: str) -> ActiveMode:
