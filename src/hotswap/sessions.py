@@ -175,3 +175,35 @@ def find(
         found = [pair for pair in known if pair[0].port == port]
         found.sort(key=lambda pair: not pair[1])  # a live one first
     return found[0] if found else None
+
+
+STATUS_TIMEOUT_S = 0.25
+
+
+def router_status(session: Session) -> dict[str, object]:
+    """GET /_hotswap/status from the session's router; {} when it does not answer.
+
+    A raw loopback socket: no http.client to import, and never an HTTP proxy (the path
+    holds the session secret)."""
+    import socket
+
+    request = (
+        f"GET /s/{session.secret}/_hotswap/status HTTP/1.1\r\nHost: 127.0.0.1:{session.port}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    try:
+        with socket.create_connection(("127.0.0.1", session.port), STATUS_TIMEOUT_S) as sock:
+            sock.sendall(request)
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+    except OSError:
+        return {}
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200"):
+        return {}
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

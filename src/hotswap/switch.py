@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from hotswap.config import Config, load_config
 from hotswap.errors import HotswapError
 from hotswap.modefile import read_mode, write_mode
-from hotswap.sessions import Session, find, list_sessions
+from hotswap.sessions import Session, find, list_sessions, router_status
 
 EXIT_USAGE = 2
 
@@ -38,6 +38,7 @@ class Target(NamedTuple):
     mode_file: Path
     default: str
     alive: bool = True
+    session: Session | None = None  # None: the global `hotswap serve` mode file
 
     def current(self, config: Config) -> str:
         try:
@@ -54,7 +55,7 @@ def _session_target(config: Config, session: Session, alive: bool) -> Target:
     label = f"session {session.id} (port {session.port})"
     if not alive:
         label += " [router not running]"
-    return Target(label, session.mode_file(config.sessions_dir), session.backend, alive)
+    return Target(label, session.mode_file(config.sessions_dir), session.backend, alive, session)
 
 
 def _global_target(config: Config) -> Target:
@@ -200,14 +201,6 @@ def cmd_backend(config: Config, argv: list[str], prog: str) -> int:
     return 0
 
 
-def _router_status(session: Session) -> dict[str, object]:
-    """Straight to the loopback socket: never through an HTTP proxy (the URL holds the
-    session secret)."""
-    from hotswap.statusline import fetch_status
-
-    return fetch_status(session)
-
-
 def _age(seconds: float) -> str:
     if seconds < 60:
         return f"{int(seconds)}s"
@@ -221,7 +214,7 @@ def _age(seconds: float) -> str:
 def session_rows(config: Config) -> list[dict[str, object]]:
     rows = []
     for session, alive in list_sessions(config.sessions_dir):
-        status = _router_status(session) if alive else {}
+        status = router_status(session) if alive else {}
         requests = status.get("requests", {})
         rows.append(
             {
