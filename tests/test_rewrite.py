@@ -229,11 +229,16 @@ def test_non_json_event_data_is_relayed_unchanged(name: str) -> None:
 def test_other_events_are_relayed_unchanged_and_signatures_counted() -> None:
     ctx = StreamContext(backend="anthropic")
     text = b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"x"}}'
-    sig = b'{"type":"content_block_delta","delta":{"type":"signature_delta","signature":"S1"}}'
+    start = b'{"type":"content_block_start","index":1,"content_block":{"type":"thinking"}}'
+    sig = (
+        b'{"type":"content_block_delta","index":1,'
+        b'"delta":{"type":"signature_delta","signature":"S1"}}'
+    )
+    assert rewrite_event("content_block_start", start, ctx) is None
     assert rewrite_event("content_block_delta", text, ctx) is None
     assert rewrite_event("content_block_delta", sig, ctx) is None
     assert rewrite_event("ping", b'{"type":"ping"}', ctx) is None
-    assert ctx.signatures == ["S1"]
+    assert ctx.thinking.keys == ["s:S1"]
 
 
 def test_fix_message_fills_a_non_streaming_body_without_usage() -> None:

@@ -37,6 +37,24 @@ ERROR_TYPES: dict[int, str] = {
     529: "overloaded_error",
 }
 
+# The reverse: the HTTP status Anthropic uses for each error type (api_error -> 500).
+STATUS_OF_TYPE: dict[str, int] = {}
+for _status, _kind in ERROR_TYPES.items():
+    STATUS_OF_TYPE.setdefault(_kind, _status)
+
+
+def parse_error(body: bytes) -> tuple[str, str] | None:
+    """(type, message) of an error body or SSE error event, Anthropic-shaped or the
+    `{"error": {...}}` some backends send; None for anything else."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if not isinstance(error, dict):
+        return None
+    return str(error.get("type", "")), str(error.get("message", ""))
+
 
 class HotswapError(Exception):
     """Base of every error hotswap raises on purpose."""

@@ -13,7 +13,6 @@ only), FINAL (the client's own error: pass it through verbatim, never retry).
 from __future__ import annotations
 
 import enum
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 
 from hotswap.backends import Backend
 from hotswap.config import Config
+from hotswap.errors import STATUS_OF_TYPE, parse_error
 
 Clock = Callable[[], float]
 
@@ -59,20 +59,6 @@ BODY_HINTS: tuple[tuple[int, bytes, Verdict], ...] = (
 )
 HINT_SCAN_BYTES = 8192
 
-# The `error.type` of an SSE error event -> the HTTP status Anthropic uses for it.
-EVENT_ERROR_STATUS: dict[str, int] = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "billing_error": 402,
-    "permission_error": 403,
-    "not_found_error": 404,
-    "request_too_large": 413,
-    "rate_limit_error": 429,
-    "api_error": 500,
-    "timeout_error": 504,
-    "overloaded_error": 529,
-}
-
 MAX_RETRY_AFTER_WAIT_S = 5.0
 
 
@@ -92,21 +78,11 @@ def classify(status: int, body: bytes = b"") -> Verdict:
     return Verdict.RETRY if status >= 500 else Verdict.FINAL
 
 
-def event_error_type(data: bytes) -> str:
-    """`error.type` of an SSE error event's data, or "" when it has none."""
-    try:
-        parsed: Any = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        return ""
-    if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
-        return str(parsed["error"].get("type", ""))
-    return ""
-
-
 def classify_event_error(data: bytes) -> tuple[Verdict, int]:
     """An `error` event that opened a stream: classified as the HTTP error it stands for.
     Unknown types (e.g. a backend's numeric codes) count as a server error."""
-    status = EVENT_ERROR_STATUS.get(event_error_type(data), 500)
+    error = parse_error(data)
+    status = STATUS_OF_TYPE.get(error[0], 500) if error else 500
     return classify(status, data), status
 
 

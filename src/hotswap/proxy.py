@@ -35,6 +35,7 @@ from hotswap.errors import (
     UpstreamStreamError,
     UpstreamTimeoutError,
     error_body,
+    parse_error,
     sse_error_event,
     to_anthropic_error,
 )
@@ -330,10 +331,8 @@ async def commit(
     try:
         if not _is_sse(resp):
             body = await Upstream.read_all(resp, backend.name)
-            if result.verdict is Verdict.DELIVER and ex.is_messages:
+            if ex.is_messages:
                 body = _fix_json_message(body, ctx)
-            else:
-                state.errors[backend.name] += resp.status >= 400
             return web.Response(status=resp.status, body=body, headers=result.headers)
         return await _relay_stream(request, result, ctx, state)
     finally:
@@ -470,8 +469,7 @@ def _loads(data: bytes) -> Any:
 
 
 def _error_summary(body: bytes) -> str:
-    parsed = _loads(body)
-    if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
-        err = parsed["error"]
-        return f"{err.get('type', '')}: {err.get('message', '')}"[:300]
+    error = parse_error(body)
+    if error is not None:
+        return f"{error[0]}: {error[1]}"[:300]
     return body[:200].decode("utf-8", "replace").strip()

@@ -17,7 +17,7 @@ import orjson
 
 from hotswap.backends import Backend
 from hotswap.quirks import apply_quirks
-from hotswap.thinking import Origins, ThinkingTracker, prepare_thinking
+from hotswap.thinking import Origins, ThinkingTracker, loads_or_none, prepare_thinking
 
 _SUFFIX = re.compile(r"\[[^\]]*\]$")
 _USAGE_INTS = ("input_tokens", "output_tokens")
@@ -124,7 +124,6 @@ class StreamContext:
     cache_write_tokens: int = 0
     model: str | None = None
     stop_reason: str | None = None
-    signatures: list[str] = field(default_factory=list)
     thinking: ThinkingTracker = field(default_factory=ThinkingTracker)  # provenance keys
 
     def count(self, usage: dict[str, Any], final: bool) -> None:
@@ -170,8 +169,6 @@ def fix_message(message: dict[str, Any], ctx: StreamContext) -> bool:
     ctx.count(usage, final=False)
     content = message.get("content")
     for block in content if isinstance(content, list) else ():
-        if isinstance(block, dict) and block.get("type") == "thinking" and block.get("signature"):
-            ctx.signatures.append(block["signature"])
         ctx.thinking.add_block(block)
     return changed
 
@@ -180,10 +177,10 @@ def rewrite_event(name: str, data: bytes, ctx: StreamContext) -> bytes | None:
     """New data for one SSE event, or None to relay it unchanged.
 
     Only the events a rewrite needs are parsed: message_start and message_delta (usage),
-    and content_block_delta carrying a signature (thinking provenance).
+    and the thinking blocks' events (provenance, in ThinkingTracker).
     """
     if name == "message_start":
-        obj = _loads(data)
+        obj = loads_or_none(data)
         if not isinstance(obj, dict):
             return None
         message = obj.get("message")
@@ -191,7 +188,7 @@ def rewrite_event(name: str, data: bytes, ctx: StreamContext) -> bytes | None:
             message = obj["message"] = {}
         return orjson.dumps(obj) if fix_message(message, ctx) else None
     if name == "message_delta":
-        obj = _loads(data)
+        obj = loads_or_none(data)
         if not isinstance(obj, dict):
             return None
         usage = normalise_usage(obj.get("usage"), required=("output_tokens",))
@@ -203,18 +200,5 @@ def rewrite_event(name: str, data: bytes, ctx: StreamContext) -> bytes | None:
             ctx.stop_reason = delta.get("stop_reason") or ctx.stop_reason
         return orjson.dumps(obj) if changed else None
     if name.startswith("content_block"):
-        ctx.thinking.feed(name, data)
-    if name == "content_block_delta" and b'"signature_delta"' in data:
-        obj = _loads(data)
-        if isinstance(obj, dict) and isinstance(obj.get("delta"), dict):
-            signature = obj["delta"].get("signature")
-            if isinstance(signature, str) and signature:
-                ctx.signatures.append(signature)
+        ctx.thinking.feed(name, data)  # thinking provenance: parses only what it needs
     return None
-
-
-def _loads(data: bytes) -> Any:
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None

@@ -111,7 +111,7 @@ class ThinkingTracker:
     def feed(self, name: str, data: bytes) -> None:
         """One SSE event; only thinking-related events are parsed."""
         if name == "content_block_start" and b"thinking" in data:
-            obj = _loads(data)
+            obj = loads_or_none(data)
             block = obj.get("content_block") if isinstance(obj, dict) else None
             if isinstance(block, dict) and block.get("type") == "thinking":
                 self._open[_index(obj)] = [str(block.get("thinking") or "")]
@@ -121,7 +121,7 @@ class ThinkingTracker:
         elif name == "content_block_delta" and self._open:
             self._delta(data)
         elif name == "content_block_stop" and self._open:
-            obj = _loads(data)
+            obj = loads_or_none(data)
             parts = self._open.pop(_index(obj), None)
             if parts and "".join(parts):
                 self.keys.append("t:" + "".join(parts))
@@ -129,7 +129,7 @@ class ThinkingTracker:
     def _delta(self, data: bytes) -> None:
         if b'"thinking_delta"' not in data and b'"signature_delta"' not in data:
             return
-        obj = _loads(data)
+        obj = loads_or_none(data)
         delta = obj.get("delta") if isinstance(obj, dict) else None
         if not isinstance(delta, dict):
             return
@@ -150,7 +150,8 @@ def _index(obj: Any) -> int:
     return index if isinstance(index, int) else -1
 
 
-def _loads(data: bytes) -> Any:
+def loads_or_none(data: bytes) -> Any:
+    """Event data as JSON, or None: a malformed event is relayed, never fatal."""
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
