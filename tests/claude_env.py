@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -51,3 +52,26 @@ def offline_env(tmp: Path, hotswap_home: Path, **extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
+
+
+def hotswap_run_claude(
+    tmp: Path,
+    hotswap_home: Path,
+    prompt: str,
+    *,
+    backend: str = "anthropic",
+    timeout_s: float = 180,
+    **env: str,
+) -> dict[str, object]:
+    """`hotswap run -b BACKEND -- -p PROMPT --allowedTools Bash --output-format json` with
+    the real Claude Code, offline; returns Claude Code's JSON result (asserting exit 0)."""
+    done = subprocess.run(
+        [str(BIN / "hotswap"), "run", "-b", backend, "--", "-p", prompt,
+         "--allowedTools", "Bash", "--output-format", "json"],
+        env=offline_env(tmp, hotswap_home, **env), cwd=tmp, capture_output=True, text=True,
+        timeout=timeout_s,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr + done.stdout
+    result = json.loads(done.stdout)
+    assert isinstance(result, dict)
+    return result

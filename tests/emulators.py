@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-from fakes import FakeUpstream, Received, encode_events, json_reply, sse_reply
+from fakes import FakeUpstream, Received, block_events, encode_events, json_reply, sse_reply
 from hotswap.sse import SSEParser
 
 SHAPES_DIR = Path(__file__).resolve().parent / "data" / "shapes"
@@ -504,37 +504,13 @@ def message_to_events(message: dict[str, Any]) -> list[tuple[str, dict[str, Any]
         ("message_start", {"type": "message_start", "message": start})
     ]
     for i, block in enumerate(message["content"]):
-        events += _block_events(i, block)
+        events += block_events(i, block)
     delta = {"stop_reason": message["stop_reason"], "stop_sequence": None}
     events += [
         ("message_delta", {"type": "message_delta", "delta": delta, "usage": {"output_tokens": 5}}),
         ("message_stop", {"type": "message_stop"}),
     ]
     return events
-
-
-def _block_events(i: int, block: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    kind = block["type"]
-    empty = {"thinking": {"thinking": "", "signature": ""}, "text": {"text": ""}}
-    start = {**block, **empty.get(kind, {})}
-    deltas: list[dict[str, Any]] = []
-    if kind == "thinking":
-        deltas = [{"type": "thinking_delta", "thinking": block["thinking"]}]
-        if block["signature"]:
-            deltas.append({"type": "signature_delta", "signature": block["signature"]})
-    elif kind == "text":
-        deltas = [{"type": "text_delta", "text": block["text"]}]
-    elif kind == "tool_use":
-        start["input"] = {}
-        deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
-    out = [
-        ("content_block_start", {"type": "content_block_start", "index": i, "content_block": start})
-    ]
-    out += [
-        ("content_block_delta", {"type": "content_block_delta", "index": i, "delta": d})
-        for d in deltas
-    ]
-    return [*out, ("content_block_stop", {"type": "content_block_stop", "index": i})]
 
 
 def collect_stream(raw: bytes) -> dict[str, Any]:

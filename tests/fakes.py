@@ -60,82 +60,23 @@ def message_events(
     events: list[tuple[str, dict[str, Any]]] = [
         ("message_start", {"type": "message_start", "message": message})
     ]
-    index = 0
+    blocks: list[dict[str, Any]] = []
     if thinking is not None:
-        events += [
-            (
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": index,
-                    "content_block": {"type": "thinking", "thinking": "", "signature": ""},
-                },
-            ),
-            (
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": index,
-                    "delta": {"type": "thinking_delta", "thinking": thinking},
-                },
-            ),
-            (
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": index,
-                    "delta": {"type": "signature_delta", "signature": signature or "sig"},
-                },
-            ),
-            ("content_block_stop", {"type": "content_block_stop", "index": index}),
-        ]
-        index += 1
+        blocks.append({"type": "thinking", "thinking": thinking, "signature": signature or "sig"})
     if text:
-        events += [
-            (
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": index,
-                    "content_block": {"type": "text", "text": ""},
-                },
-            ),
-            (
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": index,
-                    "delta": {"type": "text_delta", "text": text},
-                },
-            ),
-            ("content_block_stop", {"type": "content_block_stop", "index": index}),
-        ]
-        index += 1
+        blocks.append({"type": "text", "text": text})
     if tool_use is not None:
-        block = {
-            "type": "tool_use",
-            "id": tool_use.get("id", "toolu_fake1"),
-            "name": tool_use["name"],
-            "input": {},
-        }
-        events += [
-            (
-                "content_block_start",
-                {"type": "content_block_start", "index": index, "content_block": block},
-            ),
-            (
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": index,
-                    "delta": {
-                        "type": "input_json_delta",
-                        "partial_json": json.dumps(tool_use["input"]),
-                    },
-                },
-            ),
-            ("content_block_stop", {"type": "content_block_stop", "index": index}),
-        ]
+        tool_id = tool_use.get("id", "toolu_fake1")
+        blocks.append(
+            {
+                "type": "tool_use",
+                "id": tool_id,
+                "name": tool_use["name"],
+                "input": tool_use["input"],
+            }
+        )
+    for index, block in enumerate(blocks):
+        events += block_events(index, block)
     delta: dict[str, Any] = {
         "type": "message_delta",
         "delta": {"stop_reason": "tool_use" if tool_use else "end_turn", "stop_sequence": None},
@@ -144,6 +85,31 @@ def message_events(
         delta["usage"] = {"output_tokens": output_tokens}
     events += [("message_delta", delta), ("message_stop", {"type": "message_stop"})]
     return events
+
+
+def block_events(i: int, block: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The stream events of one content block at `index` `i` (start, deltas, stop)."""
+    kind = block["type"]
+    empty = {"thinking": {"thinking": "", "signature": ""}, "text": {"text": ""}}
+    start = {**block, **empty.get(kind, {})}
+    deltas: list[dict[str, Any]] = []
+    if kind == "thinking":
+        deltas = [{"type": "thinking_delta", "thinking": block["thinking"]}]
+        if block["signature"]:
+            deltas.append({"type": "signature_delta", "signature": block["signature"]})
+    elif kind == "text":
+        deltas = [{"type": "text_delta", "text": block["text"]}]
+    elif kind == "tool_use":
+        start["input"] = {}
+        deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
+    out = [
+        ("content_block_start", {"type": "content_block_start", "index": i, "content_block": start})
+    ]
+    out += [
+        ("content_block_delta", {"type": "content_block_delta", "index": i, "delta": d})
+        for d in deltas
+    ]
+    return [*out, ("content_block_stop", {"type": "content_block_stop", "index": i})]
 
 
 def encode_events(events: Iterable[tuple[str, dict[str, Any]]]) -> bytes:

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from claude_env import CLAUDE, offline_env
 
-from fakes import FakeUpstream, Reply, ThreadedFake, encode_events, sse_reply
+from fakes import FakeUpstream, Reply, ThreadedFake, block_events, encode_events, sse_reply
 
 SHAPES = Path(__file__).resolve().parent / "data" / "shapes"
 PROJECT = "/home/user/project"
@@ -51,7 +51,7 @@ def events(*blocks: dict[str, Any], stop: str = "end_turn") -> Reply:
         ("message_start", {"type": "message_start", "message": message})
     ]
     for i, block in enumerate(blocks):
-        out += _block_events(i, block)
+        out += block_events(i, block)
     out += [
         (
             "message_delta",
@@ -64,32 +64,6 @@ def events(*blocks: dict[str, Any], stop: str = "end_turn") -> Reply:
         ("message_stop", {"type": "message_stop"}),
     ]
     return sse_reply(encode_events(out))
-
-
-def _block_events(i: int, block: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    kind = block["type"]
-    start = dict(block)
-    deltas: list[dict[str, Any]] = []
-    if kind == "thinking":
-        start.update(thinking="", signature="")
-        deltas = [
-            {"type": "thinking_delta", "thinking": block["thinking"]},
-            {"type": "signature_delta", "signature": block["signature"]},
-        ]
-    elif kind == "text":
-        start["text"] = ""
-        deltas = [{"type": "text_delta", "text": block["text"]}]
-    elif kind == "tool_use":
-        start["input"] = {}
-        deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
-    out = [
-        ("content_block_start", {"type": "content_block_start", "index": i, "content_block": start})
-    ]
-    out += [
-        ("content_block_delta", {"type": "content_block_delta", "index": i, "delta": d})
-        for d in deltas
-    ]
-    return [*out, ("content_block_stop", {"type": "content_block_stop", "index": i})]
 
 
 def think(text: str, sig: str) -> dict[str, Any]:

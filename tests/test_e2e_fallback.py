@@ -7,12 +7,10 @@ the next request goes to DeepSeek directly.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
-from claude_env import BIN, needs_claude, offline_env
+from claude_env import hotswap_run_claude, needs_claude
 
 from conftest import backends_toml
 from fakes import ThreadedFake, encode_events, json_error, message_events, sse_reply
@@ -48,16 +46,9 @@ def test_out_of_credit_anthropic_falls_back_to_deepseek_and_the_switch_sticks(
             sse_reply(encode_events(message_events("DeepSeek answered after the fallback."))),
         )
         (home / "config.toml").write_text(backends_toml({"anthropic": ant.url, "deepseek": ds.url}))
-        env = offline_env(
-            tmp_path, home, ANTHROPIC_API_KEY="sk-ant-user", DEEPSEEK_API_KEY="sk-ds-secret"
+        result = hotswap_run_claude(
+            tmp_path, home, "hi", ANTHROPIC_API_KEY="sk-ant-user", DEEPSEEK_API_KEY="sk-ds-secret"
         )
-        done = subprocess.run(
-            [str(BIN / "hotswap"), "run", "-b", "anthropic", "--", "-p", "hi",
-             "--allowedTools", "Bash", "--output-format", "json"],
-            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr + done.stdout
-        result = json.loads(done.stdout)
         assert result["is_error"] is False
         assert result["result"] == "DeepSeek answered after the fallback."
         assert len(ant.received) == 1  # refused once; the next request went straight to DeepSeek

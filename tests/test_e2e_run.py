@@ -4,11 +4,9 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
-from claude_env import BIN, needs_claude, offline_env
+from claude_env import hotswap_run_claude, needs_claude
 
 from conftest import backends_toml
 from fakes import ThreadedFake, encode_events, message_events, sse_reply
@@ -26,31 +24,13 @@ def test_ds_inside_the_session_moves_the_next_request_to_deepseek(tmp_path: Path
         ant.script(sse_reply(encode_events(tool_call)))
         ds.script(sse_reply(encode_events(message_events("Switched, answering from DeepSeek."))))
         (home / "config.toml").write_text(backends_toml({"anthropic": ant.url, "deepseek": ds.url}))
-        env = offline_env(
-            tmp_path, home, ANTHROPIC_API_KEY="sk-ant-user", DEEPSEEK_API_KEY="sk-ds-secret"
+        result = hotswap_run_claude(
+            tmp_path,
+            home,
+            "switch please",
+            ANTHROPIC_API_KEY="sk-ant-user",
+            DEEPSEEK_API_KEY="sk-ds-secret",
         )
-        done = subprocess.run(
-            [
-                str(BIN / "hotswap"),
-                "run",
-                "-b",
-                "anthropic",
-                "--",
-                "-p",
-                "switch please",
-                "--allowedTools",
-                "Bash",
-                "--output-format",
-                "json",
-            ],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr + done.stdout
-        result = json.loads(done.stdout)
         assert result["is_error"] is False
         assert result["result"] == "Switched, answering from DeepSeek."
         assert len(ant.received) == 1

@@ -6,12 +6,10 @@ rule, DeepSeek's wants thinking on every tool turn: the session must end without
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import emulators as emu
-from claude_env import BIN, needs_claude, offline_env
+from claude_env import hotswap_run_claude, needs_claude
 
 from conftest import backends_toml
 from fakes import ThreadedFake
@@ -35,32 +33,14 @@ def test_switching_mid_tool_loop_with_thinking_never_400s(tmp_path: Path) -> Non
         ant.turns += [bash("ds", "toolu_e2e1"), [{"type": "text", "text": "Back on Anthropic."}]]
         ds.turns += [bash("ant", "toolu_e2e2")]
         (home / "config.toml").write_text(backends_toml({"anthropic": ant.url, "deepseek": ds.url}))
-        env = offline_env(
-            tmp_path, home, ANTHROPIC_API_KEY="sk-ant-user", DEEPSEEK_API_KEY="sk-ds-secret"
-        )
-        done = subprocess.run(
-            [
-                str(BIN / "hotswap"),
-                "run",
-                "-b",
-                "anthropic",
-                "--",
-                "-p",
-                "switch twice",
-                "--allowedTools",
-                "Bash",
-                "--output-format",
-                "json",
-            ],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=180,
+        result = hotswap_run_claude(
+            tmp_path,
+            home,
+            "switch twice",
+            ANTHROPIC_API_KEY="sk-ant-user",
+            DEEPSEEK_API_KEY="sk-ds-secret",
         )
         assert [r.message for r in ant.rejections + ds.rejections] == []
-        assert done.returncode == 0, done.stderr + done.stdout
-        result = json.loads(done.stdout)
         assert result["is_error"] is False
         assert result["result"] == "Back on Anthropic."
         assert (len(ant.received), len(ds.received)) == (2, 1)
