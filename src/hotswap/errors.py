@@ -2,7 +2,6 @@
 
     HotswapError
     ├── ConfigError              invalid config file or value (fails at start)
-    ├── ModeFileError            unreadable mode file or unknown backend name in it
     ├── RequestError             the client's request is bad (400, 413, 401, 403, 404)
     ├── MissingKeyError          a backend's API key variable is not set
     │   ├── InvalidKeyError          ... or holds characters no header may carry
@@ -68,10 +67,6 @@ class HotswapError(Exception):
 
 class ConfigError(HotswapError):
     """The config file or a value in it is invalid."""
-
-
-class ModeFileError(HotswapError):
-    """The mode file cannot be read or names no known backend."""
 
 
 class RequestError(HotswapError):

@@ -66,10 +66,6 @@ def register(sessions_dir: Path, session: Session) -> None:
     write_private(folder / RECORD, json.dumps(session._asdict(), indent=1).encode())
 
 
-def update(sessions_dir: Path, session: Session) -> None:
-    register(sessions_dir, session)
-
-
 def remove(sessions_dir: Path, session_id: str) -> None:
     _rmtree(sessions_dir / session_id)
 
