@@ -63,18 +63,31 @@ def find_claude(environ: Mapping[str, str]) -> str:
     return found
 
 
+def _home(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("HOME") or Path.home())
+
+
+def _claude_dir(environ: Mapping[str, str]) -> Path:
+    """Claude Code's config folder: CLAUDE_CONFIG_DIR, else ~/.claude."""
+    return Path(environ.get("CLAUDE_CONFIG_DIR") or _home(environ) / ".claude")
+
+
+def _json_has(path: Path, key: str) -> bool:
+    """Does the JSON object in `path` have `key`? False when unreadable or not JSON."""
+    try:
+        return key in json.loads(path.read_text())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
 def has_claude_login(environ: Mapping[str, str]) -> bool:
     """A credential Claude Code will use: a key or token variable, or a stored login."""
     if any(environ.get(name) for name in _CREDENTIAL_VARIABLES):
         return True
-    config_dir = Path(environ.get("CLAUDE_CONFIG_DIR") or Path.home() / ".claude")
-    if (config_dir / ".credentials.json").exists():
+    if (_claude_dir(environ) / ".credentials.json").exists():
         return True
-    account = Path(environ.get("CLAUDE_CONFIG_DIR") or Path.home()) / ".claude.json"
-    try:
-        return "oauthAccount" in json.loads(account.read_text())
-    except (OSError, ValueError, TypeError):
-        return False
+    account_dir = Path(environ.get("CLAUDE_CONFIG_DIR") or _home(environ))
+    return _json_has(account_dir / ".claude.json", "oauthAccount")
 
 
 def child_environment(
@@ -168,20 +181,12 @@ def statusline_command() -> str:
 
 def user_has_statusline(environ: Mapping[str, str], cwd: Path) -> bool:
     """Does one of the user's settings files already define a status line? Then keep theirs."""
-    config_dir = Path(
-        environ.get("CLAUDE_CONFIG_DIR") or Path(environ.get("HOME") or Path.home()) / ".claude"
-    )
-    for path in (
-        config_dir / "settings.json",
+    settings = (
+        _claude_dir(environ) / "settings.json",
         cwd / ".claude" / "settings.json",
         cwd / ".claude" / "settings.local.json",
-    ):
-        try:
-            if "statusLine" in json.loads(path.read_text()):
-                return True
-        except (OSError, ValueError, TypeError):
-            continue
-    return False
+    )
+    return any(_json_has(path, "statusLine") for path in settings)
 
 
 def our_settings(config: Config, environ: Mapping[str, str], cwd: Path) -> dict[str, Any]:
