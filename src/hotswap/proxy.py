@@ -23,6 +23,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from hotswap.backends import Backend
+from hotswap.body import NEEDS_FULL_PARSE, NotAnObject, Split, split
 from hotswap.config import RouterSettings
 from hotswap.errors import (
     ERROR_TYPES,
@@ -54,6 +55,7 @@ from hotswap.rewrite import (
     parse_request_body,
     rewrite_event,
     rewrite_request,
+    rewrite_split,
 )
 from hotswap.sse import Event, EventTooLarge, SSEParser, encode
 from hotswap.state import RouterState
@@ -72,7 +74,8 @@ class Exchange:
 
     path_qs: str
     raw: bytes
-    body: dict[str, Any] | None  # receive()'s parse, until the first attempt takes it
+    split: Split | None  # body.split(raw); None: the full parser's turn
+    body: dict[str, Any] | None  # the full parse (when `split` is None), until an attempt takes it
     headers: Mapping[str, str]
     active: Backend
     is_messages: bool
@@ -81,19 +84,19 @@ class Exchange:
     tried: list[Attempt] = field(default_factory=list)
 
     def take_body(self) -> dict[str, Any]:
-        """The parsed body, for one attempt to rewrite. The first attempt takes receive()'s
-        parse, so a request waiting for its upstream holds only its raw bytes (a 150 KB body
-        is ~330 KB of Python objects, times every request in flight); a fallback attempt
-        parses the raw bytes again, so it never sees a previous attempt's rewrite."""
+        """The fully parsed body, for one attempt to rewrite. The first attempt takes
+        receive()'s parse, so a request waiting for its upstream holds only its raw bytes;
+        a fallback attempt parses the raw bytes again, so it never sees a previous
+        attempt's rewrite."""
         body, self.body = self.body, None
         if body is None:
-            body = parse_request_body(self.raw)[0]
+            body, self.exact = _parse_whole(self.raw)
         return body
 
     def release_body(self) -> None:
         """Committed: no other attempt will need the request, so let it go before a long
         relay."""
-        self.raw, self.body = b"", None
+        self.raw, self.split, self.body = b"", None, None
 
     def attempts(self) -> list[str]:
         """Each attempt and why it failed, for logs and the give-up error."""
@@ -133,7 +136,7 @@ async def handle_messages(request: web.Request) -> web.StreamResponse:
 
 
 async def receive(request: web.Request, state: RouterState) -> Exchange:
-    """Step 1: the client's body, bounded, parsed once."""
+    """Step 1: the client's body, bounded, split by body.split (or, if it must be, parsed)."""
     limit = state.config.router.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise RequestError(_too_large(request.content_length, limit), status=413)
@@ -145,22 +148,44 @@ async def receive(request: web.Request, state: RouterState) -> Exchange:
             raise RequestError(_too_large(size, limit), status=413)
     raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     del chunks
+    body: Any = None
+    exact = True
     try:
-        body, exact = parse_request_body(raw)
-    except ValueError as exc:
-        raise RequestError(f"hotswap: the request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise RequestError("hotswap: the request body must be a JSON object")
+        parts: Split | None = split(raw)
+    except NotAnObject as exc:
+        raise RequestError(f"hotswap: {exc}") from None
+    except NEEDS_FULL_PARSE:  # malformed, or JSON only the full parser takes
+        parts = None
+    if parts is None:
+        body, exact = _parse_whole(raw)
+        stream = body.get("stream") is True
+    else:
+        stream = parts.stream
     return Exchange(
         path_qs=request.rel_url.raw_path_qs,
         raw=raw,
+        split=parts,
         body=body,
         headers=request.headers,
         active=state.active().backend,
         is_messages=request.path.rstrip("/").endswith("/v1/messages"),
-        stream=body.get("stream") is True,
+        stream=stream,
         exact=exact,
     )
+
+
+def _parse_whole(raw: bytes) -> tuple[dict[str, Any], bool]:
+    try:
+        body, exact = parse_request_body(raw)
+    except ValueError as exc:
+        raise RequestError(_not_json(exc)) from None
+    if not isinstance(body, dict):
+        raise RequestError("hotswap: the request body must be a JSON object")
+    return body, exact
+
+
+def _not_json(exc: ValueError) -> str:
+    return f"hotswap: the request body is not valid JSON: {exc}"
 
 
 def _too_large(size: int, limit: int) -> str:
@@ -196,12 +221,17 @@ def _body_for(ex: Exchange, backend: Backend, state: RouterState) -> bytes:
     """The client's original body, rewritten afresh for this backend (never a previous
     attempt's rewrite); thinking blocks are judged by who produced them.
 
-    Each attempt gets a body of its own (Exchange.take_body); the rewrites replace its
-    top-level keys only and copy nested values before changing them."""
+    Split bodies (body.py) are decoded only where the rules read, per attempt. The rest
+    are parsed whole: each attempt gets a body of its own (Exchange.take_body); the
+    rewrites replace its top-level keys only and copy nested values before changing them."""
+    origin, count_tokens = state.thinking.origin, not ex.is_messages
+    if ex.split is not None:
+        try:
+            return rewrite_split(ex.raw, ex.split, backend, origin, count_tokens=count_tokens)
+        except NEEDS_FULL_PARSE:
+            ex.split = None  # a value the rules read needs the full parser, for every attempt
     payload = ex.take_body()
-    changed = rewrite_request(
-        payload, backend, state.thinking.origin, count_tokens=not ex.is_messages
-    )
+    changed = rewrite_request(payload, backend, origin, count_tokens=count_tokens)
     return dump_json(payload) if changed or not ex.exact else ex.raw
 
 

@@ -7,6 +7,7 @@ change, never edited, because the proxy may retry the original body elsewhere.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -31,14 +32,25 @@ def apply_quirks(body: dict[str, Any], quirks: Quirks, *, count_tokens: bool = F
     notes += _tools(body, quirks.drop_tool_fields)
     if quirks.drop_billing_header:
         notes += _billing_header(body)
+    rules = _block_rules(quirks)
+    if rules:
+        notes += _rewrite_blocks(body, rules)
+    return notes
+
+
+@functools.cache
+def rewritten_block_types(quirks: Quirks) -> frozenset[str]:
+    """The content block types these quirks rewrite wherever they are, in any message."""
+    return frozenset(_block_rules(quirks))
+
+
+def _block_rules(quirks: Quirks) -> dict[str, BlockRule]:
     rules: dict[str, BlockRule] = {}
     if quirks.text_only:
         rules |= {kind: (_media_to_text, "image/document -> text note") for kind in MEDIA_TYPES}
     if quirks.tool_reference_as_text:
         rules["tool_reference"] = (_tool_reference_to_text, "tool_reference -> text")
-    if rules:
-        notes += _rewrite_blocks(body, rules)
-    return notes
+    return rules
 
 
 def _max_tokens(body: dict[str, Any], quirks: Quirks, count_tokens: bool) -> list[str]:

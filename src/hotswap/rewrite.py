@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 
 from hotswap.backends import Backend
-from hotswap.quirks import apply_quirks
+from hotswap.body import LazyBody, Split
+from hotswap.quirks import apply_quirks, rewritten_block_types
 from hotswap.thinking import Origins, ThinkingTracker, loads_or_none, prepare_thinking
 
 _SUFFIX = re.compile(r"\[[^\]]*\]$")
@@ -83,6 +84,23 @@ def rewrite_request(
 ) -> bool:
     """Rewrite a Messages request in place for `backend`; True if anything changed."""
     return bool(request_changes(body, backend, origins, count_tokens=count_tokens))
+
+
+def rewrite_split(
+    raw: bytes,
+    split: Split,
+    backend: Backend,
+    origins: Origins | None = None,
+    *,
+    count_tokens: bool = False,
+) -> bytes:
+    """rewrite_request on a body split by body.split: the request for `backend` as bytes,
+    `raw` itself when no rule changed anything. Raises one of body.NEEDS_FULL_PARSE when
+    a value the rules read cannot be decoded by msgspec."""
+    body = LazyBody(split, rewritten_block_types(backend.quirks))
+    if rewrite_request(body, backend, origins, count_tokens=count_tokens):
+        return body.encode()
+    return raw
 
 
 def request_changes(

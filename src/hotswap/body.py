@@ -1,0 +1,226 @@
+"""A request body decoded only as deep as the rewrite rules look, and written back by splicing.
+
+Claude Code's request is mostly conversation history, and most of the history is tool
+results the rules never read. Parsing all of it into Python objects and serialising it back
+is what made a router cost milliseconds per MB of body. Here msgspec splits the body into
+raw JSON spans (`msgspec.Raw`, views into the request bytes, nothing copied):
+
+- a top-level value stays raw until a rule reads it (`LazyBody.get`), then is decoded;
+- in `messages`, assistant turns are decoded (the thinking rules read every one); any
+  other turn stays opaque to the rules -- they only act on dicts whose `content` is a
+  list -- unless it holds a block type the backend's rules rewrite (an image for a
+  text-only backend);
+- `tools` is decoded one level (each tool's keys, raw values): the rules only drop keys;
+- encoding writes every value no rule replaced from its original bytes.
+
+Two ways to split: one typed pass for the shape Claude Code sends (request_shape.py: the
+turns' roles and user blocks' types come with it), else a generic one (top-level keys,
+then each turn's keys, then user blocks' types when they matter), for bodies with keys
+the typed shape does not know.
+
+This relies on the rules' contract (quirks.py, thinking.py): they replace top-level keys
+and copy nested values before changing them, never edit in place, so a value still
+identical to what was decoded still matches its bytes.
+
+A body msgspec cannot take (lone UTF-16 surrogates, numbers out of range) raises one of
+NEEDS_FULL_PARSE; the caller uses the full parser (rewrite.parse_request_body) instead.
+Bytes in values no rule reads are not decoded, so not checked: invalid UTF-8 there reaches
+the backend as the client sent it, and the backend's error comes back.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import msgspec
+from msgspec import UNSET, Raw
+
+from hotswap.request_shape import BLOCKS, FIELDS, REQUEST, TAG_OF, AssistantTurn, UserTurn
+
+# What msgspec cannot take (lone surrogates, out-of-range numbers, bad UTF-8 in a value
+# it decodes): the caller uses the full parser instead.
+NEEDS_FULL_PARSE = (msgspec.DecodeError, UnicodeDecodeError)
+
+_MISSING: Any = object()
+_ASSISTANT = b'"assistant"'
+_SIMPLE_ROLES = (_ASSISTANT, b'"user"')
+_TOP = msgspec.json.Decoder(dict[str, Raw])
+_OBJECTS = msgspec.json.Decoder(list[dict[str, Raw]])
+_ANY = msgspec.json.Decoder()
+_ENCODER = msgspec.json.Encoder()
+
+
+class NotAnObject(ValueError):
+    """The body is JSON, but not a JSON object."""
+
+
+class Split(NamedTuple):
+    """A split body: top-level values, raw; and the turns of `messages` when the typed
+    pass split them (then `messages` is not in `top`)."""
+
+    top: dict[str, Raw]
+    turns: list[UserTurn | AssistantTurn] | None = None
+
+    @property
+    def stream(self) -> bool:
+        """`stream` is the JSON literal true (read without decoding)."""
+        value = self.top.get("stream")
+        return value is not None and bytes(value) == b"true"
+
+
+def split(raw: bytes) -> Split:
+    """Split a request body; validates the whole body's syntax.
+
+    NotAnObject for JSON that is not an object; msgspec.DecodeError for anything else it
+    refuses (malformed JSON, or JSON it cannot take, such as lone surrogates).
+    """
+    try:
+        request = REQUEST.decode(raw)
+    except msgspec.ValidationError:  # not Claude Code's shape (or not an object)
+        try:
+            return Split(_TOP.decode(raw))
+        except msgspec.ValidationError:
+            raise NotAnObject("the request body must be a JSON object") from None
+    top = {}
+    for name in FIELDS:
+        value = getattr(request, name)
+        if value is not UNSET:
+            top[name] = value
+    turns = top.pop("messages", None)
+    return Split(top, turns) if turns is not None else Split(top)
+
+
+class LazyBody(dict[str, Any]):
+    """A request's top-level keys for the rules to read and replace; see the module doc.
+
+    `rewritten` is the set of content block types the backend's rules rewrite in any
+    message (quirks.rewritten_block_types): turns holding one are decoded for them.
+    """
+
+    def __init__(self, body: Split, rewritten: frozenset[str]) -> None:
+        super().__init__(body.top)
+        self._source: dict[str, Any] = dict(body.top)  # key -> what the request had
+        if body.turns is not None:
+            self._source["messages"] = body.turns
+            dict.__setitem__(self, "messages", body.turns)
+        self._rewritten = rewritten
+        self._decoded: dict[str, Any] = {}  # key -> what the rules were given
+        self._turn_source: dict[int, Any] = {}  # id(decoded turn) -> the turn as split
+
+    def __getitem__(self, key: str) -> Any:
+        value = dict.__getitem__(self, key)
+        if key not in self._decoded and self._source.get(key, _MISSING) is value:  # first read
+            value = self._decode(key, value)
+            self._decoded[key] = value
+            dict.__setitem__(self, key, value)
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def _decode(self, key: str, value: Any) -> Any:
+        if key == "messages":
+            return self._messages(value)
+        if key == "tools":
+            return _objects(value)
+        return _ANY.decode(value)
+
+    def _messages(self, value: Raw | list[Any]) -> Any:
+        if isinstance(value, Raw):
+            try:
+                turns: list[Any] = _OBJECTS.decode(value)
+            except msgspec.ValidationError:  # not a list of objects: the rules get it all
+                return _ANY.decode(value)
+        else:
+            turns = value
+        out: list[Any] = []
+        for turn in turns:
+            decoded = self._decode_turn(turn)
+            if decoded is None:
+                out.append(turn)
+            else:
+                self._turn_source[id(decoded)] = turn
+                out.append(decoded)
+        return out
+
+    def _decode_turn(self, turn: Any) -> dict[str, Any] | None:
+        """The turn decoded, if any rule may read into it; None leaves it opaque."""
+        kind = type(turn)
+        if kind is AssistantTurn:
+            if turn.content is UNSET:
+                return {"role": "assistant"}
+            return {"role": "assistant", "content": _ANY.decode(turn.content)}
+        if kind is UserTurn:
+            if self._rewritten and _user_holds(turn.content, self._rewritten):
+                return _ANY.decode(_ENCODER.encode(turn))
+            return None
+        if _is_assistant(turn.get("role")) or (
+            self._rewritten and _holds(turn.get("content"), self._rewritten)
+        ):
+            return {k: _ANY.decode(v) for k, v in turn.items()}
+        return None
+
+    def encode(self) -> bytes:
+        """The body as JSON: values no rule replaced written from the request's bytes."""
+        out: dict[str, Any] = {}
+        for key, value in dict.items(self):
+            if self._unchanged(key, value):
+                out[key] = self._source[key]
+            elif key == "messages" and isinstance(value, list):
+                out[key] = [self._turn_source.get(id(turn), turn) for turn in value]
+            else:
+                out[key] = value
+        return _ENCODER.encode(out)
+
+    def _unchanged(self, key: str, value: Any) -> bool:
+        """The value is what the request had, decoded or not."""
+        if key in self._decoded:
+            return self._decoded[key] is value
+        return self._source.get(key, _MISSING) is value
+
+
+def _objects(raw: Raw) -> Any:
+    """A list of objects with raw values (each object's keys decoded), else all of it."""
+    try:
+        return _OBJECTS.decode(raw)
+    except msgspec.ValidationError:
+        return _ANY.decode(raw)
+
+
+def _is_assistant(role: Raw | None) -> bool:
+    if role is None:
+        return False
+    text = bytes(role)
+    if text in _SIMPLE_ROLES:
+        return text == _ASSISTANT
+    return bool(_ANY.decode(role) == "assistant")  # spelled with escapes
+
+
+def _user_holds(content: Any, kinds: frozenset[str]) -> bool:
+    """A typed user turn's content holds a block of one of these types, at the top or
+    inside a tool_result (as deep as quirks._rewrite_list looks)."""
+    if not isinstance(content, list):
+        return False
+    for block in content:
+        tag = TAG_OF[type(block)]
+        if tag in kinds:
+            return True
+        if tag == "tool_result" and block.content is not UNSET and _holds(block.content, kinds):
+            return True
+    return False
+
+
+def _holds(content: Raw | None, kinds: frozenset[str]) -> bool:
+    """Raw content holds a block of one of these types (see _user_holds). Content that
+    does not read as a list of known blocks counts as holding one: the rules then see it
+    decoded, and decide."""
+    if content is None or memoryview(content)[:1] != b"[":
+        return False  # a string, or null: no blocks
+    try:
+        blocks = BLOCKS.decode(content)
+    except msgspec.ValidationError:
+        return True
+    return _user_holds(blocks, kinds)
