@@ -35,7 +35,16 @@ from typing import Any, NamedTuple
 import msgspec
 from msgspec import UNSET, Raw
 
-from hotswap.request_shape import BLOCKS, FIELDS, REQUEST, TAG_OF, AssistantTurn, UserTurn
+from hotswap.request_shape import (
+    BLOCKS,
+    FIELDS,
+    OTHER_TURNS,
+    REQUEST,
+    TAG_OF,
+    AssistantTurn,
+    SystemTurn,
+    UserTurn,
+)
 
 # What msgspec cannot take (lone surrogates, out-of-range numbers, bad UTF-8 in a value
 # it decodes): the caller uses the full parser instead.
@@ -59,7 +68,7 @@ class Split(NamedTuple):
     pass split them (then `messages` is not in `top`)."""
 
     top: dict[str, Raw]
-    turns: list[UserTurn | AssistantTurn] | None = None
+    turns: list[UserTurn | SystemTurn | AssistantTurn] | None = None
 
     @property
     def stream(self) -> bool:
@@ -153,7 +162,7 @@ class LazyBody(dict[str, Any]):
             if turn.content is UNSET:
                 return {"role": "assistant"}
             return {"role": "assistant", "content": _ANY.decode(turn.content)}
-        if kind is UserTurn:
+        if kind in OTHER_TURNS:
             if self._rewritten and _user_holds(turn.content, self._rewritten):
                 return _ANY.decode(_ENCODER.encode(turn))
             return None

@@ -85,6 +85,13 @@ class UserTurn(_Turn, tag="user"):
     content: list[UserBlock] | str | UnsetType = UNSET
 
 
+class SystemTurn(_Turn, tag="system"):
+    """Claude Code (2.1.x) sends its environment notes as a turn of their own."""
+
+    content: list[UserBlock] | str | UnsetType = UNSET
+    output_config: Opt = UNSET
+
+
 class AssistantTurn(_Turn, tag="assistant"):
     content: Opt = UNSET
 
@@ -93,7 +100,7 @@ class Request(_Shape):
     """The Messages API's request parameters, in the order Claude Code writes them."""
 
     model: Opt = UNSET
-    messages: list[UserTurn | AssistantTurn] | UnsetType = UNSET
+    messages: list[UserTurn | SystemTurn | AssistantTurn] | UnsetType = UNSET
     system: Opt = UNSET
     tools: Opt = UNSET
     tool_choice: Opt = UNSET
@@ -116,3 +123,4 @@ class Request(_Shape):
 REQUEST = msgspec.json.Decoder(Request)
 FIELDS = Request.__struct_fields__
 TAG_OF = {cls: cls.__struct_config__.tag for cls in UserBlock.__args__}
+OTHER_TURNS = (UserTurn, SystemTurn)  # what the rules never read into, blocks aside

@@ -1,0 +1,222 @@
+"""The split request path (body.py, request_shape.py) must rewrite exactly as the full
+parse does: the same rules, the same result, for every backend; only the bytes no rule
+touched may differ in layout (they are the client's own)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import orjson
+import pytest
+from test_router import DS_KEY, NO_FALLBACK, post_raw
+
+from hotswap.backends import PRESETS, Backend
+from hotswap.body import NEEDS_FULL_PARSE, NotAnObject, split
+from hotswap.quirks import MEDIA_NOTE
+from hotswap.rewrite import dump_json, parse_request_body, rewrite_request, rewrite_split
+
+SHAPES = Path(__file__).parent / "data" / "shapes"
+IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iV"}}
+SIGNED = {"type": "thinking", "thinking": "plan", "signature": "sig-anthropic"}
+THEIRS = {"type": "thinking", "thinking": "ds plan", "signature": "sig-deepseek"}
+UNSIGNED = {"type": "thinking", "thinking": "unsigned plan"}
+REDACTED = {"type": "redacted_thinking", "data": "opaque"}
+ORIGINS = {"s:sig-anthropic": "anthropic", "s:sig-deepseek": "deepseek"}
+
+
+def tool_turns(i: int, *thinking: dict[str, Any]) -> list[dict[str, Any]]:
+    use = {"type": "tool_use", "id": f"t{i}", "name": "Read", "input": {"file_path": f"/{i}"}}
+    result = {"type": "tool_result", "tool_use_id": f"t{i}", "content": f'line {i}\n"q" ✓'}
+    return [
+        {"role": "assistant", "content": [*thinking, {"type": "text", "text": "ok"}, use]},
+        {"role": "user", "content": [result]},
+    ]
+
+
+def body(*messages: dict[str, Any], **top: Any) -> dict[str, Any]:
+    return {
+        "model": "claude-sonnet-4-6",
+        "messages": [{"role": "user", "content": "go"}, *messages],
+        "system": [
+            {"type": "text", "text": "x-anthropic-billing-header: cc"},
+            {"type": "text", "text": "sys"},
+        ],
+        "tools": [{"name": "Read", "input_schema": {"type": "object"}, "defer_loading": True}],
+        "metadata": {"user_id": "u"},
+        "max_tokens": 32000,
+        "thinking": {"type": "adaptive"},
+        "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
+        "stream": True,
+        **top,
+    }
+
+
+CASES: dict[str, dict[str, Any]] = {
+    "tool loop, signed by anthropic": body(*tool_turns(1, SIGNED), *tool_turns(2, SIGNED)),
+    "mixed provenance": body(*tool_turns(1, SIGNED), *tool_turns(2, THEIRS), *tool_turns(3)),
+    "unsigned and redacted": body(*tool_turns(1, UNSIGNED, REDACTED)),
+    "image in a tool result": body(
+        *tool_turns(1, SIGNED),
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": "t9", "content": [IMAGE]}],
+        },
+    ),
+    "image and tool_reference at the top of a user turn": body(
+        {"role": "user", "content": [IMAGE, {"type": "tool_reference", "tool_name": "Grep"}]}
+    ),
+    "prefill with thinking": body(
+        *tool_turns(1, SIGNED), {"role": "assistant", "content": [SIGNED]}, thinking=None
+    ),
+    "forced tool choice": body(*tool_turns(1), tool_choice={"type": "tool", "name": "Read"}),
+    "thinking off": body(*tool_turns(1), thinking={"type": "disabled"}),
+    "an unknown top-level key (generic split)": body(*tool_turns(1, SIGNED), speed="fast"),
+    "an unknown block type (generic split)": body(
+        {"role": "user", "content": [{"type": "container_upload", "file_id": "f"}]},
+        *tool_turns(1, THEIRS),
+    ),
+    "an extra turn key and a system turn (generic split)": body(
+        {"role": "system", "content": "odd"},
+        {"role": "assistant", "content": [THEIRS, {"type": "text", "text": "x"}], "id": "m1"},
+        {"role": "user", "content": [IMAGE]},
+    ),
+    "odd shapes": body({"role": "user"}, {"content": []}, {"role": "assistant", "content": "s"}),
+    "messages not a list of objects": body(thinking=None) | {"messages": ["x", 1]},
+    "no messages": {"model": "claude-opus-4-6", "max_tokens": 5},
+}
+for path in sorted(SHAPES.glob("*.json")):
+    CASES[f"recorded: {path.stem}"] = json.loads(path.read_text())["body"]
+
+
+def _clean(case: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in case.items() if v is not None}
+
+
+def full_path(raw: bytes, backend: Backend) -> Any:
+    parsed, exact = parse_request_body(raw)
+    changed = rewrite_request(parsed, backend, ORIGINS.get)
+    return orjson.loads(dump_json(parsed) if changed or not exact else raw)
+
+
+@pytest.mark.parametrize("backend", sorted(PRESETS))
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_split_path_rewrites_as_the_full_parse_does(name: str, backend: str) -> None:
+    case = _clean(CASES[name])
+    raw = orjson.dumps(case)
+    original = copy.deepcopy(case)
+    out = rewrite_split(raw, split(raw), PRESETS[backend], ORIGINS.get)
+    assert orjson.loads(out) == full_path(raw, PRESETS[backend])
+    assert orjson.loads(raw) == original
+
+
+@pytest.mark.parametrize(
+    ("name", "typed"),
+    [
+        ("tool loop, signed by anthropic", True),
+        ("image in a tool result", True),
+        ("an unknown top-level key (generic split)", False),
+        ("an unknown block type (generic split)", False),
+        ("an extra turn key and a system turn (generic split)", False),
+    ],
+)
+def test_claude_codes_shape_is_split_in_one_typed_pass(name: str, typed: bool) -> None:
+    parts = split(orjson.dumps(_clean(CASES[name])))
+    assert (parts.turns is not None) is typed
+    assert "messages" not in parts.top or not typed
+
+
+@pytest.mark.parametrize("path", sorted(SHAPES.glob("*.json")), ids=lambda p: p.stem)
+def test_every_recorded_claude_code_request_takes_the_typed_pass(path: Path) -> None:
+    """A new key in Claude Code's requests would silently cost the slower generic split:
+    re-recording the shapes (tests/record_shapes.py) shows it here."""
+    assert split(orjson.dumps(json.loads(path.read_text())["body"])).turns is not None
+
+
+def test_a_body_no_rule_changes_is_the_same_bytes() -> None:
+    raw = (
+        b'{"model":"claude-opus-4-6",  "max_tokens":64,"messages":[{"role":"user","content":"hi"}]}'
+    )
+    assert rewrite_split(raw, split(raw), PRESETS["anthropic"], ORIGINS.get) is raw
+
+
+def test_values_no_rule_reads_keep_their_bytes() -> None:
+    system = b'[ {"type": "text",  "text": "spaced \\u00e9 \\n"} ]'
+    result = b'"exit 0 \\u001b[0m  \\ud83d\\ude00"'  # escapes a decoder would rewrite
+    raw = (
+        b'{"model":"claude-sonnet-4-6","system":' + system + b',"messages":[{"role":"user",'
+        b'"content":[{"type":"tool_result","tool_use_id":"t","content":' + result + b"}]}],"
+        b'"max_tokens":10}'
+    )
+    out = rewrite_split(raw, split(raw), PRESETS["deepseek"], ORIGINS.get)
+    assert b'"model":"deepseek-v4-flash"' in out
+    assert system in out and result in out
+
+
+def test_an_escaped_role_is_still_an_assistant_turn() -> None:
+    case = body(*tool_turns(1, SIGNED), speed="x")  # generic split: roles read from bytes
+    raw = orjson.dumps(case).replace(b'"role":"assistant"', b'"role":"\\u0061ssistant"')
+    assert split(raw).turns is None
+    out = orjson.loads(rewrite_split(raw, split(raw), PRESETS["deepseek"], ORIGINS.get))
+    assert SIGNED not in out["messages"][1]["content"]  # anthropic's block, dropped
+    assert out == full_path(raw, PRESETS["deepseek"])
+
+
+def test_a_text_only_backend_gets_the_note_for_a_nested_image() -> None:
+    raw = orjson.dumps(CASES["image in a tool result"])
+    out = orjson.loads(rewrite_split(raw, split(raw), PRESETS["deepseek"], ORIGINS.get))
+    note = {"type": "text", "text": MEDIA_NOTE.format(kind="image")}
+    assert out["messages"][-1]["content"][0]["content"] == [note]
+
+
+def test_json_that_is_not_an_object_is_refused() -> None:
+    for raw in (b"[1]", b'"x"', b"3"):
+        with pytest.raises(NotAnObject):
+            split(raw)
+
+
+def test_what_msgspec_cannot_take_is_left_to_the_full_parser() -> None:
+    with pytest.raises(NEEDS_FULL_PARSE):
+        split(b'{"system":"cut \\ud83d","messages":[]}')  # a lone surrogate
+    big = body(*tool_turns(1, SIGNED))
+    big["messages"][1]["content"][2]["input"] = {"n": 1}
+    raw = orjson.dumps(big).replace(b'{"n":1}', b'{"n":1e400}')  # read by the rules
+    with pytest.raises(NEEDS_FULL_PARSE):
+        rewrite_split(raw, split(raw), PRESETS["deepseek"], ORIGINS.get)
+    with pytest.raises(msgspec.DecodeError):
+        split(b'{"model": ')
+
+
+async def test_the_router_falls_back_to_the_full_parser(fakes, make_router) -> None:
+    ds = await fakes("deepseek")
+    router = await make_router(
+        {"deepseek": ds.url},
+        mode="deepseek",
+        extra_toml=NO_FALLBACK,
+        env={"DEEPSEEK_API_KEY": DS_KEY},
+    )
+    case = body(*tool_turns(1, SIGNED), stream=False)
+    case["messages"][1]["content"][2]["input"] = {"n": 1}
+    raw = orjson.dumps(case).replace(b'{"n":1}', b'{"n":1e400}')
+    status, _, reply = await post_raw(router.url + "/v1/messages", data=raw)
+    assert status == 200, reply
+    sent = orjson.loads(ds.received[0].raw)
+    assert sent["model"] == "deepseek-v4-flash"
+    assert sent["messages"][1]["content"][-1]["input"] == {"n": None}  # inf has no JSON
+
+
+async def test_invalid_utf8_in_a_value_no_rule_reads_goes_to_the_backend_as_sent(
+    fakes, make_router
+) -> None:
+    ant = await fakes("anthropic")
+    router = await make_router({"anthropic": ant.url}, mode="anthropic", extra_toml=NO_FALLBACK)
+    raw = (
+        b'{"model":"claude-opus-4-6","max_tokens":9,"stream":false,"messages":[{"role":"user",'
+        b'"content":[{"type":"tool_result","tool_use_id":"t","content":"bad \xff byte"}]}]}'
+    )
+    status, _, reply = await post_raw(router.url + "/v1/messages", data=raw)
+    assert ant.received[0].raw == raw
+    assert status == 400 and b"fake: body is not JSON" in reply  # the backend's verdict
