@@ -11,6 +11,7 @@ raw JSON spans (`msgspec.Raw`, views into the request bytes, nothing copied):
   list -- unless it holds a block type the backend's rules rewrite (an image for a
   text-only backend);
 - `tools` is decoded one level (each tool's keys, raw values): the rules only drop keys;
+  `tools` and `system`, the same in every request of a conversation, are decoded once;
 - encoding writes every value no rule replaced from its original bytes.
 
 Two ways to split: one typed pass for the shape Claude Code sends (request_shape.py: the
@@ -30,6 +31,7 @@ the backend as the client sent it, and the backend's error comes back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import msgspec
@@ -133,8 +135,8 @@ class LazyBody(dict[str, Any]):
     def _decode(self, key: str, value: Any) -> Any:
         if key == "messages":
             return self._messages(value)
-        if key == "tools":
-            return _objects(value)
+        if key in _STABLE:
+            return _STABLE[key].decode(value)
         return _ANY.decode(value)
 
     def _messages(self, value: Raw | list[Any]) -> Any:
@@ -197,6 +199,35 @@ def _objects(raw: Raw) -> Any:
         return _OBJECTS.decode(raw)
     except msgspec.ValidationError:
         return _ANY.decode(raw)
+
+
+class _Recent:
+    """The values last decoded for one top-level key, by their bytes.
+
+    Claude Code sends the same `tools` and `system` (tens of KB) with every request of a
+    conversation; a few entries cover a session and its subagents. Sharing a decoded value
+    between requests is safe under the rules' contract (never edited in place), and it is
+    decoded from a copy of its bytes, so it keeps no request body alive."""
+
+    def __init__(self, decode: Callable[[Raw], Any], size: int = 4) -> None:
+        self._decode = decode
+        self._size = size
+        self._entries: list[tuple[Raw, Any]] = []
+
+    def decode(self, raw: Raw) -> Any:
+        for i, (seen, value) in enumerate(self._entries):
+            if seen == raw:  # a memcmp
+                if i:
+                    self._entries.insert(0, self._entries.pop(i))
+                return value
+        own = raw.copy()
+        value = self._decode(own)
+        self._entries.insert(0, (own, value))
+        del self._entries[self._size :]
+        return value
+
+
+_STABLE = {"tools": _Recent(_objects), "system": _Recent(_ANY.decode)}
 
 
 def _is_assistant(role: Raw | None) -> bool:

@@ -390,7 +390,12 @@ async def _relay_stream(
     name = result.backend.name
     ended = _ends_stream(result.events)
     try:
-        await out.write(_render(result.events, ctx))
+        # The first real event on its own, the rest of what was held after it: the client's
+        # first byte does not wait for the rewrite of a whole first chunk.
+        cut = next(i for i, e in enumerate(result.events) if _is_real(e)) + 1
+        await out.write(_render(result.events[:cut], ctx))
+        if cut < len(result.events):
+            await out.write(_render(result.events[cut:], ctx))
         async for chunk in Upstream.chunks(result.resp, name):
             events = _feed(result.parser, chunk, name)
             if events:

@@ -14,6 +14,7 @@ from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from hotswap.backends import PLACEHOLDER_TOKEN, Backend
 from hotswap.config import KeyRing, RouterSettings
@@ -48,6 +49,7 @@ _DROP_REQUEST = frozenset(
     )
 )
 log = logging.getLogger("hotswap")
+MAX_CACHED_URLS = 256  # backends x request paths (query strings included)
 _CLIENT_AUTH = frozenset(("x-api-key", "authorization"))
 # Never relayed back: hop-by-hop, and framing that no longer holds once aiohttp decoded it.
 _DROP_RESPONSE = frozenset(
@@ -198,6 +200,7 @@ class Upstream:
         self._session: aiohttp.ClientSession | None = None
         self._proxies = dict(settings.proxies)
         self._routes: dict[str, ProxyRoute] = {}  # per base URL, resolved on first use
+        self._urls: dict[tuple[str, str], URL] = {}  # parsed once per backend and path
 
     def route(self, base_url: str) -> ProxyRoute:
         route = self._routes.get(base_url)
@@ -221,6 +224,7 @@ class Upstream:
             # The proxy variables come from config.py instead (see route()).
             trust_env=False,
             skip_auto_headers=("User-Agent",),
+            cookie_jar=aiohttp.DummyCookieJar(),  # a backend's cookies are not the client's
         )
 
     async def close(self) -> None:
@@ -237,10 +241,10 @@ class Upstream:
     ) -> aiohttp.ClientResponse:
         """POST and wait for the response headers (bounded by the first-byte timeout)."""
         assert self._session is not None, "Upstream.start() was not awaited"
-        url = join_url(backend.base_url, path_qs)
+        url = self._url(backend.base_url, path_qs)
         proxy, proxy_auth = self.route(backend.base_url)
         proxy_headers = None
-        if proxy_auth is not None and url.startswith("https:"):
+        if proxy_auth is not None and url.scheme == "https":
             proxy_headers = {"Proxy-Authorization": proxy_auth}  # on the CONNECT
         elif proxy_auth is not None:
             headers["Proxy-Authorization"] = proxy_auth  # plain HTTP: on the request itself
@@ -249,6 +253,15 @@ class Upstream:
                 return await self._session.post(
                     url, data=body, headers=headers, proxy=proxy, proxy_headers=proxy_headers
                 )
+
+    def _url(self, base_url: str, path_qs: str) -> URL:
+        key = (base_url, path_qs)
+        url = self._urls.get(key)
+        if url is None:
+            if len(self._urls) >= MAX_CACHED_URLS:
+                self._urls.clear()
+            url = self._urls[key] = URL(join_url(base_url, path_qs))
+        return url
 
     @staticmethod
     async def read_all(resp: aiohttp.ClientResponse, backend: str) -> bytes:
