@@ -1,10 +1,13 @@
-"""`hotswap serve` tunes the cyclic GC once at start-up (app.tune_gc; why: its docstring)."""
+"""The router tunes its process once at start-up (tuning.py; why: the docstrings)."""
 
 from __future__ import annotations
 
 import gc
+import sys
 
-from hotswap.app import GC_GEN0_THRESHOLD, tune_gc
+import pytest
+
+from hotswap.tuning import GC_GEN0_THRESHOLD, tune_gc, tune_malloc
 
 
 def test_tune_gc_raises_the_gen0_threshold_and_freezes_what_is_alive() -> None:
@@ -17,3 +20,8 @@ def test_tune_gc_raises_the_gen0_threshold_and_freezes_what_is_alive() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_tune_malloc_applies_on_glibc() -> None:
+    assert tune_malloc() is True  # the values are accepted; nothing else to observe cheaply

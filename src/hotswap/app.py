@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import hmac
 import ipaddress
 import logging
@@ -167,24 +165,3 @@ async def start_router(
     bound = int(runner.addresses[0][1])
     state.port = bound
     return RunningRouter(runner, bound)
-
-
-GC_GEN0_THRESHOLD = 50_000
-
-
-def tune_gc() -> None:
-    """Fewer cyclic-GC passes for a long-running router. A 150 KB request body parses into
-    ~1,500 dicts and lists (no cycles: refcounting frees them), and at the default gen-0
-    threshold of 700 each parse set off collections that walked the body being built:
-    ~15 % of the router's CPU under load (docs/performance.md, round 2). Objects alive
-    after start-up are frozen out of every collection."""
-    gc.freeze()
-    gc.set_threshold(GC_GEN0_THRESHOLD)
-
-
-def install_uvloop() -> None:
-    try:
-        import uvloop
-    except ImportError:
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hotswap.app import Guard, install_uvloop, start_router, tune_gc
+from hotswap.app import Guard, start_router
 from hotswap.backends import PLACEHOLDER_TOKEN
 from hotswap.config import Config
 from hotswap.errors import ConfigError
@@ -33,6 +33,7 @@ from hotswap.sessions import (
     remove,
 )
 from hotswap.state import RouterState
+from hotswap.tuning import tune_process
 
 log = logging.getLogger("hotswap")
 
@@ -224,8 +225,7 @@ def run_session(
         raise ConfigError(f"unknown backend {name!r}; known: {', '.join(sorted(config.names()))}")
     ours = our_settings(config, environ, Path.cwd())
     argv = [claude, *merge_settings(claude_args, ours)]
-    install_uvloop()
-    tune_gc()
+    tune_process()
     return asyncio.run(_session(config, resolved.name, port, argv, environ))
 
 

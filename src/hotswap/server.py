@@ -9,11 +9,12 @@ import signal
 import sys
 from pathlib import Path
 
-from hotswap.app import Guard, install_uvloop, is_loopback_host, start_router, tune_gc
+from hotswap.app import Guard, is_loopback_host, start_router
 from hotswap.config import Config
 from hotswap.errors import ConfigError
 from hotswap.modefile import write_mode
 from hotswap.state import RouterState
+from hotswap.tuning import tune_process
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -54,8 +55,7 @@ def serve(
             "listening on non-loopback %s: anyone who can reach it can use your keys", host
         )
     state = prepare_state(config, mode_file, backend)
-    install_uvloop()
-    tune_gc()
+    tune_process()
     asyncio.run(_serve_forever(state, host, port, Guard(check_host=not allow_remote)))
 
 
