@@ -6,7 +6,8 @@ is what made a router cost milliseconds per MB of body. Here msgspec splits the 
 raw JSON spans (`msgspec.Raw`, views into the request bytes, nothing copied):
 
 - a top-level value stays raw until a rule reads it (`LazyBody.get`), then is decoded;
-- in `messages`, assistant turns are decoded (the thinking rules read every one); any
+- in `messages`, assistant turns are decoded (the thinking rules read every one; each
+  distinct one once, as later requests repeat it); any
   other turn stays opaque to the rules -- they only act on dicts whose `content` is a
   list -- unless it holds a block type the backend's rules rewrite (an image for a
   text-only backend);
@@ -31,6 +32,7 @@ the backend as the client sent it, and the backend's error comes back.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -163,7 +165,7 @@ class LazyBody(dict[str, Any]):
         if kind is AssistantTurn:
             if turn.content is UNSET:
                 return {"role": "assistant"}
-            return {"role": "assistant", "content": _ANY.decode(turn.content)}
+            return {"role": "assistant", "content": _ASSISTANT_CONTENT.decode(turn.content)}
         if kind in OTHER_TURNS:
             if self._rewritten and _user_holds(turn.content, self._rewritten):
                 return _ANY.decode(_ENCODER.encode(turn))
@@ -228,6 +230,40 @@ class _Recent:
 
 
 _STABLE = {"tools": _Recent(_objects), "system": _Recent(_ANY.decode)}
+
+
+class _Memo:
+    """Decoded values by their bytes, least recently used first out, bounded by bytes.
+
+    Each request of a conversation repeats every earlier assistant turn, and the thinking
+    rules read each one: decoding them once per conversation instead of once per request
+    saves ~1.3 us per KB of assistant turns. Values are shared between requests, safe
+    under the rules' contract (never edited in place)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._max = max_bytes
+        self._size = 0
+        self._entries: OrderedDict[bytes, Any] = OrderedDict()
+
+    def decode(self, raw: Raw) -> Any:
+        key = bytes(raw)
+        value = self._entries.get(key, _MISSING)
+        if value is not _MISSING:
+            self._entries.move_to_end(key)
+            return value
+        value = _ANY.decode(key)
+        self._entries[key] = value
+        self._size += len(key)
+        while self._size > self._max:
+            old, _ = self._entries.popitem(last=False)
+            self._size -= len(old)
+        return value
+
+
+# Of JSON. A 200K-token conversation's assistant turns are ~0.3 MB; a full memo holds
+# ~10 MB of decoded objects.
+ASSISTANT_MEMO_BYTES = 2 * 1024 * 1024
+_ASSISTANT_CONTENT = _Memo(ASSISTANT_MEMO_BYTES)
 
 
 def _is_assistant(role: Raw | None) -> bool:

@@ -212,9 +212,12 @@ def _filter_messages(
     messages: list[Any], backend: str, quirks: Quirks, origins: Origins
 ) -> tuple[list[Any], int]:
     out, dropped = [], 0
-    for message in messages:
-        content = message.get("content") if isinstance(message, dict) else None
-        if message_role(message) != "assistant" or not isinstance(content, list):
+    for message in messages:  # plain loops and few calls: this runs for every turn
+        if not isinstance(message, dict) or message.get("role") != "assistant":
+            out.append(message)
+            continue
+        content = message.get("content")
+        if not isinstance(content, list):
             out.append(message)
             continue
         for block in content:  # most turns have none: skip the per-block verdicts
@@ -223,7 +226,12 @@ def _filter_messages(
         else:
             out.append(message)
             continue
-        blocks = [b for b in content if _keep(b, backend, quirks, origins)]
+        blocks = [
+            b
+            for b in content
+            if not (isinstance(b, dict) and b.get("type") in THINKING_TYPES)
+            or _keep(b, backend, quirks, origins)
+        ]
         if len(blocks) == len(content):
             out.append(message)
             continue
@@ -236,9 +244,8 @@ def message_role(message: Any) -> str | None:
     return message.get("role") if isinstance(message, dict) else None
 
 
-def _keep(block: Any, backend: str, quirks: Quirks, origins: Origins) -> bool:
-    if not isinstance(block, dict) or block.get("type") not in THINKING_TYPES:
-        return True
+def _keep(block: dict[str, Any], backend: str, quirks: Quirks, origins: Origins) -> bool:
+    """A thinking block stays if `backend` produced it (unknown: per quirks)."""
     key = block_key(block)
     origin = origins(key) if key else None
     if origin is None:
