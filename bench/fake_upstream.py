@@ -27,7 +27,7 @@ import sys
 import zlib
 from typing import Any
 
-import orjson
+import msgspec
 from aiohttp import web
 
 TEXT_DELTAS = 36
@@ -130,7 +130,7 @@ def event_objects(usage_nulls: bool = True) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _encode(name: str, data: dict[str, Any]) -> bytes:
-    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+    return b"event: " + name.encode() + b"\ndata: " + msgspec.json.encode(data) + b"\n\n"
 
 
 def upstream_events() -> list[bytes]:
@@ -171,7 +171,7 @@ def message_body() -> bytes:
     ]
     message["stop_reason"] = "tool_use"
     message["usage"]["output_tokens"] = 187
-    return orjson.dumps(message)
+    return msgspec.json.encode(message)
 
 
 EVENTS = upstream_events()
@@ -185,17 +185,17 @@ def _crc(data: bytes) -> str:
 
 def summary(raw: bytes) -> str:
     """What a rewrite may change (model, dropped keys) and what it must keep, as JSON."""
-    body = orjson.loads(raw)
+    body = msgspec.json.decode(raw)
     messages = body.get("messages") or [None]
-    return orjson.dumps(
+    return msgspec.json.encode(
         {
             "model": body.get("model"),
             "context_management": "context_management" in body,
             "stream": body.get("stream"),
             "messages": len(messages),
-            "last_message": _crc(orjson.dumps(messages[-1])),
-            "system": _crc(orjson.dumps(body.get("system"))),
-            "tools": _crc(orjson.dumps(body.get("tools"))),
+            "last_message": _crc(msgspec.json.encode(messages[-1])),
+            "system": _crc(msgspec.json.encode(body.get("system"))),
+            "tools": _crc(msgspec.json.encode(body.get("tools"))),
         }
     ).decode()
 

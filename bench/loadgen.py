@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-import orjson
+import msgspec
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import contextlib
@@ -192,10 +192,10 @@ def make_body(size: int, stream: bool, seed: int = 6) -> dict[str, Any]:
         "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
         "stream": stream,
     }
-    i, total = 0, len(orjson.dumps(body))
+    i, total = 0, len(msgspec.json.encode(body))
     while total < size:
         turn = _turn(rng, i)
-        total += sum(len(orjson.dumps(m)) + 1 for m in turn)
+        total += sum(len(msgspec.json.encode(m)) + 1 for m in turn)
         body["messages"][-1:-1] = turn
         i += 1
     body["messages"][-1]["content"][-1]["cache_control"] = {"type": "ephemeral"}
@@ -249,7 +249,7 @@ def _crc(data: bytes) -> str:
 @functools.cache
 def make_case(kind: str, size: int, stream: bool) -> Case:
     body = make_body(size, stream)
-    raw = orjson.dumps(body)
+    raw = msgspec.json.encode(body)
     if kind == "hotswap":  # model remapped, context_management dropped, re-serialised
         body["model"] = MAPPED_MODEL
         del body["context_management"]
@@ -265,7 +265,7 @@ def make_case(kind: str, size: int, stream: bool) -> Case:
         up_path=path,
         up_key=_crc(key.encode()),
         events=expected_events(normalised=kind == "hotswap"),
-        up_summary=orjson.loads(summary(orjson.dumps(body))),
+        up_summary=msgspec.json.decode(summary(msgspec.json.encode(body))),
     )
 
 
@@ -277,7 +277,7 @@ async def probe(session: aiohttp.ClientSession, url: str, case: Case) -> int:
     headers = {**case.headers, "x-bench-inspect": "1"}
     async with session.post(url, data=case.body, headers=headers) as resp:
         await resp.read()
-        got = orjson.loads(resp.headers.get("x-bench-summary", "{}"))
+        got = msgspec.json.decode(resp.headers.get("x-bench-summary", "{}"))
         crc, length = resp.headers.get("x-bench-crc"), resp.headers.get("x-bench-len")
     if got != case.up_summary:
         diff = {k: (got.get(k), v) for k, v in case.up_summary.items() if got.get(k) != v}
@@ -461,9 +461,9 @@ def _failed(spec: dict[str, Any], kind: str, error: str) -> dict[str, Any]:
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    for spec in orjson.loads(args.plan):
+    for spec in msgspec.json.decode(args.plan):
         result = await run_phase(args.url, args.kind, args.watch_pid, spec)
-        print(orjson.dumps(result).decode(), flush=True)
+        print(msgspec.json.encode(result).decode(), flush=True)
 
 
 def main() -> None:

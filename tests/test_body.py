@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import orjson
 import pytest
 from test_router import DS_KEY, NO_FALLBACK, post_raw
 
@@ -99,16 +98,16 @@ def _clean(case: dict[str, Any]) -> dict[str, Any]:
 def full_path(raw: bytes, backend: Backend) -> Any:
     parsed, exact = parse_request_body(raw)
     changed = rewrite_request(parsed, backend, ORIGINS.get)
-    return orjson.loads(dump_json(parsed) if changed or not exact else raw)
+    return msgspec.json.decode(dump_json(parsed) if changed or not exact else raw)
 
 
 @pytest.mark.parametrize("backend", sorted(PRESETS))
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_the_split_path_rewrites_as_the_full_parse_does(name: str, backend: str) -> None:
     case = _clean(CASES[name])
-    raw = orjson.dumps(case)
+    raw = msgspec.json.encode(case)
     out = rewrite_split(raw, split(raw), PRESETS[backend], ORIGINS.get)
-    assert orjson.loads(out) == full_path(raw, PRESETS[backend])
+    assert msgspec.json.decode(out) == full_path(raw, PRESETS[backend])
 
 
 @pytest.mark.parametrize("backend", sorted(PRESETS))
@@ -117,11 +116,11 @@ def test_the_rules_never_edit_a_nested_value_in_place(name: str, backend: str) -
     """The contract the split path's sharing rests on: decoded values are kept across
     requests (tools, system, assistant turns) and unchanged ones are written from the
     request's bytes, so a rule may replace a top-level key but never edit what it holds."""
-    parsed = parse_request_body(orjson.dumps(_clean(CASES[name])))[0]
+    parsed = parse_request_body(msgspec.json.encode(_clean(CASES[name])))[0]
     snapshot = copy.deepcopy(parsed)
     rewrite_request(dict(parsed), PRESETS[backend], ORIGINS.get)  # shares every value
     assert parsed == snapshot
-    raw = orjson.dumps(parsed)
+    raw = msgspec.json.encode(parsed)
     first = rewrite_split(raw, split(raw), PRESETS[backend], ORIGINS.get)
     assert rewrite_split(raw, split(raw), PRESETS[backend], ORIGINS.get) == first  # memos
 
@@ -137,7 +136,7 @@ def test_the_rules_never_edit_a_nested_value_in_place(name: str, backend: str) -
     ],
 )
 def test_claude_codes_shape_is_split_in_one_typed_pass(name: str, typed: bool) -> None:
-    parts = split(orjson.dumps(_clean(CASES[name])))
+    parts = split(msgspec.json.encode(_clean(CASES[name])))
     assert (parts.turns is not None) is typed
     assert "messages" not in parts.top or not typed
 
@@ -146,7 +145,7 @@ def test_claude_codes_shape_is_split_in_one_typed_pass(name: str, typed: bool) -
 def test_every_recorded_claude_code_request_takes_the_typed_pass(path: Path) -> None:
     """A new key in Claude Code's requests would silently cost the slower generic split:
     re-recording the shapes (tests/record_shapes.py) shows it here."""
-    assert split(orjson.dumps(json.loads(path.read_text())["body"])).turns is not None
+    assert split(msgspec.json.encode(json.loads(path.read_text())["body"])).turns is not None
 
 
 def test_a_body_no_rule_changes_is_the_same_bytes() -> None:
@@ -171,16 +170,16 @@ def test_values_no_rule_reads_keep_their_bytes() -> None:
 
 def test_an_escaped_role_is_still_an_assistant_turn() -> None:
     case = body(*tool_turns(1, SIGNED), speed="x")  # generic split: roles read from bytes
-    raw = orjson.dumps(case).replace(b'"role":"assistant"', b'"role":"\\u0061ssistant"')
+    raw = msgspec.json.encode(case).replace(b'"role":"assistant"', b'"role":"\\u0061ssistant"')
     assert split(raw).turns is None
-    out = orjson.loads(rewrite_split(raw, split(raw), PRESETS["deepseek"], ORIGINS.get))
+    out = msgspec.json.decode(rewrite_split(raw, split(raw), PRESETS["deepseek"], ORIGINS.get))
     assert SIGNED not in out["messages"][1]["content"]  # anthropic's block, dropped
     assert out == full_path(raw, PRESETS["deepseek"])
 
 
 def test_a_text_only_backend_gets_the_note_for_a_nested_image() -> None:
-    raw = orjson.dumps(CASES["image in a tool result"])
-    out = orjson.loads(rewrite_split(raw, split(raw), PRESETS["deepseek"], ORIGINS.get))
+    raw = msgspec.json.encode(CASES["image in a tool result"])
+    out = msgspec.json.decode(rewrite_split(raw, split(raw), PRESETS["deepseek"], ORIGINS.get))
     note = {"type": "text", "text": MEDIA_NOTE.format(kind="image")}
     assert out["messages"][-1]["content"][0]["content"] == [note]
 
@@ -196,7 +195,7 @@ def test_what_msgspec_cannot_take_is_left_to_the_full_parser() -> None:
         split(b'{"system":"cut \\ud83d","messages":[]}')  # a lone surrogate
     big = body(*tool_turns(1, SIGNED))
     big["messages"][1]["content"][2]["input"] = {"n": 1}
-    raw = orjson.dumps(big).replace(b'{"n":1}', b'{"n":1e400}')  # read by the rules
+    raw = msgspec.json.encode(big).replace(b'{"n":1}', b'{"n":1e400}')  # read by the rules
     with pytest.raises(NEEDS_FULL_PARSE):
         rewrite_split(raw, split(raw), PRESETS["deepseek"], ORIGINS.get)
     with pytest.raises(msgspec.DecodeError):
@@ -213,10 +212,10 @@ async def test_the_router_falls_back_to_the_full_parser(fakes, make_router) -> N
     )
     case = body(*tool_turns(1, SIGNED), stream=False)
     case["messages"][1]["content"][2]["input"] = {"n": 1}
-    raw = orjson.dumps(case).replace(b'{"n":1}', b'{"n":1e400}')
+    raw = msgspec.json.encode(case).replace(b'{"n":1}', b'{"n":1e400}')
     status, _, reply = await post_raw(router.url + "/v1/messages", data=raw)
     assert status == 200, reply
-    sent = orjson.loads(ds.received[0].raw)
+    sent = msgspec.json.decode(ds.received[0].raw)
     assert sent["model"] == "deepseek-v4-flash"
     assert sent["messages"][1]["content"][-1]["input"] == {"n": None}  # inf has no JSON
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-import orjson
+import msgspec
 
 from hotswap.backends import Backend
 from hotswap.body import LazyBody, Split
@@ -24,12 +24,13 @@ _SUFFIX = re.compile(r"\[[^\]]*\]$")
 _USAGE_INTS = ("input_tokens", "output_tokens")
 _USAGE_OPTIONAL_INTS = ("cache_creation_input_tokens", "cache_read_input_tokens")
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_ENCODER = msgspec.json.Encoder()
 
 
 def parse_json_body(raw: bytes) -> Any:
     """Parse a request body; ValueError when it is not JSON.
 
-    orjson refuses lone UTF-16 surrogates, which Claude Code can send (a truncated emoji
+    msgspec refuses lone UTF-16 surrogates, which Claude Code can send (a truncated emoji
     in a tool result); the stdlib accepts them and they are replaced with U+FFFD.
     """
     return parse_request_body(raw)[0]
@@ -40,8 +41,8 @@ def parse_request_body(raw: bytes) -> tuple[Any, bool]:
     when the stdlib fallback had to repair it (lone surrogates), so it must be re-serialised
     before it is forwarded, even if no rewrite changes anything."""
     try:
-        return orjson.loads(raw), True
-    except orjson.JSONDecodeError:
+        return msgspec.json.decode(raw), True
+    except (msgspec.DecodeError, UnicodeDecodeError):
         pass
     try:
         data = json.loads(raw)
@@ -63,7 +64,7 @@ def _replace_surrogates(value: Any) -> Any:
 
 
 def dump_json(value: Any) -> bytes:
-    return orjson.dumps(value)
+    return _ENCODER.encode(value)
 
 
 def map_model(model: str, backend: Backend) -> str:
@@ -204,7 +205,7 @@ def rewrite_event(name: str, data: bytes, ctx: StreamContext) -> bytes | None:
         message = obj.get("message")
         if not isinstance(message, dict):
             message = obj["message"] = {}
-        return orjson.dumps(obj) if fix_message(message, ctx) else None
+        return _ENCODER.encode(obj) if fix_message(message, ctx) else None
     if name == "message_delta":
         obj = loads_or_none(data)
         if not isinstance(obj, dict):
@@ -216,7 +217,7 @@ def rewrite_event(name: str, data: bytes, ctx: StreamContext) -> bytes | None:
         delta = obj.get("delta")
         if isinstance(delta, dict):
             ctx.stop_reason = delta.get("stop_reason") or ctx.stop_reason
-        return orjson.dumps(obj) if changed else None
+        return _ENCODER.encode(obj) if changed else None
     if name.startswith("content_block"):
         ctx.thinking.feed(name, data)  # thinking provenance: parses only what it needs
     return None

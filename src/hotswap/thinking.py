@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
+import msgspec
 
 from hotswap.backends import Quirks
 
@@ -46,6 +46,7 @@ MIN_BUDGET_TOKENS = 1024
 EMPTY_TURN_NOTE = "(reasoning from another model omitted)"
 
 Origins = Callable[[str], str | None]
+_JSON = msgspec.json.Decoder()
 
 
 def block_key(block: dict[str, Any]) -> str | None:
@@ -170,8 +171,8 @@ def _index(obj: Any) -> int:
 def loads_or_none(data: bytes) -> Any:
     """Event data as JSON, or None: a malformed event is relayed, never fatal."""
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
+        return _JSON.decode(data)
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return None
 
 
