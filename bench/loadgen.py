@@ -250,7 +250,7 @@ def _crc(data: bytes) -> str:
 def make_case(kind: str, size: int, stream: bool) -> Case:
     body = make_body(size, stream)
     raw = msgspec.json.encode(body)
-    if kind == "hotswap":  # model remapped, context_management dropped, re-serialised
+    if kind == "hotswap":  # model remapped, context_management dropped, history rewritten
         body["model"] = MAPPED_MODEL
         del body["context_management"]
         crc, length, path, key = None, None, "/anthropic/v1/messages", BACKEND_KEY

@@ -397,10 +397,10 @@ async def _relay_stream(
         if cut < len(result.events):
             await out.write(_render(result.events[cut:], ctx))
         async for chunk in Upstream.chunks(result.resp, name):
-            events = _feed(result.parser, chunk, name)
-            if events:
-                ended = ended or _ends_stream(events)
-                await out.write(_render(events, ctx))
+            data, events = relay_chunk(chunk, result.parser, ctx, name)
+            ended = ended or _ends_stream(events)
+            if data:
+                await out.write(data)
         if not ended:
             raise UpstreamStreamError(name, "stream ended before message_stop")
     except UpstreamError as exc:
@@ -419,6 +419,40 @@ async def _relay_stream(
             await _write_quietly(out, sse_error_event(InternalError(type(exc).__name__)))
     await _write_eof_quietly(out)
     return out
+
+
+_DELTA_EVENT = b"event: content_block_delta\n"
+
+
+def relay_chunk(
+    chunk: bytes, parser: SSEParser, ctx: StreamContext, backend: str
+) -> tuple[bytes, list[Event]]:
+    """What to write to the client for one upstream chunk, and the events parsed from it."""
+    head, rest = passthrough_prefix(chunk, parser, ctx)
+    events = _feed(parser, rest, backend) if rest else []
+    if not events:
+        return head, events
+    return head + _render(events, ctx) if head else _render(events, ctx), events
+
+
+def passthrough_prefix(chunk: bytes, parser: SSEParser, ctx: StreamContext) -> tuple[bytes, bytes]:
+    """The complete events at the start of `chunk` that can be relayed without parsing
+    them one by one, and the rest of `chunk` (for the parser).
+
+    Most of a stream is content_block_delta events no rewrite reads (text, tool input):
+    when the parser holds nothing and no thinking block is open, a run of complete events
+    whose only `event:` fields name content_block_delta is relayed as it came. A count of
+    `event:` anywhere counts every event field (and more), so any other event name, in
+    any spelling, sends the chunk to the parser."""
+    if parser.has_pending or ctx.thinking.open or b"\r" in chunk:
+        return b"", chunk
+    end = chunk.rfind(b"\n\n") + 2
+    if end < 2:
+        return b"", chunk
+    head = chunk[:end]
+    if head.count(b"event:") != head.count(_DELTA_EVENT):
+        return b"", chunk
+    return head, chunk[end:]
 
 
 def _ends_stream(events: list[Event]) -> bool:

@@ -122,6 +122,10 @@ class SSEParser:
             raise EventTooLarge(f"an SSE event of over {size} bytes without an end")
 
     @property
+    def has_pending(self) -> bool:
+        return bool(self._buf)
+
+    @property
     def pending(self) -> bytes:
         """Bytes of an event not yet complete."""
         return bytes(self._buf)

@@ -106,6 +106,11 @@ class ThinkingTracker:
     _open: dict[int, str] = field(default_factory=dict)  # index -> text it started with
     _deltas: list[bytes] = field(default_factory=list)  # thinking_delta data, undecoded
 
+    @property
+    def open(self) -> bool:
+        """A thinking block of the stream has started and not ended: its deltas count."""
+        return bool(self._open)
+
     def add_block(self, block: Any) -> None:
         """A complete block (non-streaming body)."""
         if isinstance(block, dict):
