@@ -128,7 +128,6 @@ async def handle_messages(request: web.Request) -> web.StreamResponse:
         result = await attempt(ex, backend, state, upstream)
         ex.tried.append(result)
         if result.verdict in (Verdict.DELIVER, Verdict.FINAL):
-            ex.release_body()
             make_sticky(ex, result, state)
             return await commit(request, ex, result, state)
         log.warning("%s failed (%s): %s", backend.name, result.verdict.value, result.reason)
@@ -289,14 +288,12 @@ async def _first_event(result: Attempt, deadline: float) -> Attempt:
     assert result.resp is not None
     resp, name = result.resp, result.backend.name
     try:
-        async with (
-            asyncio.timeout_at(deadline),
-            contextlib.aclosing(Upstream.chunks(resp, name)) as chunks,
-        ):
-            async for chunk in chunks:
-                result.events += _feed(result.parser, chunk, name)
-                if any(_is_real(e) for e in result.events):
+        async with asyncio.timeout_at(deadline):
+            while not any(_is_real(e) for e in result.events):
+                chunk = await Upstream.read_chunk(resp, name)
+                if not chunk:
                     break
+                result.events += _feed(result.parser, chunk, name)
     except (UpstreamError, TimeoutError) as exc:
         resp.close()
         err = (
@@ -360,11 +357,12 @@ async def commit(
     ctx = StreamContext(backend=backend.name)
     try:
         if not _is_sse(resp):
+            ex.release_body()
             body = await Upstream.read_all(resp, backend.name)
             if ex.is_messages:
                 body = _fix_json_message(body, ctx)
             return web.Response(status=resp.status, body=body, headers=result.headers)
-        return await _relay_stream(request, result, ctx, state)
+        return await _relay_stream(request, ex, result, ctx, state)
     finally:
         resp.close()
         state.thinking.record(backend.name, ctx.thinking.keys)
@@ -381,7 +379,7 @@ def _fix_json_message(body: bytes, ctx: StreamContext) -> bytes:
 
 
 async def _relay_stream(
-    request: web.Request, result: Attempt, ctx: StreamContext, state: RouterState
+    request: web.Request, ex: Exchange, result: Attempt, ctx: StreamContext, state: RouterState
 ) -> web.StreamResponse:
     assert result.resp is not None
     out = web.StreamResponse(status=result.status, headers=result.headers)
@@ -394,6 +392,7 @@ async def _relay_stream(
         # first byte does not wait for the rewrite of a whole first chunk.
         cut = next(i for i, e in enumerate(result.events) if _is_real(e)) + 1
         await out.write(_render(result.events[:cut], ctx))
+        ex.release_body()  # no other attempt will need the request: let it go before the relay
         if cut < len(result.events):
             await out.write(_render(result.events[cut:], ctx))
         async for chunk in Upstream.chunks(result.resp, name):

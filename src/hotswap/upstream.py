@@ -284,6 +284,12 @@ class Upstream:
         return bytes(buf)
 
     @staticmethod
+    async def read_chunk(resp: aiohttp.ClientResponse, backend: str) -> bytes:
+        """What has arrived of the body (waiting for some); b"" at its end."""
+        with mapped_errors(backend, "mid-stream"):
+            return await resp.content.readany()
+
+    @staticmethod
     async def chunks(resp: aiohttp.ClientResponse, backend: str) -> AsyncGenerator[bytes]:
         with mapped_errors(backend, "mid-stream"):
             async for chunk in resp.content.iter_any():
