@@ -49,6 +49,7 @@ from hotswap.request_shape import (
     SystemTurn,
     UserTurn,
 )
+from hotswap.turn_reuse import Reused, TurnReuse
 
 # What msgspec cannot take (lone surrogates, out-of-range numbers, bad UTF-8 in a value
 # it decodes): the caller uses the full parser instead.
@@ -68,11 +69,17 @@ class NotAnObject(ValueError):
 
 
 class Split(NamedTuple):
-    """A split body: top-level values, raw; and the turns of `messages` when the typed
-    pass split them (then `messages` is not in `top`)."""
+    """A split body: its top-level values, raw, in order (the typed pass: Claude Code's),
+    but `messages`, when the typed pass split it, is the list of its turns."""
 
-    top: dict[str, Raw]
-    turns: list[UserTurn | SystemTurn | AssistantTurn] | None = None
+    top: dict[str, Any]
+    typed: bool = False
+
+    @property
+    def turns(self) -> list[UserTurn | SystemTurn | AssistantTurn] | None:
+        """The turns the typed pass split, if it did."""
+        turns = self.top.get("messages") if self.typed else None
+        return turns if isinstance(turns, list) else None
 
     @property
     def stream(self) -> bool:
@@ -99,8 +106,7 @@ def split(raw: bytes) -> Split:
         value = getattr(request, name)
         if value is not UNSET:
             top[name] = value
-    turns = top.pop("messages", None)
-    return Split(top, turns) if turns is not None else Split(top)
+    return Split(top, typed=True)
 
 
 class LazyBody(dict[str, Any]):
@@ -110,15 +116,16 @@ class LazyBody(dict[str, Any]):
     message (quirks.rewritten_block_types): turns holding one are decoded for them.
     """
 
-    def __init__(self, body: Split, rewritten: frozenset[str]) -> None:
+    def __init__(
+        self, body: Split, rewritten: frozenset[str], reuse: TurnReuse | None = None
+    ) -> None:
         super().__init__(body.top)
         self._source: dict[str, Any] = dict(body.top)  # key -> what the request had
-        if body.turns is not None:
-            self._source["messages"] = body.turns
-            dict.__setitem__(self, "messages", body.turns)
         self._rewritten = rewritten
         self._decoded: dict[str, Any] = {}  # key -> what the rules were given
         self._turn_source: dict[int, Any] = {}  # id(decoded turn) -> the turn as split
+        self.reuse = reuse
+        self.recordable: list[int] = []  # turns the rules rewrite that reuse may record
 
     def __getitem__(self, key: str) -> Any:
         value = dict.__getitem__(self, key)
@@ -127,6 +134,11 @@ class LazyBody(dict[str, Any]):
             self._decoded[key] = value
             dict.__setitem__(self, key, value)
         return value
+
+    @property
+    def given_messages(self) -> Any:
+        """`messages` as the rules were given it (reused turns as turn_reuse.Reused)."""
+        return self._decoded.get("messages")
 
     def get(self, key: str, default: Any = None) -> Any:
         try:
@@ -149,15 +161,38 @@ class LazyBody(dict[str, Any]):
                 return _ANY.decode(value)
         else:
             turns = value
+        reusable = self._reusable(turns)
         out: list[Any] = []
-        for turn in turns:
-            decoded = self._decode_turn(turn)
+        for i, turn in enumerate(turns):
+            if i in reusable:
+                content = _ASSISTANT_CONTENT.decode(turn.content)
+                reused = self.reuse.reuse(content, turn) if self.reuse is not None else None
+                if reused is not None:
+                    out.append(reused)
+                    continue
+                decoded: dict[str, Any] | None = {"role": "assistant", "content": content}
+                self.recordable.append(i)
+            else:
+                decoded = self._decode_turn(turn)
             if decoded is None:
                 out.append(turn)
             else:
                 self._turn_source[id(decoded)] = turn
                 out.append(decoded)
         return out
+
+    def _reusable(self, turns: list[Any]) -> range | frozenset[int]:
+        """The typed assistant turns before the last one (turn_reuse.py: which may be)."""
+        if self.reuse is None:
+            return frozenset()
+        last = next(
+            (i for i in range(len(turns) - 1, -1, -1) if type(turns[i]) is AssistantTurn), -1
+        )
+        return frozenset(
+            i
+            for i in range(last)
+            if type(turns[i]) is AssistantTurn and turns[i].content is not UNSET
+        )
 
     def _decode_turn(self, turn: Any) -> dict[str, Any] | None:
         """The turn decoded, if any rule may read into it; None leaves it opaque."""
@@ -179,14 +214,24 @@ class LazyBody(dict[str, Any]):
     def encode(self) -> bytes:
         """The body as JSON: values no rule replaced written from the request's bytes."""
         out: dict[str, Any] = {}
+        reused_changed = self.reuse is not None and self.reuse.changed
         for key, value in dict.items(self):
-            if self._unchanged(key, value):
+            if (
+                key == "messages"
+                and isinstance(value, list)
+                and (reused_changed or not self._unchanged(key, value))
+            ):
+                out[key] = [self._written(turn) for turn in value]
+            elif self._unchanged(key, value):
                 out[key] = self._source[key]
-            elif key == "messages" and isinstance(value, list):
-                out[key] = [self._turn_source.get(id(turn), turn) for turn in value]
             else:
                 out[key] = value
         return _ENCODER.encode(out)
+
+    def _written(self, turn: Any) -> Any:
+        if isinstance(turn, Reused):
+            return turn.written()
+        return self._turn_source.get(id(turn), turn)
 
     def _unchanged(self, key: str, value: Any) -> bool:
         """The value is what the request had, decoded or not."""

@@ -18,7 +18,14 @@ import msgspec
 from hotswap.backends import Backend
 from hotswap.body import LazyBody, Split
 from hotswap.quirks import apply_quirks, rewritten_block_types
-from hotswap.thinking import Origins, ThinkingTracker, loads_or_none, prepare_thinking
+from hotswap.thinking import (
+    Origins,
+    ThinkingTracker,
+    loads_or_none,
+    prepare_thinking,
+    thinking_on,
+)
+from hotswap.turn_reuse import TurnReuse
 
 _SUFFIX = re.compile(r"\[[^\]]*\]$")
 _USAGE_INTS = ("input_tokens", "output_tokens")
@@ -96,12 +103,24 @@ def rewrite_split(
     count_tokens: bool = False,
 ) -> bytes:
     """rewrite_request on a body split by body.split: the request for `backend` as bytes,
-    `raw` itself when no rule changed anything. Raises one of body.NEEDS_FULL_PARSE when
-    a value the rules read cannot be decoded by msgspec."""
-    body = LazyBody(split, rewritten_block_types(backend.quirks))
-    if rewrite_request(body, backend, origins, count_tokens=count_tokens):
-        return body.encode()
-    return raw
+    `raw` itself when no rule changed anything. Earlier assistant turns are rewritten once
+    per conversation (turn_reuse.py). Raises one of body.NEEDS_FULL_PARSE when a value the
+    rules read cannot be decoded by msgspec."""
+    kinds = rewritten_block_types(backend.quirks)
+    origins = origins or _no_origin
+    reuse = TurnReuse(backend, origins) if TurnReuse.applies(backend) else None
+    body = LazyBody(split, kinds, reuse)
+    changed = rewrite_request(body, backend, origins, count_tokens=count_tokens)
+    if reuse is not None:
+        given, final = body.given_messages, dict.get(body, "messages")
+        if isinstance(given, list) and isinstance(final, list):
+            on = thinking_on(body, backend.quirks)
+            if not reuse.settle(on, given, final, body.recordable):
+                body = LazyBody(split, kinds)  # thinking went the other way: no reuse
+                changed = rewrite_request(body, backend, origins, count_tokens=count_tokens)
+            elif reuse.changed:
+                changed = True
+    return body.encode() if changed else raw
 
 
 def request_changes(

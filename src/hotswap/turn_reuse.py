@@ -1,0 +1,144 @@
+"""Earlier assistant turns, rewritten once: what the rules made of a turn, kept for the next
+request that repeats it.
+
+Every request of a conversation repeats all its earlier turns, and the rules (quirks.py,
+thinking.py) walk every assistant turn of every request: the quirk walk, the thinking
+filter, the placeholders, then encoding, ~3 us a turn. What the rules make of one turn
+depends only on
+
+- the turn itself (its decoded content: one shared object per distinct turn, body._Memo),
+- the backend (its name and quirks),
+- who produced each of its thinking blocks (the provenance LRU's answer for each key),
+- whether thinking is on for the request, once the rules are done,
+- and where it stands: the last message and the last assistant turn get rules of their
+  own (prefill, Anthropic's last-turn requirement), so those two are never reused;
+
+and on no other turn, with one exception: a backend that needs a thinking block in every
+tool turn and has no placeholder turns thinking off for the whole request when one lacks
+it, so for such backends nothing is reused. The rules keep every turn at its index, so the
+rewritten turn `i` is the final message list's element `i`.
+
+A reused turn is handed to the rules as a `Reused` object, which they leave alone (they
+only act on dicts), and written out as the bytes recorded for it. After the rules,
+`settle` checks that thinking ended up as it was when each reused turn was recorded (if
+not, the request is rewritten again without reuse) and records the turns seen for the
+first time.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from hotswap.backends import Backend
+from hotswap.thinking import THINKING_TYPES, Origins, block_key
+
+MAX_TURNS = 4096  # recorded turns kept (each holds its rewritten bytes: ~1-4 KB)
+_ENCODER = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True, slots=True)
+class Rewritten:
+    """One assistant turn as the rules left it, and what that depended on."""
+
+    content: Any  # the decoded content the rules were given (identity is the key)
+    backend: tuple[str, Any]  # name, quirks
+    keys: tuple[str, ...]  # its thinking blocks' keys
+    verdicts: tuple[str | None, ...]  # who produced each, when recorded
+    thinking_on: bool
+    output: msgspec.Raw  # the rewritten turn, encoded
+    changed: bool  # the rules changed it
+
+
+class Reused:
+    """A turn the rules skip: its recorded rewrite stands (`source`: the turn as split)."""
+
+    __slots__ = ("entry", "source")  # a plain class: one is made per turn per request
+
+    def __init__(self, entry: Rewritten, source: Any) -> None:
+        self.entry = entry
+        self.source = source
+
+    def written(self) -> Any:
+        """What to encode: the recorded rewrite, or the request's own turn if unchanged."""
+        return self.entry.output if self.entry.changed else self.source
+
+
+class TurnReuse:
+    """The reuse of one request: which turns were reused, and recording the others."""
+
+    def __init__(self, backend: Backend, origins: Origins) -> None:
+        self._backend = (backend.name, backend.quirks)
+        self._origins = origins
+        self.reused: list[Rewritten] = []
+
+    @staticmethod
+    def applies(backend: Backend) -> bool:
+        quirks = backend.quirks
+        return quirks.thinking_required != "tool_turns" or quirks.thinking_placeholder is not None
+
+    def reuse(self, content: Any, source: Any) -> Reused | None:
+        """The recorded rewrite of an assistant turn with this content, if it still holds."""
+        entry = _RECORDED.get(id(content))
+        if entry is None or entry.content is not content or entry.backend != self._backend:
+            return None
+        origins = self._origins
+        for key, verdict in zip(entry.keys, entry.verdicts, strict=True):
+            if origins(key) != verdict:
+                return None
+        _RECORDED.move_to_end(id(content))
+        self.reused.append(entry)
+        return Reused(entry, source)
+
+    @property
+    def changed(self) -> bool:
+        """A reused turn differs from the request's: the body must be encoded."""
+        return any(entry.changed for entry in self.reused)
+
+    def settle(
+        self, thinking_on: bool, given: list[Any], final: list[Any], eligible: list[int]
+    ) -> bool:
+        """After the rules: False when a reused turn was recorded with thinking on and off
+        the other way (the request must be rewritten without reuse); else record the turns
+        at `eligible` indexes (`given`: what the rules got, `final`: what they made)."""
+        if any(entry.thinking_on != thinking_on for entry in self.reused):
+            return False
+        if len(final) != len(given):  # the rules keep every turn at its index; if not, skip
+            return True
+        for i in eligible:
+            turn = given[i]
+            if isinstance(turn, Reused) or not isinstance(turn, dict):
+                continue
+            content = turn.get("content")
+            keys = _thinking_keys(content)
+            entry = Rewritten(
+                content=content,
+                backend=self._backend,
+                keys=keys,
+                verdicts=tuple(self._origins(key) for key in keys),
+                thinking_on=thinking_on,
+                output=msgspec.Raw(_ENCODER.encode(final[i])),
+                changed=final[i] is not turn,
+            )
+            _RECORDED[id(content)] = entry
+        while len(_RECORDED) > MAX_TURNS:
+            _RECORDED.popitem(last=False)
+        return True
+
+
+def _thinking_keys(content: Any) -> tuple[str, ...]:
+    if not isinstance(content, list):
+        return ()
+    keys = []
+    for block in content:
+        if isinstance(block, dict) and block.get("type") in THINKING_TYPES:
+            key = block_key(block)
+            if key:
+                keys.append(key)
+    return tuple(keys)
+
+
+_RECORDED: OrderedDict[int, Rewritten] = OrderedDict()

@@ -1,0 +1,131 @@
+"""Earlier assistant turns are rewritten once per conversation (turn_reuse.py): a request
+must come out exactly as the full parse rewrites it, however the conversation grows, its
+thinking blocks' provenance changes, thinking is switched, or the backend is."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import msgspec
+import pytest
+
+from hotswap.backends import PRESETS
+from hotswap.body import LazyBody, split
+from hotswap.quirks import rewritten_block_types
+from hotswap.rewrite import dump_json, parse_request_body, rewrite_request, rewrite_split
+from hotswap.thinking import ThinkingOrigins
+from hotswap.turn_reuse import Reused, TurnReuse
+
+IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iV"}}
+
+
+def turn_pair(rng: random.Random, i: int) -> list[dict[str, Any]]:
+    thinking: list[dict[str, Any]] = []
+    kind = rng.choice(["signed", "unsigned", "redacted", "none"])
+    if kind == "signed":
+        thinking = [{"type": "thinking", "thinking": f"t{i}", "signature": f"sig{i}"}]
+    elif kind == "unsigned":
+        thinking = [{"type": "thinking", "thinking": f"unsigned {i}"}]
+    elif kind == "redacted":
+        thinking = [{"type": "redacted_thinking", "data": f"r{i}"}]
+    tool = rng.random() < 0.8
+    content = [*thinking, {"type": "text", "text": f"step {i}"}]
+    if tool:
+        content.append({"type": "tool_use", "id": f"t{i}", "name": "Read", "input": {"i": i}})
+    result: list[Any] = [{"type": "tool_result", "tool_use_id": f"t{i}", "content": f"out {i}"}]
+    if rng.random() < 0.1:
+        result = [{"type": "tool_result", "tool_use_id": f"t{i}", "content": [IMAGE]}]
+    return [{"role": "assistant", "content": content}, {"role": "user", "content": result}]
+
+
+def request(turns: list[dict[str, Any]], **top: Any) -> bytes:
+    body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 32000,
+        "messages": [{"role": "user", "content": "go"}, *turns],
+        "thinking": {"type": "enabled", "budget_tokens": 10000},
+        "stream": True,
+        **top,
+    }
+    return msgspec.json.encode({k: v for k, v in body.items() if v is not None})
+
+
+def full_path(raw: bytes, backend: str, origins: ThinkingOrigins) -> Any:
+    parsed = parse_request_body(raw)[0]
+    rewrite_request(parsed, PRESETS[backend], origins.origin)
+    return msgspec.json.decode(dump_json(parsed))
+
+
+def split_path(raw: bytes, backend: str, origins: ThinkingOrigins) -> Any:
+    return msgspec.json.decode(rewrite_split(raw, split(raw), PRESETS[backend], origins.origin))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_growing_conversation_is_rewritten_as_the_full_parse_does(seed: int) -> None:
+    """Twenty requests, each repeating the last: provenance recorded as replies arrive
+    (sometimes for a block already in the history), the backend switched now and then,
+    thinking turned off and on, a forced tool_choice."""
+    rng = random.Random(seed)
+    origins = ThinkingOrigins()
+    backends = sorted(PRESETS)
+    backend = rng.choice(backends)
+    turns: list[dict[str, Any]] = []
+    for i in range(20):
+        turns += turn_pair(rng, i)
+        if rng.random() < 0.5:  # the reply that produced a block, recorded late
+            block = turns[-2]["content"][0]
+            key = f"s:{block['signature']}" if "signature" in block else None
+            if key:
+                origins.record(rng.choice(backends), [key])
+        if rng.random() < 0.15:
+            backend = rng.choice(backends)
+        top: dict[str, Any] = {}
+        if rng.random() < 0.15:
+            top["thinking"] = {"type": "disabled"}
+        if rng.random() < 0.1:
+            top["tool_choice"] = {"type": "tool", "name": "Read"}
+        raw = request(turns, **top)
+        assert split_path(raw, backend, origins) == full_path(raw, backend, origins), (i, backend)
+
+
+def test_earlier_turns_are_reused_and_a_changed_verdict_is_not() -> None:
+    origins = ThinkingOrigins()
+    rng = random.Random(1)
+    turns = [t for i in range(6) for t in turn_pair(rng, i)]
+    raw = request(turns)
+    backend = PRESETS["deepseek"]
+    rewrite_split(raw, split(raw), backend, origins.origin)  # records turns 0..4
+
+    def reused() -> int:
+        body = LazyBody(
+            split(raw), rewritten_block_types(backend.quirks), TurnReuse(backend, origins.origin)
+        )
+        return sum(isinstance(t, Reused) for t in body["messages"])
+
+    assert reused() == 5  # every assistant turn but the last
+    signed = next(t for t in turns[:-2] if "signature" in t["content"][0])
+    origins.record("deepseek", [f"s:{signed['content'][0]['signature']}"])
+    assert reused() == 4  # its provenance changed: the rules see it again
+
+
+def test_a_reused_turn_nothing_changed_keeps_the_requests_bytes() -> None:
+    """Anthropic's own signed blocks stay; an unsigned one (unknown) goes, so the body is
+    re-encoded, but the turns nothing changed are written from the request's bytes."""
+    origins = ThinkingOrigins()
+    turns = []
+    for i in range(4):
+        signed = {"type": "thinking", "thinking": f"t{i}", "signature": f"own{i}"}
+        origins.record("anthropic", [f"s:own{i}"])
+        use = {"type": "tool_use", "id": f"t{i}", "name": "Read", "input": {"i": i}}
+        turns += [
+            {"role": "assistant", "content": [signed, {"type": "text", "text": f"step {i}"}, use]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"t{i}"}]},
+        ]
+    turns[4]["content"][0] = {"type": "thinking", "thinking": "unknown"}
+    raw = request(turns).replace(b'"text":"step 0"', b'"text" : "step 0"')
+    first = rewrite_split(raw, split(raw), PRESETS["anthropic"], origins.origin)
+    second = rewrite_split(raw, split(raw), PRESETS["anthropic"], origins.origin)
+    assert first == second != raw
+    assert b'"text" : "step 0"' in second  # the client's own spacing: written as it came
+    assert b'"unknown"' not in second
