@@ -288,12 +288,15 @@ async def _first_event(result: Attempt, deadline: float) -> Attempt:
     assert result.resp is not None
     resp, name = result.resp, result.backend.name
     try:
-        async with asyncio.timeout_at(deadline):
-            while not any(_is_real(e) for e in result.events):
-                chunk = await Upstream.read_chunk(resp, name)
-                if not chunk:
-                    break
-                result.events += _feed(result.parser, chunk, name)
+        # Usually the first event came in with the headers: no timer for that.
+        result.events += _feed(result.parser, Upstream.read_buffered(resp, name), name)
+        if not any(_is_real(e) for e in result.events):
+            async with asyncio.timeout_at(deadline):
+                while not any(_is_real(e) for e in result.events):
+                    chunk = await Upstream.read_chunk(resp, name)
+                    if not chunk:
+                        break
+                    result.events += _feed(result.parser, chunk, name)
     except (UpstreamError, TimeoutError) as exc:
         resp.close()
         err = (
