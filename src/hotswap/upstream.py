@@ -85,17 +85,14 @@ def upstream_headers(
     Passthrough backends (Anthropic) get the client's credentials untouched; every other
     backend gets them removed and its own key injected.
     """
-    out: CIMultiDict[str] = CIMultiDict()
-    hop_by_hop = _DROP_REQUEST | _connection_tokens(client)
-    for name, value in client.items():
-        lower = name.lower()
-        if lower in hop_by_hop:
-            continue
-        if lower in _CLIENT_AUTH and not backend.is_passthrough:
-            continue
-        if lower == "anthropic-beta" and backend.quirks.drop_betas:
-            continue
-        out.add(name, value)
+    out: CIMultiDict[str] = CIMultiDict(client)  # a copy, then deletions: in C
+    drop = _DROP_REQUEST | _connection_tokens(client)
+    if not backend.is_passthrough:
+        drop = drop | _CLIENT_AUTH
+    if backend.quirks.drop_betas:
+        drop = drop | {"anthropic-beta"}
+    for name in drop:
+        out.popall(name, None)
     if backend.is_passthrough:
         if PLACEHOLDER_TOKEN in out.get("authorization", ""):
             raise NoCredentialError(backend.name)
