@@ -220,6 +220,34 @@ async def test_the_router_falls_back_to_the_full_parser(fakes, make_router) -> N
     assert sent["messages"][1]["content"][-1]["input"] == {"n": None}  # inf has no JSON
 
 
+def deep(levels: int) -> bytes:
+    return b"[" * levels + b"]" * levels
+
+
+async def test_json_nested_past_the_recursion_limit_is_a_400_not_a_crash(
+    fakes, make_router
+) -> None:
+    ant = await fakes("anthropic")
+    router = await make_router({"anthropic": ant.url}, mode="anthropic", extra_toml=NO_FALLBACK)
+    with pytest.raises(NEEDS_FULL_PARSE):
+        split(b'{"metadata":' + deep(5000) + b"}")
+    for where in (b'"metadata":' + deep(5000), b'"messages":' + deep(5000)):
+        raw = b'{"model":"claude-opus-4-6","max_tokens":9,"stream":false,' + where + b"}"
+        status, _, reply = await post_raw(router.url + "/v1/messages", data=raw)
+        assert status == 400 and b"nested too deeply" in reply, reply[:300]
+    assert ant.received == []
+
+
+def test_replies_nested_past_the_recursion_limit_are_relayed_as_they_are() -> None:
+    from hotswap.proxy import _fix_json_message
+    from hotswap.rewrite import StreamContext, rewrite_event
+
+    nested = b'{"type":"message","usage":null,"content":[{"x":' + deep(5000) + b"}]}"
+    assert _fix_json_message(nested, StreamContext(backend="b")) == nested
+    event = b'{"type":"message_start","message":{"usage":' + deep(5000) + b"}}"
+    assert rewrite_event("message_start", event, StreamContext(backend="b")) is None
+
+
 async def test_invalid_utf8_in_a_value_no_rule_reads_goes_to_the_backend_as_sent(
     fakes, make_router
 ) -> None:

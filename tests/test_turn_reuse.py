@@ -129,3 +129,24 @@ def test_a_reused_turn_nothing_changed_keeps_the_requests_bytes() -> None:
     assert first == second != raw
     assert b'"text" : "step 0"' in second  # the client's own spacing: written as it came
     assert b'"unknown"' not in second
+
+
+def test_turning_thinking_on_mid_conversation_records_the_turns_anew() -> None:
+    """Records made while thinking was off do not fit once it is on: the first request
+    with thinking on drops them and records afresh, so the next one reuses again."""
+    origins = ThinkingOrigins()
+    rng = random.Random(5)
+    backend = PRESETS["deepseek"]
+    turns: list[dict[str, Any]] = []
+    for i in range(4):
+        turns += turn_pair(rng, i)
+        raw = request(turns, thinking={"type": "disabled"})
+        assert split_path(raw, "deepseek", origins) == full_path(raw, "deepseek", origins)
+    for i in range(4, 6):
+        turns += turn_pair(rng, i)
+        raw = request(turns)
+        assert split_path(raw, "deepseek", origins) == full_path(raw, "deepseek", origins)
+    body = LazyBody(
+        split(raw), rewritten_block_types(backend.quirks), TurnReuse(backend, origins.origin)
+    )
+    assert sum(isinstance(t, Reused) for t in body["messages"]) == 5  # all but the last turn

@@ -24,10 +24,13 @@ This relies on the rules' contract (quirks.py, thinking.py): they replace top-le
 and copy nested values before changing them, never edit in place, so a value still
 identical to what was decoded still matches its bytes.
 
-A body msgspec cannot take (lone UTF-16 surrogates, numbers out of range) raises one of
+A body msgspec cannot take (escaped lone UTF-16 surrogates, nesting deeper than Python's
+recursion limit; out-of-range numbers and bad UTF-8 in a value a rule reads) raises one of
 NEEDS_FULL_PARSE; the caller uses the full parser (rewrite.parse_request_body) instead.
-Bytes in values no rule reads are not decoded, so not checked: invalid UTF-8 there reaches
-the backend as the client sent it, and the backend's error comes back.
+Values no rule reads are not decoded, so not checked: invalid UTF-8 or a number out of
+range there (`1e400`) reaches the backend as the client wrote it, and the backend decides
+(the full parser would have turned the number into null); duplicate keys inside them are
+kept as written.
 """
 
 from __future__ import annotations
@@ -51,9 +54,9 @@ from hotswap.request_shape import (
 )
 from hotswap.turn_reuse import Reused, TurnReuse
 
-# What msgspec cannot take (lone surrogates, out-of-range numbers, bad UTF-8 in a value
-# it decodes): the caller uses the full parser instead.
-NEEDS_FULL_PARSE = (msgspec.DecodeError, UnicodeDecodeError)
+# What msgspec cannot take (lone surrogates, out-of-range numbers and bad UTF-8 in a value
+# it decodes, nesting past the recursion limit): the caller uses the full parser instead.
+NEEDS_FULL_PARSE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 _MISSING: Any = object()
 _ASSISTANT = b'"assistant"'

@@ -49,7 +49,7 @@ def parse_request_body(raw: bytes) -> tuple[Any, bool]:
     before it is forwarded, even if no rewrite changes anything."""
     try:
         return msgspec.json.decode(raw), True
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         pass
     try:
         data = json.loads(raw)
@@ -108,19 +108,27 @@ def rewrite_split(
     rules read cannot be decoded by msgspec."""
     kinds = rewritten_block_types(backend.quirks)
     origins = origins or _no_origin
-    reuse = TurnReuse(backend, origins) if TurnReuse.applies(backend) else None
-    body = LazyBody(split, kinds, reuse)
-    changed = rewrite_request(body, backend, origins, count_tokens=count_tokens)
-    if reuse is not None:
-        given, final = body.given_messages, dict.get(body, "messages")
-        if isinstance(given, list) and isinstance(final, list):
-            on = thinking_on(body, backend.quirks)
-            if not reuse.settle(on, given, final, body.recordable):
-                body = LazyBody(split, kinds)  # thinking went the other way: no reuse
-                changed = rewrite_request(body, backend, origins, count_tokens=count_tokens)
-            elif reuse.changed:
-                changed = True
+    # A second pass when thinking went the other way from a reused turn's record (settle
+    # drops those records; the pass records them anew); the last pass reuses nothing.
+    passes: list[TurnReuse | None] = [None]
+    if TurnReuse.applies(backend):
+        passes = [TurnReuse(backend, origins), TurnReuse(backend, origins), None]
+    for reuse in passes:
+        body = LazyBody(split, kinds, reuse)
+        changed = rewrite_request(body, backend, origins, count_tokens=count_tokens)
+        if reuse is None:
+            break
+        if _settled(reuse, body, backend):
+            changed = changed or reuse.changed
+            break
     return body.encode() if changed else raw
+
+
+def _settled(reuse: TurnReuse, body: LazyBody, backend: Backend) -> bool:
+    given, final = body.given_messages, dict.get(body, "messages")
+    if not isinstance(given, list) or not isinstance(final, list):
+        return not reuse.reused  # (the rules never read or replaced messages with a list)
+    return reuse.settle(thinking_on(body, backend.quirks), given, final, body.recordable)
 
 
 def request_changes(

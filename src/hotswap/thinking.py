@@ -177,7 +177,7 @@ def loads_or_none(data: bytes) -> Any:
     """Event data as JSON, or None: a malformed event is relayed, never fatal."""
     try:
         return _JSON.decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
 
 

@@ -21,8 +21,8 @@ rewritten turn `i` is the final message list's element `i`.
 A reused turn is handed to the rules as a `Reused` object, which they leave alone (they
 only act on dicts), and written out as the bytes recorded for it. After the rules,
 `settle` checks that thinking ended up as it was when each reused turn was recorded (if
-not, the request is rewritten again without reuse) and records the turns seen for the
-first time.
+not, it drops those records and the request is rewritten again, recording them anew) and
+records the turns seen for the first time.
 """
 
 from __future__ import annotations
@@ -101,10 +101,14 @@ class TurnReuse:
     def settle(
         self, thinking_on: bool, given: list[Any], final: list[Any], eligible: list[int]
     ) -> bool:
-        """After the rules: False when a reused turn was recorded with thinking on and off
-        the other way (the request must be rewritten without reuse); else record the turns
-        at `eligible` indexes (`given`: what the rules got, `final`: what they made)."""
-        if any(entry.thinking_on != thinking_on for entry in self.reused):
+        """After the rules: False when a reused turn was recorded with thinking the other
+        way (those records are dropped, and the request must be rewritten again); else
+        record the turns at `eligible` indexes (`given`: what the rules got, `final`: what
+        they made)."""
+        stale = [entry for entry in self.reused if entry.thinking_on != thinking_on]
+        if stale:  # recorded with thinking the other way: forget them, to be recorded anew
+            for entry in stale:
+                _RECORDED.pop(id(entry.content), None)
             return False
         if len(final) != len(given):  # the rules keep every turn at its index; if not, skip
             return True
