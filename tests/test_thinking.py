@@ -243,3 +243,42 @@ def test_backends_without_requirements_leave_thinking_alone() -> None:
     body = tool_loop(thinking="enabled")
     body["thinking"]["budget_tokens"] = 2000
     assert prepare_thinking(body, "qwen", PRESETS["qwen"].quirks, origins()) == []
+
+
+def test_tracker_keeps_interleaved_unsigned_blocks_apart_and_decodes_each_delta_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two unsigned thinking blocks open at once (a broken or unusual upstream): each gets
+    its own text, and each kept delta is decoded once however many blocks stop after it."""
+    import hotswap.thinking as thinking_module
+
+    decoded: list[bytes] = []
+    real = thinking_module.loads_or_none
+
+    def counting(data: bytes) -> object:
+        if b"thinking_delta" in data:
+            decoded.append(data)
+        return real(data)
+
+    monkeypatch.setattr(thinking_module, "loads_or_none", counting)
+    tracker = ThinkingTracker()
+
+    def event(name: str, obj: dict[str, object]) -> None:
+        tracker.feed(name, json.dumps(obj).encode())
+
+    for i in (0, 1, 2):
+        block = {"type": "thinking", "thinking": "", "signature": ""}
+        event(
+            "content_block_start",
+            {"type": "content_block_start", "index": i, "content_block": block},
+        )
+    for n in range(3):
+        for i in (0, 1, 2):
+            delta = {"type": "thinking_delta", "thinking": f"{i}.{n} "}
+            event(
+                "content_block_delta", {"type": "content_block_delta", "index": i, "delta": delta}
+            )
+    for i in (0, 1, 2):
+        event("content_block_stop", {"type": "content_block_stop", "index": i})
+    assert tracker.keys == [f"t:{i}.0 {i}.1 {i}.2 " for i in (0, 1, 2)]
+    assert len(decoded) == 9  # not 9 + 6 + 3

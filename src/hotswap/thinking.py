@@ -105,6 +105,7 @@ class ThinkingTracker:
     keys: list[str] = field(default_factory=list)
     _open: dict[int, str] = field(default_factory=dict)  # index -> text it started with
     _deltas: list[bytes] = field(default_factory=list)  # thinking_delta data, undecoded
+    _decoded: dict[int, list[str]] = field(default_factory=dict)  # their text, by block
 
     @property
     def open(self) -> bool:
@@ -144,28 +145,30 @@ class ThinkingTracker:
                 if text:
                     self.keys.append("t:" + text)
             if not self._open:
-                self._deltas.clear()
+                self._forget()
 
     def _texts(self, index: int) -> list[str]:
-        """The text of the kept thinking_delta events of block `index`."""
-        texts = []
+        """The text of the kept thinking_delta events of block `index`. Each kept event is
+        decoded once, into its block's list: interleaved blocks stay linear."""
         for data in self._deltas:
             obj = loads_or_none(data)
             delta = obj.get("delta") if isinstance(obj, dict) else None
-            if (
-                _index(obj) == index
-                and isinstance(delta, dict)
-                and delta.get("type") == "thinking_delta"
-            ):
-                texts.append(str(delta.get("thinking") or ""))
-        return texts
+            if isinstance(delta, dict) and delta.get("type") == "thinking_delta":
+                self._decoded.setdefault(_index(obj), []).append(str(delta.get("thinking") or ""))
+        self._deltas.clear()
+        return self._decoded.pop(index, [])
 
     def _signed(self, obj: dict[str, Any], signature: Any) -> None:
         if isinstance(signature, str) and signature:
             self._open.pop(_index(obj), None)
             self.keys.append(f"s:{signature}")
             if not self._open:
-                self._deltas.clear()
+                self._forget()
+
+    def _forget(self) -> None:
+        """No thinking block is open: no kept delta can count any more."""
+        self._deltas.clear()
+        self._decoded.clear()
 
 
 def _index(obj: Any) -> int:
