@@ -140,6 +140,19 @@ def tool_turns(body: dict[str, Any]) -> list[int]:
     ]
 
 
+def tool_turn_without_thinking(body: dict[str, Any], nonempty: bool) -> int | None:
+    """The first tool turn with no thinking block (`nonempty`: none with text), if thinking
+    is on for a backend whose thinking is on by default; None otherwise."""
+    if not thinking_on(body, True):
+        return None
+    messages = body.get("messages") or []
+    for i in tool_turns(body):
+        found = [b for b in blocks(messages[i]) if b.get("type") == "thinking"]
+        if not (any(b.get("thinking") for b in found) if nonempty else found):
+            return i
+    return None
+
+
 # -- rules shared by every Anthropic-compatible endpoint ----------------------------------
 
 
@@ -263,14 +276,10 @@ def ant_forced_tool(body: dict[str, Any]) -> Rejection | None:
 
 def ds_thinking_passback(body: dict[str, Any]) -> Rejection | None:
     """OEvortex/aether#31, QwenLM/qwen-code#3788: an empty thinking block is accepted."""
-    if not thinking_on(body, True):
-        return None
-    messages = body.get("messages") or []
-    for i in tool_turns(body):
-        if not any(b.get("type") == "thinking" for b in blocks(messages[i])):
-            return openai_style_error(
-                "The `content[].thinking` in the thinking mode must be passed back to the API."
-            )
+    if tool_turn_without_thinking(body, nonempty=False) is not None:
+        return openai_style_error(
+            "The `content[].thinking` in the thinking mode must be passed back to the API."
+        )
     return None
 
 
@@ -357,16 +366,12 @@ def kimi_thinking_type(body: dict[str, Any]) -> Rejection | None:
 
 def kimi_reasoning(body: dict[str, Any]) -> Rejection | None:
     """farion1231/cc-switch#3351: every tool-call turn needs (non-empty) reasoning."""
-    if not thinking_on(body, True):
-        return None
-    messages = body.get("messages") or []
-    for i in tool_turns(body):
-        texts = [b.get("thinking") for b in blocks(messages[i]) if b.get("type") == "thinking"]
-        if not any(texts):
-            return openai_style_error(
-                "thinking is enabled but reasoning_content is missing in assistant tool call "
-                f"message at index {i}"
-            )
+    i = tool_turn_without_thinking(body, nonempty=True)
+    if i is not None:
+        return openai_style_error(
+            "thinking is enabled but reasoning_content is missing in assistant tool call "
+            f"message at index {i}"
+        )
     return None
 
 
