@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from hotswap.sessions import (
     Session,
     find,
@@ -88,3 +90,28 @@ def test_a_corrupt_record_is_skipped(tmp_path: Path) -> None:
     (tmp_path / "zz99").mkdir()
     (tmp_path / "zz99" / "session.json").write_text("{not json")
     assert list_sessions(tmp_path) == []
+
+
+def test_new_session_id_claims_a_private_folder_of_its_own(tmp_path: Path) -> None:
+    sessions_dir = tmp_path / "sessions"
+    ids = {new_session_id(sessions_dir) for _ in range(20)}
+    assert len(ids) == 20
+    for sid in ids:
+        assert (sessions_dir / sid).is_dir()
+        assert (sessions_dir / sid).stat().st_mode & 0o777 == 0o700
+
+
+async def test_a_launch_that_fails_before_claude_starts_leaves_no_session_folder(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hotswap import launcher
+    from hotswap.config import load_config
+
+    def broken(path: Path) -> None:
+        raise RuntimeError("log file")
+
+    monkeypatch.setattr(launcher, "_log_to_file", broken)
+    config = load_config()
+    with pytest.raises(RuntimeError):
+        await launcher._session(config, "anthropic", 0, [], {})
+    assert not config.sessions_dir.exists() or list(config.sessions_dir.iterdir()) == []

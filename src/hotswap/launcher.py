@@ -25,6 +25,7 @@ from hotswap.config import Config
 from hotswap.errors import ConfigError
 from hotswap.modefile import write_mode
 from hotswap.sessions import (
+    MODE,
     Session,
     new_secret,
     new_session_id,
@@ -244,10 +245,23 @@ async def _session(
     config: Config, backend: str, port: int, argv: list[str], environ: Mapping[str, str]
 ) -> int:
     sessions_dir = config.sessions_dir
-    session_id = new_session_id(sessions_dir)
-    folder = sessions_dir / session_id
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    mode_file = folder / "mode"
+    session_id = new_session_id(sessions_dir)  # creates the session's folder
+    try:
+        return await _serve_session(config, backend, port, argv, environ, session_id)
+    finally:
+        remove(sessions_dir, session_id)
+
+
+async def _serve_session(
+    config: Config,
+    backend: str,
+    port: int,
+    argv: list[str],
+    environ: Mapping[str, str],
+    session_id: str,
+) -> int:
+    folder = config.sessions_dir / session_id
+    mode_file = folder / MODE
     write_mode(mode_file, backend)
     _log_to_file(folder / "router.log")
     state = RouterState(config, mode_file, backend, session_id=session_id)
@@ -255,7 +269,6 @@ async def _session(
     try:
         router = await start_router(state, "127.0.0.1", port, Guard(secret=secret))
     except OSError as exc:
-        remove(sessions_dir, session_id)
         raise ConfigError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
     session = Session(
         id=session_id,
@@ -268,11 +281,10 @@ async def _session(
         pid_start=process_start_time(os.getpid()),
     )
     try:
-        register(sessions_dir, session)
+        register(config.sessions_dir, session)
         return await _run_claude(argv, child_environment(environ, session, config))
     finally:
         await router.stop()
-        remove(sessions_dir, session_id)
 
 
 async def _run_claude(argv: list[str], env: dict[str, str]) -> int:

@@ -32,7 +32,6 @@ class Session(NamedTuple):
     secret: str
     backend: str  # the backend it started with
     pid_start: str = ""  # the process's start time, to tell a reused pid apart
-    claude_pid: int = 0
 
     def dir(self, sessions_dir: Path) -> Path:
         return sessions_dir / self.id
@@ -46,12 +45,18 @@ class Session(NamedTuple):
 
 
 def new_session_id(sessions_dir: Path) -> str:
+    """A new session id, its folder created (private): creating it is what claims the id,
+    so two launches at the same moment cannot pick the same one."""
     import secrets  # lazy: the switch commands never need it
 
+    sessions_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     while True:
         candidate = secrets.token_hex(2)
-        if not (sessions_dir / candidate).exists():
-            return candidate
+        try:
+            (sessions_dir / candidate).mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        return candidate
 
 
 def new_secret() -> str:
@@ -143,7 +148,7 @@ def list_sessions(sessions_dir: Path, clean: bool = True) -> list[tuple[Session,
             continue
         alive = is_alive(session)
         if not alive and clean:
-            remove(sessions_dir, session.id)
+            _rmtree(entry)
         found.append((session, alive))
     return found
 

@@ -279,7 +279,7 @@ def _run(command: Callable[[Config, list[str], str], int], argv: list[str], prog
 
 
 COMMANDS: dict[str, Callable[[Config, list[str], str], int]] = {
-    "use": lambda c, a, p: cmd_use(c, a, p),
+    "use": cmd_use,
     "backend": cmd_backend,
     "sessions": cmd_sessions,
 }
