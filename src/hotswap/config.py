@@ -94,6 +94,8 @@ class Config(NamedTuple):
     statusline: bool = True
     source: Path | None = None
     keys: KeyRing = KeyRing({}, set())
+    by_name: Mapping[str, str] = {}  # names(), built once by load_config
+
 
     @property
     def global_mode_file(self) -> Path:
@@ -103,14 +105,10 @@ class Config(NamedTuple):
     def sessions_dir(self) -> Path:
         return self.state_dir / "sessions"
 
-    def names(self) -> dict[str, str]:
-        """Every accepted name and alias, lower-cased, mapped to its backend's name."""
-        table: dict[str, str] = {}
-        for backend in self.backends.values():
-            table[backend.name.lower()] = backend.name
-            for alias in backend.aliases:
-                table.setdefault(alias.lower(), backend.name)
-        return table
+    def names(self) -> Mapping[str, str]:
+        """Every accepted name and alias, lower-cased, mapped to its backend's name (built
+        here only for a Config made by hand, as tests do)."""
+        return self.by_name or _name_table(Path("<config>"), self.backends)
 
     def resolve(self, name: str) -> Backend | None:
         canonical = self.names().get(name.strip().lower())
@@ -250,19 +248,20 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
 
 
-def _check_unique_names(path: Path, cfg: Config) -> None:
-    """A name or alias means one backend: a clash would silently route to the other one."""
+def _name_table(path: Path, backends: dict[str, Backend]) -> dict[str, str]:
+    """Every name and alias, lower-cased, to its backend's name. A name or alias means one
+    backend: a clash would silently route to the other one."""
     owners: dict[str, str] = {}
-    for b in cfg.backends.values():
+    for b in backends.values():
         for i, name in enumerate((b.name, *b.aliases)):
             owner = owners.setdefault(name.lower(), b.name)
             if owner != b.name:
                 key = f"backends.{b.name}" + (".aliases" if i else "")
                 raise _fail(path, key, name, f"already names backend '{owner}'")
+    return owners
 
 
 def _check_references(path: Path, cfg: Config) -> None:
-    _check_unique_names(path, cfg)
     names = cfg.names()
     if cfg.default_backend.lower() not in names:
         raise _fail(path, "default_backend", cfg.default_backend, f"known: {sorted(names)}")
@@ -304,6 +303,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         statusline=statusline,
         source=cfg_path if data else None,
         keys=KeyRing(env, key_names),
+        by_name=_name_table(cfg_path, backends),
     )
     _check_references(cfg_path, cfg)
     canonical = cfg.names()[default.lower()]
