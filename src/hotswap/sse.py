@@ -51,12 +51,13 @@ def parse_event(raw: bytes) -> Event:
 def _parse_common(raw: bytes) -> Event | None:
     """The layout every backend sends, `event: NAME\ndata: ONE LINE\n\n`, sliced without
     splitting lines; None for anything else (the general parser decides)."""
-    if not raw.startswith(b"event: ") or not raw.endswith(b"\n\n") or b"\r" in raw:
-        return None
-    eol = raw.find(b"\n")
-    if not raw.startswith(b"data: ", eol + 1) or raw.find(b"\n", eol + 1) != len(raw) - 2:
-        return None
-    return Event(raw=raw, name=raw[7:eol].decode("utf-8", "replace"), data=raw[eol + 7 : -2])
+    match = _COMMON.fullmatch(raw)
+    return None if match is None else _common_event(raw, match)
+
+
+def _common_event(raw: bytes, match: re.Match[bytes]) -> Event:
+    """The event of a `_COMMON` match whose bytes are `raw`."""
+    return Event(raw=raw, name=match[1].decode("utf-8", "replace"), data=match[2])
 
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024
@@ -76,18 +77,20 @@ class SSEParser:
     def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         self._buf = bytearray()
         self._scanned = 0  # the pending bytes before this hold no boundary
+        self._cr = False  # the pending bytes hold a \r (so each chunk is searched once)
         self._max = max_event_bytes
 
     def feed(self, chunk: bytes) -> list[Event]:
         events: list[Event] = []
-        lf_only = b"\r" not in chunk and b"\r" not in self._buf
+        cr = b"\r" in chunk
+        lf_only = not cr and not self._cr
         if self._buf:  # finish the pending event in the buffer, then go on in `chunk`
             pending = len(self._buf)
             self._buf += chunk
             start_search = max(0, self._scanned - 3)  # a boundary may straddle the join
             end = _boundary_end(self._buf, start_search, lf_only)
             if end < 0:
-                self._keep(self._buf, 0)
+                self._keep(self._buf, 0, cr)
                 return events
             _append(events, bytes(self._buf[:end]))
             buf, start = chunk, end - pending  # the pending bytes held no boundary: end > pending
@@ -98,8 +101,7 @@ class SSEParser:
                 match = _COMMON.match(buf, start)
                 if match is not None:
                     end = match.end()
-                    name = match[1].decode("utf-8", "replace")
-                    events.append(Event(raw=buf[start:end], name=name, data=match[2]))
+                    events.append(_common_event(buf[start:end], match))
                     start = end
                     continue
             end = _boundary_end(buf, start, lf_only)
@@ -107,18 +109,21 @@ class SSEParser:
                 break
             _append(events, buf[start:end])
             start = end
-        self._keep(buf, start)
+        self._keep(buf, start, cr)
         return events
 
-    def _keep(self, buf: bytes | bytearray, start: int) -> None:
-        if buf is self._buf:
+    def _keep(self, buf: bytes | bytearray, start: int, cr: bool) -> None:
+        """Keep `buf[start:]` as the pending bytes (`cr`: the last chunk held a \r)."""
+        if buf is self._buf:  # the pending bytes grew by the chunk
             del self._buf[:start]
-        else:
+            self._cr = self._cr or cr
+        else:  # a rest of the chunk
             self._buf = bytearray(buf[start:])
+            self._cr = cr and b"\r" in self._buf
         self._scanned = len(self._buf)
         if len(self._buf) > self._max:
             size = len(self._buf)
-            self._buf, self._scanned = bytearray(), 0
+            self._buf, self._scanned, self._cr = bytearray(), 0, False
             raise EventTooLarge(f"an SSE event of over {size} bytes without an end")
 
     @property
