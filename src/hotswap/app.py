@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from hotswap.errors import HotswapError, InternalError, RequestError, to_anthropic_error
-from hotswap.proxy import STATE, UPSTREAM, handle_messages
+from hotswap.errors import HotswapError, InternalError, RequestError
+from hotswap.proxy import STATE, UPSTREAM, error_response, handle_messages
 from hotswap.state import RouterState
 from hotswap.upstream import Upstream
 
@@ -20,11 +20,6 @@ log = logging.getLogger("hotswap")
 
 SECRET_PREFIX = "/s/"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def error_response(exc: HotswapError) -> web.Response:
-    status, body = to_anthropic_error(exc)
-    return web.Response(status=status, body=body, content_type="application/json")
 
 
 def is_loopback_host(host: str) -> bool:
@@ -67,9 +62,7 @@ class Guard:
 
     def refuse(self, request: web.Request) -> HotswapError | None:
         origin = request.headers.get("Origin")
-        if origin and origin != "null" and not is_loopback_host(_origin_host(origin)):
-            return RequestError("hotswap: requests from a web page are refused", status=403)
-        if origin == "null":
+        if origin and (origin == "null" or not is_loopback_host(_origin_host(origin))):
             return RequestError("hotswap: requests from a web page are refused", status=403)
         if self.check_host and not is_loopback_host(request.host):
             return RequestError("hotswap: the Host header must be a loopback address", 403)

@@ -96,7 +96,6 @@ class Config(NamedTuple):
     keys: KeyRing = KeyRing({}, set())
     by_name: Mapping[str, str] = {}  # names(), built once by load_config
 
-
     @property
     def global_mode_file(self) -> Path:
         return self.state_dir / "mode"

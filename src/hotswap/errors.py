@@ -133,7 +133,7 @@ class UpstreamError(HotswapError):
 
 
 class UpstreamConnectError(UpstreamError):
-    status = 502
+    pass
 
 
 class UpstreamTimeoutError(UpstreamError):
@@ -141,7 +141,7 @@ class UpstreamTimeoutError(UpstreamError):
 
 
 class UpstreamStreamError(UpstreamError):
-    status = 502
+    pass
 
 
 class InternalError(HotswapError):

@@ -145,8 +145,8 @@ async def receive(request: web.Request, state: RouterState) -> Exchange:
         size += len(chunk)
         if size > limit:
             raise RequestError(_too_large(size, limit), status=413)
-    raw = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    del chunks
+    raw = b"".join(chunks)  # one chunk: that very object, no copy
+    del chunks  # the pieces go before the body is split
     body: Any = None
     exact = True
     try:
@@ -480,6 +480,12 @@ async def _write_eof_quietly(out: web.StreamResponse) -> None:
         await out.write_eof()
 
 
+def error_response(exc: HotswapError) -> web.Response:
+    """One of hotswap's own errors, in Anthropic's error shape."""
+    status, body = to_anthropic_error(exc)
+    return web.Response(status=status, body=body, content_type="application/json")
+
+
 def give_up(ex: Exchange, state: RouterState) -> web.Response:
     """Step 5: every attempt failed. One attempt: its error as the backend gave it (or ours
     for a missing key). Several: one Anthropic-shaped error naming each attempt and why."""
@@ -492,12 +498,12 @@ def give_up(ex: Exchange, state: RouterState) -> web.Response:
         return web.Response(
             status=last.status, body=_wrap_error(last), content_type="application/json"
         )
-    exc: HotswapError = NoBackendAvailableError(ex.attempts(), status=give_up_status(ex.tried))
     if len(ex.tried) == 1 and last.error is not None:
         exc = last.error  # a missing key, a refused connection, a timeout: ours, as it is
+    else:
+        exc = NoBackendAvailableError(ex.attempts(), status=give_up_status(ex.tried))
     state.record_error(str(exc))
-    status, body = to_anthropic_error(exc)
-    out = web.Response(status=status, body=body, content_type="application/json")
+    out = error_response(exc)
     retry_after = last.headers.get("retry-after")
     if retry_after and last.verdict is Verdict.RETRY:
         out.headers["retry-after"] = retry_after
