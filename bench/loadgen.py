@@ -32,7 +32,6 @@ import os
 import random
 import sys
 import time
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +41,7 @@ import msgspec
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import contextlib
 
-from fake_upstream import EVENT_COUNT, MESSAGE, expected_events, summary
+from fake_upstream import EVENT_COUNT, MESSAGE, _crc, expected_events, summary
 
 CLIENT_MODEL = "claude-sonnet-4-5-20250929"
 MAPPED_MODEL = "deepseek-v4-flash"  # what bench/run.py's config.toml maps CLIENT_MODEL to
@@ -240,10 +239,6 @@ class Case:
     up_key: str
     events: list[bytes]
     up_summary: dict[str, Any]
-
-
-def _crc(data: bytes) -> str:
-    return f"{zlib.crc32(data):08x}"
 
 
 @functools.cache

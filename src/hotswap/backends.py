@@ -50,8 +50,8 @@ class Quirks(NamedTuple):
         """Quirks from a config table; keys it does not name keep `base`'s values (a
         preset's profile), or the defaults without a base."""
         values = dict(data)
-        for key in ("drop_fields", "drop_tool_fields"):
-            if key in values:
+        for key, kind in QUIRK_TYPES.items():
+            if kind is list and key in values:  # TOML arrays; Quirks holds tuples
                 values[key] = tuple(values[key])
         return (base._replace(**values) if base is not None else cls(**values)).check()
 
