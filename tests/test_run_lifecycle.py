@@ -137,6 +137,8 @@ def test_claudes_exit_code_is_returned_and_the_session_is_removed(
     with launched(env) as one:
         folder = home / "sessions" / one.session
         assert (folder / "session.json").exists()
+        modes = {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir()}
+        assert modes == {"session.json": 0o600, "mode": 0o600, "router.log": 0o600}
         assert one.finish(3) == 3
     assert not folder.exists()
 

@@ -231,7 +231,9 @@ def run_session(
 
 
 def _log_to_file(path: Path) -> None:
-    """The router must not write on Claude Code's screen: its log goes to a file."""
+    """The router must not write on Claude Code's screen: its log goes to a file, private
+    to the user like every state file (it names backends, paths and errors)."""
+    path.touch(mode=0o600)
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     root = logging.getLogger()
