@@ -52,11 +52,12 @@ from hotswap.request_shape import (
     SystemTurn,
     UserTurn,
 )
+from hotswap.thinking import UNDECODABLE
 from hotswap.turn_reuse import Reused, TurnReuse
 
 # What msgspec cannot take (lone surrogates, out-of-range numbers and bad UTF-8 in a value
 # it decodes, nesting past the recursion limit): the caller uses the full parser instead.
-NEEDS_FULL_PARSE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+NEEDS_FULL_PARSE = UNDECODABLE
 
 _MISSING: Any = object()
 _ASSISTANT = b'"assistant"'
@@ -123,7 +124,7 @@ class LazyBody(dict[str, Any]):
         self, body: Split, rewritten: frozenset[str], reuse: TurnReuse | None = None
     ) -> None:
         super().__init__(body.top)
-        self._source: dict[str, Any] = dict(body.top)  # key -> what the request had
+        self._source: dict[str, Any] = body.top  # key -> what the request had (never changed)
         self._rewritten = rewritten
         self._decoded: dict[str, Any] = {}  # key -> what the rules were given
         self._turn_source: dict[int, Any] = {}  # id(decoded turn) -> the turn as split
@@ -243,7 +244,7 @@ class LazyBody(dict[str, Any]):
         return self._source.get(key, _MISSING) is value
 
 
-def _objects(raw: Raw) -> Any:
+def _objects(raw: bytes | Raw) -> Any:
     """A list of objects with raw values (each object's keys decoded), else all of it."""
     try:
         return _OBJECTS.decode(raw)
@@ -251,44 +252,17 @@ def _objects(raw: Raw) -> Any:
         return _ANY.decode(raw)
 
 
-class _Recent:
-    """The values last decoded for one top-level key, by their bytes.
-
-    Claude Code sends the same `tools` and `system` (tens of KB) with every request of a
-    conversation; a few entries cover a session and its subagents. Sharing a decoded value
-    between requests is safe under the rules' contract (never edited in place), and it is
-    decoded from a copy of its bytes, so it keeps no request body alive."""
-
-    def __init__(self, decode: Callable[[Raw], Any], size: int = 4) -> None:
-        self._decode = decode
-        self._size = size
-        self._entries: list[tuple[Raw, Any]] = []
-
-    def decode(self, raw: Raw) -> Any:
-        for i, (seen, value) in enumerate(self._entries):
-            if seen == raw:  # a memcmp
-                if i:
-                    self._entries.insert(0, self._entries.pop(i))
-                return value
-        own = raw.copy()
-        value = self._decode(own)
-        self._entries.insert(0, (own, value))
-        del self._entries[self._size :]
-        return value
-
-
-_STABLE = {"tools": _Recent(_objects), "system": _Recent(_ANY.decode)}
-
-
 class _Memo:
     """Decoded values by their bytes, least recently used first out, bounded by bytes.
 
-    Each request of a conversation repeats every earlier assistant turn, and the thinking
-    rules read each one: decoding them once per conversation instead of once per request
-    saves ~1.3 us per KB of assistant turns. Values are shared between requests, safe
-    under the rules' contract (never edited in place)."""
+    Each request of a conversation repeats its `tools`, `system` and every earlier
+    assistant turn: decoding them once per conversation instead of once per request saves
+    ~1.3 us per KB (tens of KB for `tools`). Values are shared between requests, safe
+    under the rules' contract (never edited in place), and decoded from the key, a copy:
+    they keep no request body alive."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, decode: Callable[[bytes], Any] = _ANY.decode) -> None:
+        self._decode = decode
         self._max = max_bytes
         self._size = 0
         self._entries: OrderedDict[bytes, Any] = OrderedDict()
@@ -299,7 +273,7 @@ class _Memo:
         if value is not _MISSING:
             self._entries.move_to_end(key)
             return value
-        value = _ANY.decode(key)
+        value = self._decode(key)
         self._entries[key] = value
         self._size += len(key)
         while self._size > self._max:
@@ -312,6 +286,8 @@ class _Memo:
 # ~10 MB of decoded objects.
 ASSISTANT_MEMO_BYTES = 2 * 1024 * 1024
 _ASSISTANT_CONTENT = _Memo(ASSISTANT_MEMO_BYTES)
+# `tools` is decoded one level (each tool's keys, raw values): the rules only drop keys.
+_STABLE = {"tools": _Memo(1024 * 1024, _objects), "system": _Memo(1024 * 1024)}
 
 
 def _is_assistant(role: Raw | None) -> bool:

@@ -44,6 +44,7 @@ def rewritten_block_types(quirks: Quirks) -> frozenset[str]:
     return frozenset(_block_rules(quirks))
 
 
+@functools.cache  # per backend: Quirks is a hashable NamedTuple; the dict is never changed
 def _block_rules(quirks: Quirks) -> dict[str, BlockRule]:
     rules: dict[str, BlockRule] = {}
     if quirks.text_only:
@@ -66,8 +67,10 @@ def _max_tokens(body: dict[str, Any], quirks: Quirks, count_tokens: bool) -> lis
 
 
 def _tools(body: dict[str, Any], drop: tuple[str, ...]) -> list[str]:
+    if not drop:  # before reading `tools`: a read decodes it (body.LazyBody)
+        return []
     tools = body.get("tools")
-    if not drop or not isinstance(tools, list):
+    if not isinstance(tools, list):
         return []
     fixed: list[Any] = []
     hits: set[str] = set()

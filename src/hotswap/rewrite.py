@@ -19,6 +19,7 @@ from hotswap.backends import Backend
 from hotswap.body import LazyBody, Split
 from hotswap.quirks import apply_quirks, rewritten_block_types
 from hotswap.thinking import (
+    UNDECODABLE,
     Origins,
     ThinkingTracker,
     loads_or_none,
@@ -49,7 +50,7 @@ def parse_request_body(raw: bytes) -> tuple[Any, bool]:
     before it is forwarded, even if no rewrite changes anything."""
     try:
         return msgspec.json.decode(raw), True
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+    except UNDECODABLE:
         pass
     try:
         data = json.loads(raw)

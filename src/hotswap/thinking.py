@@ -47,6 +47,9 @@ EMPTY_TURN_NOTE = "(reasoning from another model omitted)"
 
 Origins = Callable[[str], str | None]
 _JSON = msgspec.json.Decoder()
+# What msgspec raises for JSON it cannot take: malformed, bad UTF-8, lone surrogates,
+# out-of-range numbers, nesting past the recursion limit.
+UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
 def block_key(block: dict[str, Any]) -> str | None:
@@ -180,7 +183,7 @@ def loads_or_none(data: bytes) -> Any:
     """Event data as JSON, or None: a malformed event is relayed, never fatal."""
     try:
         return _JSON.decode(data)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+    except UNDECODABLE:
         return None
 
 
