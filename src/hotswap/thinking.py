@@ -311,16 +311,18 @@ def _required_blocks(body: dict[str, Any], quirks: Quirks) -> list[str]:
 
 
 def _needing_thinking(messages: list[Any], quirks: Quirks) -> list[int]:
-    """The assistant turns with tool_use (not the final message) that need a thinking block."""
-    turns = [
-        i
-        for i, m in enumerate(messages[:-1])
-        if isinstance(m, dict) and m.get("role") == "assistant" and _has_tool_use(m)
-    ]
+    """The assistant turns with tool_use (not the final message) that need a thinking block:
+    all of them, or (Anthropic's rule) only the last assistant turn, so only it is read."""
     if quirks.thinking_required == "tool_turns":
-        return turns
+        return [
+            i
+            for i, m in enumerate(messages[:-1])
+            if isinstance(m, dict) and m.get("role") == "assistant" and _has_tool_use(m)
+        ]
     last = _last_assistant(messages)
-    return [last] if last is not None and last in turns else []
+    if last is None or last == len(messages) - 1 or not _has_tool_use(messages[last]):
+        return []
+    return [last]
 
 
 def _last_assistant(messages: list[Any]) -> int | None:
