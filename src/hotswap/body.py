@@ -42,6 +42,7 @@ from typing import Any, NamedTuple
 import msgspec
 from msgspec import UNSET, Raw
 
+from hotswap.prefix_split import PrefixSplitter
 from hotswap.request_shape import (
     BLOCKS,
     FIELDS,
@@ -66,6 +67,7 @@ _TOP = msgspec.json.Decoder(dict[str, Raw])
 _OBJECTS = msgspec.json.Decoder(list[dict[str, Raw]])
 _ANY = msgspec.json.Decoder()
 _ENCODER = msgspec.json.Encoder()
+_PREFIX = PrefixSplitter()
 
 
 class NotAnObject(ValueError):
@@ -78,6 +80,7 @@ class Split(NamedTuple):
 
     top: dict[str, Any]
     typed: bool = False
+    memo: list[Any] | None = None  # per typed turn, kept with it for later requests
 
     @property
     def turns(self) -> list[UserTurn | SystemTurn | AssistantTurn] | None:
@@ -97,7 +100,17 @@ def split(raw: bytes) -> Split:
 
     NotAnObject for JSON that is not an object; msgspec.DecodeError for anything else it
     refuses (malformed JSON, or JSON it cannot take, such as lone surrogates).
+    The turns an earlier request of the conversation had are not split again
+    (prefix_split.py).
     """
+    found = _PREFIX.split(raw)
+    if found is not None:
+        return Split(found.top, typed=True, memo=found.memo)
+    return split_whole(raw)
+
+
+def split_whole(raw: bytes) -> Split:
+    """split, scanning every byte of `raw` (no conversation's record helps)."""
     try:
         request = REQUEST.decode(raw)
     except msgspec.ValidationError:  # not Claude Code's shape (or not an object)
@@ -125,6 +138,7 @@ class LazyBody(dict[str, Any]):
     ) -> None:
         super().__init__(body.top)
         self._source: dict[str, Any] = body.top  # key -> what the request had (never changed)
+        self._memo = body.memo  # per typed turn: its decoded content, or what it holds
         self._rewritten = rewritten
         self._decoded: dict[str, Any] = {}  # key -> what the rules were given
         self._turn_source: dict[int, Any] = {}  # id(decoded turn) -> the turn as split
@@ -158,18 +172,19 @@ class LazyBody(dict[str, Any]):
         return _ANY.decode(value)
 
     def _messages(self, value: Raw | list[Any]) -> Any:
+        memo = None
         if isinstance(value, Raw):
             try:
                 turns: list[Any] = _OBJECTS.decode(value)
             except msgspec.ValidationError:  # not a list of objects: the rules get it all
                 return _ANY.decode(value)
         else:
-            turns = value
+            turns, memo = value, self._memo
         reusable = self._reusable(turns)
         out: list[Any] = []
         for i, turn in enumerate(turns):
             if i in reusable:
-                content = _ASSISTANT_CONTENT.decode(turn.content)
+                content = _content(turn, i, memo)
                 reused = self.reuse.reuse(content, turn) if self.reuse is not None else None
                 if reused is not None:
                     out.append(reused)
@@ -177,7 +192,7 @@ class LazyBody(dict[str, Any]):
                 decoded: dict[str, Any] | None = {"role": "assistant", "content": content}
                 self.recordable.append(i)
             else:
-                decoded = self._decode_turn(turn)
+                decoded = self._decode_turn(turn, i, memo)
             if decoded is None:
                 out.append(turn)
             else:
@@ -198,15 +213,15 @@ class LazyBody(dict[str, Any]):
             if type(turns[i]) is AssistantTurn and turns[i].content is not UNSET
         )
 
-    def _decode_turn(self, turn: Any) -> dict[str, Any] | None:
+    def _decode_turn(self, turn: Any, i: int, memo: list[Any] | None) -> dict[str, Any] | None:
         """The turn decoded, if any rule may read into it; None leaves it opaque."""
         kind = type(turn)
         if kind is AssistantTurn:
             if turn.content is UNSET:
                 return {"role": "assistant"}
-            return {"role": "assistant", "content": _ASSISTANT_CONTENT.decode(turn.content)}
+            return {"role": "assistant", "content": _content(turn, i, memo)}
         if kind in OTHER_TURNS:
-            if self._rewritten and _user_holds(turn.content, self._rewritten):
+            if self._rewritten and self._user_holds(turn, i, memo):
                 return _ANY.decode(_ENCODER.encode(turn))
             return None
         if _is_assistant(turn.get("role")) or (
@@ -214,6 +229,16 @@ class LazyBody(dict[str, Any]):
         ):
             return {k: _ANY.decode(v) for k, v in turn.items()}
         return None
+
+    def _user_holds(self, turn: Any, i: int, memo: list[Any] | None) -> bool:
+        """_user_holds for this backend's block types, remembered with the turn."""
+        kinds = self._rewritten
+        if memo is None:
+            return _user_holds(turn.content, kinds)
+        known = memo[i]
+        if known is None or known[0] is not kinds:
+            known = memo[i] = (kinds, _user_holds(turn.content, kinds))
+        return bool(known[1])
 
     def encode(self) -> bytes:
         """The body as JSON: values no rule replaced written from the request's bytes."""
@@ -242,6 +267,18 @@ class LazyBody(dict[str, Any]):
         if key in self._decoded:
             return self._decoded[key] is value
         return self._source.get(key, _MISSING) is value
+
+
+def _content(turn: Any, i: int, memo: list[Any] | None) -> Any:
+    """A typed assistant turn's content, decoded: remembered with the turn when it has a
+    memo (prefix_split.py), else by its bytes; one shared object either way, which is
+    what turn_reuse.py recognises."""
+    if memo is None:
+        return _ASSISTANT_CONTENT.decode(turn.content)
+    content = memo[i]
+    if content is None:
+        content = memo[i] = _ASSISTANT_CONTENT.decode(turn.content)
+    return content
 
 
 def _objects(raw: bytes | Raw) -> Any:

@@ -1,0 +1,206 @@
+"""Split only what a conversation's previous request did not have.
+
+Every request of a Claude Code conversation repeats the previous request's turns byte for
+byte and appends one or two; the typed split (body.split) scans every byte of each, ~0.4 ms
+per MB. Here the turns a recorded request shares with this one are recognised by comparing
+bytes (memcmp: an order of magnitude faster than scanning JSON) and taken over already
+split; only the rest of the body is split.
+
+A record is its body cut at each turn's end. Segment 0 runs from the start of the body to
+the end of the first turn (every key before `messages`, then the first turn), each later
+segment from the end of one turn to the end of the next (the separator included). A body
+that starts with a record's first k segments is, at that point, exactly where the recorded
+body was: inside the top-level `messages` array, right after its k-th turn. The rest of it
+is split as the JSON text `{"messages":[0` + rest: the same document with the keys before
+`messages` and the first k turns left out (the record has them) and a 0 standing in for
+them. Each new turn is then found where it must be (after a comma, at the next byte that
+is not blank), cut out as its own segment and decoded from that copy, so records never
+keep a request's whole body alive.
+
+Anything unexpected (a key the typed shape does not know, a key before `messages` given
+twice, a turn not where it should be) gives None: the caller splits the whole body as
+before. Records are kept for the last MAX_RECORDS conversations, least recently used out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from typing import Any, NamedTuple
+
+import msgspec
+from msgspec import UNSET, Raw, UnsetType
+
+from hotswap.request_shape import FIELDS, AssistantTurn, Request, SystemTurn, UserTurn
+
+MAX_RECORDS = 8  # conversations at once: a session's main thread, its subagents, titles
+
+Turn = UserTurn | SystemTurn | AssistantTurn
+
+
+class _TurnsRaw(Request):
+    """Claude Code's request with each turn left raw (to find the turns' bytes)."""
+
+    messages: list[Raw] | UnsetType = UNSET  # type: ignore[assignment]
+
+
+_TURNS_RAW = msgspec.json.Decoder(_TurnsRaw)
+_TURN: msgspec.json.Decoder[Turn] = msgspec.json.Decoder(Turn)
+_HEAD = msgspec.json.Decoder(dict[str, Raw])
+_TAIL_START = b'{"messages":[0'
+_SEPARATOR = re.compile(rb"[ \t\n\r]*,[ \t\n\r]*")
+_ARRAY_END = re.compile(rb"[ \t\n\r]*\]")
+_BLANK_LIST = re.compile(rb"\[[ \t\n\r]*\]")
+_FIELD_SET = frozenset(FIELDS)
+_SPLIT_FAILED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+
+
+class Record(NamedTuple):
+    """One request's body, cut at its turns' ends (see the module doc)."""
+
+    segments: list[bytes]
+    head: dict[str, Raw]  # the top-level values before `messages`
+    turns: list[Turn]  # each decoded from its own segment
+    memo: list[Any]  # per turn: what body.LazyBody learnt about it (kept with the turn)
+
+
+class Found(NamedTuple):
+    """A body split with a record's help: its top-level values and its turns' memo."""
+
+    top: dict[str, Any]
+    memo: list[Any]
+
+
+class PrefixSplitter:
+    """The records of the last few conversations, and the split that uses them."""
+
+    def __init__(self, max_records: int = MAX_RECORDS) -> None:
+        self._max = max_records
+        self._records: OrderedDict[int, Record] = OrderedDict()  # by id(segments[0])
+
+    def split(self, raw: bytes) -> Found | None:
+        """`raw` split (typed, as body.split would), or None when this cannot do it."""
+        for key in reversed(self._records):
+            record = self._records[key]
+            if raw.startswith(record.segments[0]):
+                found = self._continue(raw, key, record)
+                if found is not None:
+                    return found
+                break
+        return self._fresh(raw)
+
+    def _continue(self, raw: bytes, key: int, record: Record) -> Found | None:
+        """Split `raw` past the turns it shares with `record`; the record follows it."""
+        segments, pos, k = record.segments, len(record.segments[0]), 1
+        for segment in segments[1:]:
+            if not raw.startswith(segment, pos):
+                break
+            pos += len(segment)
+            k += 1
+        try:
+            rest = _TURNS_RAW.decode(_TAIL_START + raw[pos:])
+        except _SPLIT_FAILED:
+            return None
+        messages = rest.messages
+        if not isinstance(messages, list) or not messages or bytes(messages[0]) != b"0":
+            return None
+        if any(getattr(rest, name) is not UNSET for name in record.head):
+            return None  # a key before `messages` given again after it
+        new = _cut_turns(raw, pos, messages[1:])
+        if new is None:
+            return None
+        new_segments, new_turns = new
+        turns = record.turns[:k] + new_turns
+        top: dict[str, Any] = {}
+        for name in FIELDS:
+            if name == "messages":
+                top[name] = turns
+            elif name in record.head:
+                top[name] = record.head[name]
+            elif (value := getattr(rest, name)) is not UNSET:
+                top[name] = value
+        memo = record.memo[:k] + [None] * len(new_turns)
+        del self._records[key]
+        self._keep(Record(segments[:k] + new_segments, record.head, turns, memo))
+        return Found(top, memo)
+
+    def _fresh(self, raw: bytes) -> Found | None:
+        """Split `raw` whole and record it (no record shares its first turn)."""
+        try:
+            whole = _TURNS_RAW.decode(raw)
+        except _SPLIT_FAILED:
+            return None
+        messages = whole.messages
+        if not isinstance(messages, list) or not messages:
+            return None
+        start = raw.find(bytes(messages[0]))
+        head = _head(raw[:start]) if start > 0 else None
+        if head is None:
+            return None
+        cut = _cut_turns(raw, start, messages, first=True)
+        if cut is None:
+            return None
+        segments, turns = cut
+        top: dict[str, Any] = {}
+        for name in FIELDS:
+            if name == "messages":
+                top[name] = turns
+            elif (value := getattr(whole, name)) is not UNSET:
+                top[name] = value
+        memo: list[Any] = [None] * len(turns)
+        if all(bytes(top[name]) == value for name, value in head.items()):
+            # (else a key before `messages` is given again after it: no record)
+            self._keep(Record(segments, {k: Raw(v) for k, v in head.items()}, turns, memo))
+        return Found(top, memo)
+
+    def _keep(self, record: Record) -> None:
+        self._records[id(record.segments[0])] = record
+        while len(self._records) > self._max:
+            self._records.popitem(last=False)
+
+    def clear(self) -> None:
+        self._records.clear()
+
+
+def _head(text: bytes) -> dict[str, bytes] | None:
+    """The values before `messages`, if `text` is exactly `{...,"messages":[` (and blanks)."""
+    try:
+        head = _HEAD.decode(text + b"]}")
+    except _SPLIT_FAILED:
+        return None
+    names = list(head)
+    if not names or names[-1] != "messages" or not _BLANK_LIST.fullmatch(bytes(head["messages"])):
+        return None
+    if not _FIELD_SET.issuperset(names):
+        return None
+    return {name: bytes(head[name]) for name in names[:-1]}
+
+
+def _cut_turns(
+    raw: bytes, pos: int, turns: list[Raw], first: bool = False
+) -> tuple[list[bytes], list[Turn]] | None:
+    """Each turn's segment and its decoded form, checking that the turns follow each other
+    from `pos` as the JSON array's elements, and that the array ends after the last one.
+    `first`: `pos` is where the first element starts, and its segment starts at 0."""
+    segments: list[bytes] = []
+    decoded: list[Turn] = []
+    seg_start = 0 if first else pos
+    for i, turn in enumerate(turns):
+        if not (first and i == 0):
+            sep = _SEPARATOR.match(raw, pos)
+            if sep is None:
+                return None
+            pos = sep.end()
+        if not raw.startswith(turn, pos):
+            return None
+        end = pos + len(turn)
+        segment = raw[seg_start:end]
+        try:
+            decoded.append(_TURN.decode(memoryview(segment)[pos - seg_start :]))
+        except _SPLIT_FAILED:
+            return None
+        segments.append(segment)
+        pos = seg_start = end
+    if _ARRAY_END.match(raw, pos) is None:
+        return None
+    return segments, decoded
