@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hotswap.modefile import MAX_MODE_BYTES, parse_mode, read_mode, write_mode
+from hotswap import modefile
+from hotswap.modefile import MAX_MODE_BYTES, ModeReader, parse_mode, read_mode, write_mode
 
 
 @pytest.mark.parametrize(
@@ -108,3 +109,89 @@ def test_a_utf16_file_from_windows_powershell_is_read(tmp_path: Path) -> None:
     path = tmp_path / "mode"
     path.write_bytes("deepseek\r\n".encode("utf-16"))  # what `echo deepseek > mode` writes
     assert read_mode(path) == "deepseek"
+
+
+class CountingReads:
+    """Counts full reads (open+read) behind a ModeReader; `later` moves the clock on."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.reads = 0
+        self.skew_ns = 0
+        real_read, real_time = modefile.read_mode, modefile.time.time_ns
+
+        def counting(path: Path) -> str | None:
+            self.reads += 1
+            return real_read(path)
+
+        monkeypatch.setattr(modefile, "read_mode", counting)
+        monkeypatch.setattr(modefile.time, "time_ns", lambda: real_time() + self.skew_ns)
+
+    def later(self) -> None:
+        self.skew_ns += 10 * modefile.SETTLED_NS
+
+
+def test_a_settled_mode_file_is_read_once_then_only_stat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    count = CountingReads(monkeypatch)
+    path = tmp_path / "mode"
+    write_mode(path, "deepseek")
+    reader = ModeReader(path)
+    count.later()
+    assert [reader.read() for _ in range(5)] == ["deepseek"] * 5
+    assert count.reads == 1
+
+
+def test_a_just_written_mode_file_is_read_in_full_every_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two in-place writes of the same size within one timestamp tick look alike to stat."""
+    count = CountingReads(monkeypatch)
+    path = tmp_path / "mode"
+    path.write_text("ds\n")
+    reader = ModeReader(path)
+    assert reader.read() == "ds"
+    path.write_text("an\n")  # same inode, same size, maybe the same mtime
+    assert reader.read() == "an"
+    assert count.reads == 2
+
+
+@pytest.mark.parametrize("in_place", [False, True])
+def test_a_change_after_the_name_was_kept_is_seen_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_place: bool
+) -> None:
+    count = CountingReads(monkeypatch)
+    path = tmp_path / "mode"
+    write_mode(path, "ds")
+    reader = ModeReader(path)
+    count.later()
+    assert reader.read() == "ds"
+    assert reader.read() == "ds"
+    if in_place:  # `echo an > FILE`: same inode and size, new mtime and ctime
+        st = path.stat()
+        path.write_text("an\n")
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1))
+    else:  # what hotswap's switch commands do: a new file put in its place
+        write_mode(path, "an")
+    assert reader.read() == "an"
+    assert count.reads == 2
+
+
+def test_a_removed_or_broken_mode_file_is_never_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    count = CountingReads(monkeypatch)
+    path = tmp_path / "mode"
+    reader = ModeReader(path)
+    assert reader.read() is None
+    path.write_text("x" * (MAX_MODE_BYTES + 1))
+    count.later()
+    for _ in range(2):
+        with pytest.raises(ValueError, match="larger"):
+            reader.read()
+    write_mode(path, "kimi")
+    assert reader.read() == "kimi"
+    path.unlink()
+    assert reader.read() is None
+    write_mode(path, "glm")
+    assert reader.read() == "glm"

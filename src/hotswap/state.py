@@ -1,7 +1,6 @@
 """A router's live state: which backend is active (from its mode file), counts, last error.
 
-The mode file is read on every request: a tiny read is cheaper than any cache that could
-miss a same-size rewrite within one mtime tick.
+The mode file is read on every request (a stat, while it has not changed: modefile.ModeReader).
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from hotswap import __version__
 from hotswap.backends import Backend
 from hotswap.config import Config
 from hotswap.fallback import Breakers
-from hotswap.modefile import read_mode, write_mode
+from hotswap.modefile import ModeReader, write_mode
 from hotswap.thinking import ThinkingOrigins
 
 log = logging.getLogger("hotswap")
@@ -49,10 +48,12 @@ class RouterState:
     _last_good: Backend | None = None
     thinking: ThinkingOrigins = field(default_factory=ThinkingOrigins)  # who made each block
     breakers: Breakers = field(init=False)
+    _mode: ModeReader = field(init=False)
 
     def __post_init__(self) -> None:
         settings = self.config.router
         self.breakers = Breakers(settings.breaker_failures, settings.breaker_cooldown_s)
+        self._mode = ModeReader(self.mode_file)
 
     def _default(self) -> Backend:
         backend = self.config.resolve(self.initial_backend)
@@ -62,7 +63,9 @@ class RouterState:
     def active(self) -> ActiveMode:
         """The backend the mode file names; on any problem, the last good one."""
         try:
-            name = read_mode(self.mode_file)
+            if self._mode.path != self.mode_file:
+                self._mode = ModeReader(self.mode_file)
+            name = self._mode.read()
         except (OSError, ValueError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             return self._keep_last_good(f"cannot read mode file {self.mode_file}: {reason}")
