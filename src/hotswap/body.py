@@ -81,6 +81,7 @@ class Split(NamedTuple):
     top: dict[str, Any]
     typed: bool = False
     memo: list[Any] | None = None  # per typed turn, kept with it for later requests
+    raws: list[Raw] | None = None  # per typed turn, its bytes (prefix_split.py)
 
     @property
     def turns(self) -> list[UserTurn | SystemTurn | AssistantTurn] | None:
@@ -105,7 +106,7 @@ def split(raw: bytes) -> Split:
     """
     found = _PREFIX.split(raw)
     if found is not None:
-        return Split(found.top, typed=True, memo=found.memo)
+        return Split(found.top, typed=True, memo=found.memo, raws=found.raws)
     return split_whole(raw)
 
 
@@ -139,6 +140,7 @@ class LazyBody(dict[str, Any]):
         super().__init__(body.top)
         self._source: dict[str, Any] = body.top  # key -> what the request had (never changed)
         self._memo = body.memo  # per typed turn: its decoded content, or what it holds
+        self._raws = body.raws  # per typed turn: its bytes, for a turn the rules never read
         self._rewritten = rewritten
         self._decoded: dict[str, Any] = {}  # key -> what the rules were given
         self._turn_source: dict[int, Any] = {}  # id(decoded turn) -> the turn as split
@@ -172,14 +174,14 @@ class LazyBody(dict[str, Any]):
         return _ANY.decode(value)
 
     def _messages(self, value: Raw | list[Any]) -> Any:
-        memo = None
+        memo = raws = None
         if isinstance(value, Raw):
             try:
                 turns: list[Any] = _OBJECTS.decode(value)
             except msgspec.ValidationError:  # not a list of objects: the rules get it all
                 return _ANY.decode(value)
         else:
-            turns, memo = value, self._memo
+            turns, memo, raws = value, self._memo, self._raws
         reusable = self._reusable(turns)
         out: list[Any] = []
         for i, turn in enumerate(turns):
@@ -193,8 +195,8 @@ class LazyBody(dict[str, Any]):
                 self.recordable.append(i)
             else:
                 decoded = self._decode_turn(turn, i, memo)
-            if decoded is None:
-                out.append(turn)
+            if decoded is None:  # opaque to the rules: written as it came
+                out.append(turn if raws is None else raws[i])
             else:
                 self._turn_source[id(decoded)] = turn
                 out.append(decoded)

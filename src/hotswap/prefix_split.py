@@ -61,6 +61,7 @@ class Record(NamedTuple):
     segments: list[bytes]
     head: dict[str, Raw]  # the top-level values before `messages`
     turns: list[Turn]  # each decoded from its own segment
+    raws: list[Raw]  # each turn's bytes, as the client wrote them (views into segments)
     memo: list[Any]  # per turn: what body.LazyBody learnt about it (kept with the turn)
 
 
@@ -68,6 +69,7 @@ class Found(NamedTuple):
     """A body split with a record's help: its top-level values and its turns' memo."""
 
     top: dict[str, Any]
+    raws: list[Raw]
     memo: list[Any]
 
 
@@ -109,8 +111,9 @@ class PrefixSplitter:
         new = _cut_turns(raw, pos, messages[1:])
         if new is None:
             return None
-        new_segments, new_turns = new
+        new_segments, new_turns, new_raws = new
         turns = record.turns[:k] + new_turns
+        raws = record.raws[:k] + new_raws
         top: dict[str, Any] = {}
         for name in FIELDS:
             if name == "messages":
@@ -121,8 +124,8 @@ class PrefixSplitter:
                 top[name] = value
         memo = record.memo[:k] + [None] * len(new_turns)
         del self._records[key]
-        self._keep(Record(segments[:k] + new_segments, record.head, turns, memo))
-        return Found(top, memo)
+        self._keep(Record(segments[:k] + new_segments, record.head, turns, raws, memo))
+        return Found(top, raws, memo)
 
     def _fresh(self, raw: bytes) -> Found | None:
         """Split `raw` whole and record it (no record shares its first turn)."""
@@ -140,7 +143,7 @@ class PrefixSplitter:
         cut = _cut_turns(raw, start, messages, first=True)
         if cut is None:
             return None
-        segments, turns = cut
+        segments, turns, raws = cut
         top: dict[str, Any] = {}
         for name in FIELDS:
             if name == "messages":
@@ -150,8 +153,9 @@ class PrefixSplitter:
         memo: list[Any] = [None] * len(turns)
         if all(bytes(top[name]) == value for name, value in head.items()):
             # (else a key before `messages` is given again after it: no record)
-            self._keep(Record(segments, {k: Raw(v) for k, v in head.items()}, turns, memo))
-        return Found(top, memo)
+            head_values = {k: Raw(v) for k, v in head.items()}
+            self._keep(Record(segments, head_values, turns, raws, memo))
+        return Found(top, raws, memo)
 
     def _keep(self, record: Record) -> None:
         self._records[id(record.segments[0])] = record
@@ -178,12 +182,13 @@ def _head(text: bytes) -> dict[str, bytes] | None:
 
 def _cut_turns(
     raw: bytes, pos: int, turns: list[Raw], first: bool = False
-) -> tuple[list[bytes], list[Turn]] | None:
-    """Each turn's segment and its decoded form, checking that the turns follow each other
+) -> tuple[list[bytes], list[Turn], list[Raw]] | None:
+    """Each turn's segment, decoded form and bytes, checking that the turns follow each other
     from `pos` as the JSON array's elements, and that the array ends after the last one.
     `first`: `pos` is where the first element starts, and its segment starts at 0."""
     segments: list[bytes] = []
     decoded: list[Turn] = []
+    raws: list[Raw] = []
     seg_start = 0 if first else pos
     for i, turn in enumerate(turns):
         if not (first and i == 0):
@@ -195,12 +200,14 @@ def _cut_turns(
             return None
         end = pos + len(turn)
         segment = raw[seg_start:end]
+        view = memoryview(segment)[pos - seg_start :]
         try:
-            decoded.append(_TURN.decode(memoryview(segment)[pos - seg_start :]))
+            decoded.append(_TURN.decode(view))
         except _SPLIT_FAILED:
             return None
         segments.append(segment)
+        raws.append(Raw(view))
         pos = seg_start = end
     if _ARRAY_END.match(raw, pos) is None:
         return None
-    return segments, decoded
+    return segments, decoded, raws
