@@ -174,6 +174,12 @@ class LazyBody(dict[str, Any]):
         return _ANY.decode(value)
 
     def _messages(self, value: Raw | list[Any]) -> Any:
+        """The turns as the rules get them: decoded where a rule may read, else opaque.
+
+        Runs over every turn of every request, so written as one tight loop: the typed
+        assistant turns before the last one are offered to turn reuse, the others are
+        decoded or left opaque by _decode_turn; a typed turn's memo and bytes come from
+        prefix_split's record when the split had one."""
         memo = raws = None
         if isinstance(value, Raw):
             try:
@@ -182,38 +188,41 @@ class LazyBody(dict[str, Any]):
                 return _ANY.decode(value)
         else:
             turns, memo, raws = value, self._memo, self._raws
-        reusable = self._reusable(turns)
+        reuse = self.reuse
+        last = -1  # the last typed assistant turn: never reused (turn_reuse.py)
+        if reuse is not None:
+            for i in range(len(turns) - 1, -1, -1):
+                if type(turns[i]) is AssistantTurn:
+                    last = i
+                    break
         out: list[Any] = []
+        append = out.append
         for i, turn in enumerate(turns):
-            if i in reusable:
+            kind = type(turn)
+            if kind is AssistantTurn and i < last and turn.content is not UNSET:
                 content = _content(turn, i, memo)
-                reused = self.reuse.reuse(content, turn) if self.reuse is not None else None
+                reused = reuse.reuse(content, turn)  # type: ignore[union-attr]
                 if reused is not None:
-                    out.append(reused)
+                    append(reused)
                     continue
                 decoded: dict[str, Any] | None = {"role": "assistant", "content": content}
                 self.recordable.append(i)
+            elif memo is not None and kind in OTHER_TURNS:
+                known = memo[i]  # (block types, holds one of them), kept with the turn
+                if known is None or known[0] is not self._rewritten:
+                    known = memo[i] = (self._rewritten, self._holds_rewritten(turn))
+                if not known[1]:
+                    append(raws[i])  # type: ignore[index]
+                    continue
+                decoded = _ANY.decode(_ENCODER.encode(turn))
             else:
                 decoded = self._decode_turn(turn, i, memo)
             if decoded is None:  # opaque to the rules: written as it came
-                out.append(turn if raws is None else raws[i])
+                append(turn if raws is None else raws[i])
             else:
                 self._turn_source[id(decoded)] = turn
-                out.append(decoded)
+                append(decoded)
         return out
-
-    def _reusable(self, turns: list[Any]) -> range | frozenset[int]:
-        """The typed assistant turns before the last one (turn_reuse.py: which may be)."""
-        if self.reuse is None:
-            return frozenset()
-        last = next(
-            (i for i in range(len(turns) - 1, -1, -1) if type(turns[i]) is AssistantTurn), -1
-        )
-        return frozenset(
-            i
-            for i in range(last)
-            if type(turns[i]) is AssistantTurn and turns[i].content is not UNSET
-        )
 
     def _decode_turn(self, turn: Any, i: int, memo: list[Any] | None) -> dict[str, Any] | None:
         """The turn decoded, if any rule may read into it; None leaves it opaque."""
@@ -223,7 +232,7 @@ class LazyBody(dict[str, Any]):
                 return {"role": "assistant"}
             return {"role": "assistant", "content": _content(turn, i, memo)}
         if kind in OTHER_TURNS:
-            if self._rewritten and self._user_holds(turn, i, memo):
+            if self._holds_rewritten(turn):
                 return _ANY.decode(_ENCODER.encode(turn))
             return None
         if _is_assistant(turn.get("role")) or (
@@ -232,15 +241,9 @@ class LazyBody(dict[str, Any]):
             return {k: _ANY.decode(v) for k, v in turn.items()}
         return None
 
-    def _user_holds(self, turn: Any, i: int, memo: list[Any] | None) -> bool:
-        """_user_holds for this backend's block types, remembered with the turn."""
-        kinds = self._rewritten
-        if memo is None:
-            return _user_holds(turn.content, kinds)
-        known = memo[i]
-        if known is None or known[0] is not kinds:
-            known = memo[i] = (kinds, _user_holds(turn.content, kinds))
-        return bool(known[1])
+    def _holds_rewritten(self, turn: Any) -> bool:
+        """A typed user (or system) turn holds a block type this backend's rules rewrite."""
+        return bool(self._rewritten) and _user_holds(turn.content, self._rewritten)
 
     def encode(self) -> bytes:
         """The body as JSON: values no rule replaced written from the request's bytes."""
@@ -252,17 +255,16 @@ class LazyBody(dict[str, Any]):
                 and isinstance(value, list)
                 and (reused_changed or not self._unchanged(key, value))
             ):
-                out[key] = [self._written(turn) for turn in value]
+                sources = self._turn_source
+                out[key] = [
+                    turn.written() if type(turn) is Reused else sources.get(id(turn), turn)
+                    for turn in value
+                ]
             elif self._unchanged(key, value):
                 out[key] = self._source[key]
             else:
                 out[key] = value
         return _ENCODER.encode(out)
-
-    def _written(self, turn: Any) -> Any:
-        if isinstance(turn, Reused):
-            return turn.written()
-        return self._turn_source.get(id(turn), turn)
 
     def _unchanged(self, key: str, value: Any) -> bool:
         """The value is what the request had, decoded or not."""
@@ -296,9 +298,9 @@ class _Memo:
 
     Each request of a conversation repeats every earlier assistant turn: decoding each
     once per conversation instead of once per request saves ~1.3 us per KB (turns a
-    prefix_split record holds are not even looked up here: LazyBody's memo has them). Values are shared between requests, safe
-    under the rules' contract (never edited in place), and decoded from the key, a copy:
-    they keep no request body alive."""
+    prefix_split record holds are not even looked up here: LazyBody's memo has them).
+    Values are shared between requests, safe under the rules' contract (never edited in
+    place), and decoded from the key, a copy: they keep no request body alive."""
 
     def __init__(self, max_bytes: int, decode: Callable[[bytes], Any] = _ANY.decode) -> None:
         self._decode = decode
