@@ -81,6 +81,14 @@ def test_a_growing_conversation_splits_as_a_whole_scan_does(seed: int, style: st
         if rng.random() < 0.1 and len(turns) > 4:
             k = rng.randrange(len(turns))
             turns[k] = {"role": turns[k]["role"], "content": f"edited {i}"}  # history edited
+        if rng.random() < 0.2:  # the values after `messages` change now and then
+            top["system"] = [{"type": "text", "text": f"billing header {i}"}]
+        if rng.random() < 0.1:
+            top["tools"] = [{"name": f"T{i}", "input_schema": {"type": "object"}}]
+        if rng.random() < 0.1:
+            top["stream"] = None
+        if rng.random() < 0.1:
+            top["metadata"] = {"user_id": f"u{i % 2}"}
         same_as_whole(encode(mark_last(body(turns, **top)), style))
 
 
@@ -150,11 +158,53 @@ def test_odd_bodies_split_as_a_whole_scan_does(raw: bytes) -> None:
 
 def test_a_body_continuing_a_record_with_garbage_fails_as_a_whole_scan_does() -> None:
     rng = random.Random(3)
-    raw = msgspec.json.encode(body(turn_pair(rng, 0) + turn_pair(rng, 1)))
+    raw = msgspec.json.encode(body(turn_pair(rng, 0) + turn_pair(rng, 1), metadata={"a": 1}))
     same_as_whole(raw)
     cut = raw.index(b'"system"')
     for tail in (b"", b"]", b"],", b'],"system":', b'],"system":[}', b"x" * 10):
         same_as_whole(raw[:cut] + tail)
+    same_as_whole(raw)
+    for broken in (raw[:-1], raw[:-1] + b" ", raw[:-2] + b"}", raw + b"}", raw + b" x"):
+        same_as_whole(broken)  # e.g. the last brace missing, a nested one closing instead
+
+
+def test_the_values_after_the_turns_are_taken_over_while_they_stay() -> None:
+    splitter = PrefixSplitter()
+    rng = random.Random(6)
+    turns = turn_pair(rng, 0)
+    found = []
+    for i in range(4):
+        turns += turn_pair(rng, i + 1)
+        system = [{"type": "text", "text": "changes" if i == 3 else "stays"}]
+        got = splitter.split(msgspec.json.encode(body(turns, system=system)))
+        assert got is not None
+        found.append(got.top)
+    assert found[1]["tools"] is found[2]["tools"] is found[3]["tools"]
+    assert found[1]["system"] is found[2]["system"]
+    assert bytes(found[3]["system"]) != bytes(found[2]["system"])
+
+
+@pytest.mark.parametrize(
+    "end",
+    [
+        b',"stream":true,"stream":false}',  # the last of a key given twice counts
+        b',"stream":false,"stream":true}',
+        b',"model":"again"}',  # a key before `messages`, again at the end
+        b',"tools":[],"tools":[{"name":"x"}]}',
+        b', "stream" : true }\n',  # blanks: no recorded endings, still split alike
+        b',"betas":["x"]}',
+    ],
+)
+def test_odd_endings_split_as_a_whole_scan_does(end: bytes) -> None:
+    rng = random.Random(7)
+    turns = turn_pair(rng, 0)
+    base = msgspec.json.encode(body(turns))
+    same_as_whole(base)
+    same_as_whole(base[:-1] + end)
+    turns += turn_pair(rng, 1)
+    again = msgspec.json.encode(body(turns))
+    same_as_whole(again[:-1] + end)
+    same_as_whole(again)
 
 
 def test_more_conversations_than_records() -> None:

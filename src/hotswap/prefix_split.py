@@ -17,6 +17,12 @@ them. Each new turn is then found where it must be (after a comma, at the next b
 is not blank), cut out as its own segment and decoded from that copy, so records never
 keep a request's whole body alive.
 
+The values after `messages` (`system`, `tools`: tens of KB, the same in every request of
+a session) are kept too, as segments `,"name":value` counted back from the closing brace:
+those the body still ends with are taken over, and only what lies between the last turn
+and them is decoded (as `{"messages":[0` + that + `}`). Only Claude Code's layout (no
+blanks, request_shape.Request's order) is recorded this way; other layouts decode it all.
+
 Anything unexpected (a key the typed shape does not know, a key before `messages` given
 twice, a turn not where it should be) gives None: the caller splits the whole body as
 before. Records are kept for the last MAX_RECORDS conversations, least recently used out.
@@ -63,6 +69,15 @@ class Record(NamedTuple):
     turns: list[Turn]  # each decoded from its own segment
     raws: list[Raw]  # each turn's bytes, as the client wrote them (views into segments)
     memo: list[Any]  # per turn: what body.LazyBody learnt about it (kept with the turn)
+    suffix: list[Ending]  # the top-level values after `messages`, from the last one back
+
+
+class Ending(NamedTuple):
+    """A top-level value at the end of a recorded body: `,"name":value` as written."""
+
+    name: str
+    segment: bytes
+    value: Raw  # a view into `segment`
 
 
 class Found(NamedTuple):
@@ -99,19 +114,30 @@ class PrefixSplitter:
                 break
             pos += len(segment)
             k += 1
+        end = _body_end(raw)
+        if end < pos:
+            return None
+        ending: dict[str, Raw] = {}  # the values at the end the record has, as it has them
+        kept: list[Ending] = []
+        for last in record.suffix:
+            if end - len(last.segment) < pos or not raw.endswith(last.segment, pos, end):
+                break
+            end -= len(last.segment)
+            ending.setdefault(last.name, last.value)  # the last of a key given twice counts
+            kept.append(last)
         try:
-            rest = _TURNS_RAW.decode(_TAIL_START + raw[pos:])
+            rest = _TURNS_RAW.decode(_TAIL_START + raw[pos:end] + b"}")
         except _SPLIT_FAILED:
             return None
         messages = rest.messages
         if not isinstance(messages, list) or not messages or bytes(messages[0]) != b"0":
             return None
-        if any(getattr(rest, name) is not UNSET for name in record.head):
+        if any(getattr(rest, name) is not UNSET or name in ending for name in record.head):
             return None  # a key before `messages` given again after it
         new = _cut_turns(raw, pos, messages[1:])
         if new is None:
             return None
-        new_segments, new_turns, new_raws = new
+        new_segments, new_turns, new_raws, array_end = new
         turns = record.turns[:k] + new_turns
         raws = record.raws[:k] + new_raws
         top: dict[str, Any] = {}
@@ -120,11 +146,14 @@ class PrefixSplitter:
                 top[name] = turns
             elif name in record.head:
                 top[name] = record.head[name]
+            elif name in ending:
+                top[name] = ending[name]
             elif (value := getattr(rest, name)) is not UNSET:
                 top[name] = value
         memo = record.memo[:k] + [None] * len(new_turns)
+        suffix = kept + _endings(raw, array_end, end, rest)
         del self._records[key]
-        self._keep(Record(segments[:k] + new_segments, record.head, turns, raws, memo))
+        self._keep(Record(segments[:k] + new_segments, record.head, turns, raws, memo, suffix))
         return Found(top, raws, memo)
 
     def _fresh(self, raw: bytes) -> Found | None:
@@ -143,7 +172,7 @@ class PrefixSplitter:
         cut = _cut_turns(raw, start, messages, first=True)
         if cut is None:
             return None
-        segments, turns, raws = cut
+        segments, turns, raws, array_end = cut
         top: dict[str, Any] = {}
         for name in FIELDS:
             if name == "messages":
@@ -154,7 +183,8 @@ class PrefixSplitter:
         if all(bytes(top[name]) == value for name, value in head.items()):
             # (else a key before `messages` is given again after it: no record)
             head_values = {k: Raw(v) for k, v in head.items()}
-            self._keep(Record(segments, head_values, turns, raws, memo))
+            suffix = _endings(raw, array_end, _body_end(raw), whole)
+            self._keep(Record(segments, head_values, turns, raws, memo, suffix))
         return Found(top, raws, memo)
 
     def _keep(self, record: Record) -> None:
@@ -180,12 +210,40 @@ def _head(text: bytes) -> dict[str, bytes] | None:
     return {name: bytes(head[name]) for name in names[:-1]}
 
 
+def _body_end(raw: bytes) -> int:
+    """Where the body's last character is, if it is a closing brace (else -1). Valid JSON
+    then ends there: the text before it is checked by decoding it with a brace added."""
+    end = len(raw.rstrip(b" \t\r\n")) - 1
+    return end if end > 0 and raw[end] == 0x7D else -1
+
+
+def _endings(raw: bytes, lo: int, end: int, values: Any) -> list[Ending]:
+    """The top-level values just before `end`, from the last one back, for a record: only
+    where they are written as `,"name":value` (no blanks; Claude Code's layout) in the
+    order of request_shape.Request, as far as that goes back, and never before `lo`."""
+    found: list[Ending] = []
+    for name in reversed(FIELDS):
+        if name == "messages":
+            break
+        value = getattr(values, name)
+        if value is UNSET:
+            continue
+        data = bytes(value)
+        segment = b',"' + name.encode() + b'":' + data
+        if end - len(segment) < lo or not raw.endswith(segment, lo, end):
+            break
+        found.append(Ending(name, segment, Raw(memoryview(segment)[len(segment) - len(data) :])))
+        end -= len(segment)
+    return found
+
+
 def _cut_turns(
     raw: bytes, pos: int, turns: list[Raw], first: bool = False
-) -> tuple[list[bytes], list[Turn], list[Raw]] | None:
-    """Each turn's segment, decoded form and bytes, checking that the turns follow each other
-    from `pos` as the JSON array's elements, and that the array ends after the last one.
-    `first`: `pos` is where the first element starts, and its segment starts at 0."""
+) -> tuple[list[bytes], list[Turn], list[Raw], int] | None:
+    """Each turn's segment, decoded form and bytes, and where the array ends, checking that
+    the turns follow each other from `pos` as the JSON array's elements, and that the array
+    ends after the last one. `first`: `pos` is where the first element starts, and its
+    segment starts at 0."""
     segments: list[bytes] = []
     decoded: list[Turn] = []
     raws: list[Raw] = []
@@ -208,6 +266,7 @@ def _cut_turns(
         segments.append(segment)
         raws.append(Raw(view))
         pos = seg_start = end
-    if _ARRAY_END.match(raw, pos) is None:
+    closing = _ARRAY_END.match(raw, pos)
+    if closing is None:
         return None
-    return segments, decoded, raws
+    return segments, decoded, raws, closing.end()
