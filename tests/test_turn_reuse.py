@@ -150,3 +150,31 @@ def test_turning_thinking_on_mid_conversation_records_the_turns_anew() -> None:
         split(raw), rewritten_block_types(backend.quirks), TurnReuse(backend, origins.origin)
     )
     assert sum(isinstance(t, Reused) for t in body["messages"]) == 5  # all but the last turn
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_rewound_or_edited_conversation_is_rewritten_as_the_full_parse_does(seed: int) -> None:
+    """Claude Code's rewind (Esc Esc) and compaction send fewer or other turns than the
+    request before: nothing kept from the longer history may leak into the shorter one."""
+    rng = random.Random(100 + seed)
+    origins = ThinkingOrigins()
+    backends = sorted(PRESETS)
+    backend = rng.choice(backends)
+    turns: list[dict[str, Any]] = []
+    for i in range(40):
+        roll = rng.random()
+        if roll < 0.15 and turns:
+            turns = turns[: rng.randrange(len(turns))]  # rewound to an earlier point
+        elif roll < 0.25 and turns:
+            k = rng.randrange(len(turns))
+            turns[k] = {"role": turns[k]["role"], "content": f"edited {i}"}
+        turns += turn_pair(rng, i)
+        if rng.random() < 0.3:  # a block's maker learnt late, anywhere in the history
+            block = rng.choice(turns[::2])["content"][0]
+            if "signature" in block:
+                origins.record(rng.choice(backends), [f"s:{block['signature']}"])
+        if rng.random() < 0.1:
+            backend = rng.choice(backends)
+        raw = request(turns)
+        for _ in range(2):  # and the same request again (a retry)
+            assert split_path(raw, backend, origins) == full_path(raw, backend, origins), i

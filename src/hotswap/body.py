@@ -82,6 +82,8 @@ class Split(NamedTuple):
     typed: bool = False
     memo: list[Any] | None = None  # per typed turn, kept with it for later requests
     raws: list[Raw] | None = None  # per typed turn, its bytes (prefix_split.py)
+    shared: int = 0  # the first turns are those of the conversation's previous request
+    carry: dict[str, Any] | None = None  # kept for the conversation's next request
 
     @property
     def turns(self) -> list[UserTurn | SystemTurn | AssistantTurn] | None:
@@ -106,7 +108,7 @@ def split(raw: bytes) -> Split:
     """
     found = _PREFIX.split(raw)
     if found is not None:
-        return Split(found.top, typed=True, memo=found.memo, raws=found.raws)
+        return Split(found.top, True, found.memo, found.raws, found.shared, found.carry)
     return split_whole(raw)
 
 
@@ -141,6 +143,7 @@ class LazyBody(dict[str, Any]):
         self._source: dict[str, Any] = body.top  # key -> what the request had (never changed)
         self._memo = body.memo  # per typed turn: its decoded content, or what it holds
         self._raws = body.raws  # per typed turn: its bytes, for a turn the rules never read
+        self._shared, self._carry = body.shared, body.carry
         self._rewritten = rewritten
         self._decoded: dict[str, Any] = {}  # key -> what the rules were given
         self._turn_source: dict[int, Any] = {}  # id(decoded turn) -> the turn as split
@@ -179,7 +182,9 @@ class LazyBody(dict[str, Any]):
         Runs over every turn of every request, so written as one tight loop: the typed
         assistant turns before the last one are offered to turn reuse, the others are
         decoded or left opaque by _decode_turn; a typed turn's memo and bytes come from
-        prefix_split's record when the split had one."""
+        prefix_split's record when the split had one. The run of turns at the start that
+        came out reused or opaque is kept for the conversation's next request, which takes
+        it whole if every reused turn still holds (_Run)."""
         memo = raws = None
         if isinstance(value, Raw):
             try:
@@ -195,9 +200,16 @@ class LazyBody(dict[str, Any]):
                 if type(turns[i]) is AssistantTurn:
                     last = i
                     break
+        carry = self._carry if memo is not None and reuse is not None else None
         out: list[Any] = []
+        run = _Run.take(carry, reuse, self._rewritten, min(self._shared, last))
+        if run is not None:
+            out = list(run.out)
+        start = len(out)
+        run_end = -1  # where the run of reused or opaque turns stops
         append = out.append
-        for i, turn in enumerate(turns):
+        for i in range(start, len(turns)):
+            turn = turns[i]
             kind = type(turn)
             if kind is AssistantTurn and i < last and turn.content is not UNSET:
                 content = _content(turn, i, memo)
@@ -220,8 +232,13 @@ class LazyBody(dict[str, Any]):
             if decoded is None:  # opaque to the rules: written as it came
                 append(turn if raws is None else raws[i])
             else:
+                if run_end < 0:
+                    run_end = i
                 self._turn_source[id(decoded)] = turn
                 append(decoded)
+        if carry is not None:
+            end = len(out) if run_end < 0 else run_end
+            _Run.keep(carry, run, reuse, self._rewritten, out, end)
         return out
 
     def _decode_turn(self, turn: Any, i: int, memo: list[Any] | None) -> dict[str, Any] | None:
@@ -271,6 +288,55 @@ class LazyBody(dict[str, Any]):
         if key in self._decoded:
             return self._decoded[key] is value
         return self._source.get(key, _MISSING) is value
+
+
+class _Run(NamedTuple):
+    """The first turns of a request as the rules were given them, all reused or opaque: the
+    next request of the conversation starts with the same turn objects (prefix_split.py),
+    so it takes them whole, after one check of every reused turn (TurnReuse.take)
+    instead of a pass over each."""
+
+    context: tuple[Any, frozenset[str]]  # turn reuse's backend, the block types rewritten
+    out: list[Any]
+    entries: list[Any]  # turn_reuse.Rewritten of the reused turns
+    checks: list[tuple[str, str | None]]  # each of their thinking blocks, and its maker
+
+    @staticmethod
+    def take(
+        carry: dict[str, Any] | None, reuse: TurnReuse | None, kinds: frozenset[str], limit: int
+    ) -> _Run | None:
+        """The run kept for this conversation, if it still holds here: for the same
+        backend and block types, within the turns taken over from the previous request
+        and before the last assistant turn (`limit`), every reused turn still recorded
+        and its blocks' makers unchanged."""
+        if carry is None or reuse is None:
+            return None
+        run: _Run | None = carry.get("run")
+        if run is None or len(run.out) > limit or run.context != (reuse.backend, kinds):
+            return None
+        return run if reuse.take(run.entries, run.checks) else None
+
+    @staticmethod
+    def keep(
+        carry: dict[str, Any],
+        taken: _Run | None,
+        reuse: Any,
+        kinds: frozenset[str],
+        out: list[Any],
+        end: int,
+    ) -> None:
+        """Keep `out[:end]` (all reused or opaque) as the run, growing `taken` if it was
+        one: a reused turn's entry and checks are worked out once."""
+        start = 0 if taken is None else len(taken.out)
+        if taken is not None and end == start:
+            return
+        entries = [] if taken is None else list(taken.entries)
+        checks = [] if taken is None else list(taken.checks)
+        for turn in out[start:end]:
+            if type(turn) is Reused:
+                entries.append(turn.entry)
+                checks.extend(zip(turn.entry.keys, turn.entry.verdicts, strict=True))
+        carry["run"] = _Run((reuse.backend, kinds), out[:end], entries, checks)
 
 
 def _content(turn: Any, i: int, memo: list[Any] | None) -> Any:

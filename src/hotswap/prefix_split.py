@@ -69,6 +69,7 @@ class Record(NamedTuple):
     turns: list[Turn]  # each decoded from its own segment
     raws: list[Raw]  # each turn's bytes, as the client wrote them (views into segments)
     memo: list[Any]  # per turn: what body.LazyBody learnt about it (kept with the turn)
+    carry: dict[str, Any]  # what body.LazyBody keeps for the conversation's next request
     suffix: list[Ending]  # the top-level values after `messages`, from the last one back
 
 
@@ -86,6 +87,8 @@ class Found(NamedTuple):
     top: dict[str, Any]
     raws: list[Raw]
     memo: list[Any]
+    shared: int  # the first turns, taken over from the record (the same objects)
+    carry: dict[str, Any]
 
 
 class PrefixSplitter:
@@ -153,8 +156,11 @@ class PrefixSplitter:
         memo = record.memo[:k] + [None] * len(new_turns)
         suffix = kept + _endings(raw, array_end, end, rest)
         del self._records[key]
-        self._keep(Record(segments[:k] + new_segments, record.head, turns, raws, memo, suffix))
-        return Found(top, raws, memo)
+        carry = record.carry
+        self._keep(
+            Record(segments[:k] + new_segments, record.head, turns, raws, memo, carry, suffix)
+        )
+        return Found(top, raws, memo, k, carry)
 
     def _fresh(self, raw: bytes) -> Found | None:
         """Split `raw` whole and record it (no record shares its first turn)."""
@@ -180,12 +186,13 @@ class PrefixSplitter:
             elif (value := getattr(whole, name)) is not UNSET:
                 top[name] = value
         memo: list[Any] = [None] * len(turns)
+        carry: dict[str, Any] = {}
         if all(bytes(top[name]) == value for name, value in head.items()):
             # (else a key before `messages` is given again after it: no record)
             head_values = {k: Raw(v) for k, v in head.items()}
             suffix = _endings(raw, array_end, _body_end(raw), whole)
-            self._keep(Record(segments, head_values, turns, raws, memo, suffix))
-        return Found(top, raws, memo)
+            self._keep(Record(segments, head_values, turns, raws, memo, carry, suffix))
+        return Found(top, raws, memo, 0, carry)
 
     def _keep(self, record: Record) -> None:
         self._records[id(record.segments[0])] = record

@@ -94,6 +94,27 @@ class TurnReuse:
         return Reused(entry, source)
 
     @property
+    def backend(self) -> tuple[str, Any]:
+        """What a recorded turn must have been recorded for: the backend and its quirks."""
+        return self._backend
+
+    def take(self, entries: list[Rewritten], checks: list[tuple[str, str | None]]) -> bool:
+        """Reuse these recorded turns together (body._Run), if every one still holds: still
+        recorded, for this backend, each thinking block's maker unchanged (`checks`)."""
+        recorded = _RECORDED
+        for entry in entries:
+            if recorded.get(id(entry.content)) is not entry or entry.backend != self._backend:
+                return False
+        origins = self._origins
+        for key, verdict in checks:
+            if origins(key) != verdict:
+                return False
+        for entry in entries:
+            recorded.move_to_end(id(entry.content))
+        self.reused.extend(entries)
+        return True
+
+    @property
     def changed(self) -> bool:
         """A reused turn differs from the request's: the body must be encoded."""
         return any(entry.changed for entry in self.reused)
