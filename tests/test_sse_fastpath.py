@@ -1,6 +1,7 @@
-"""SSEParser slices the usual `event: X\\ndata: ONE LINE\\n\\n` layout with one regex match
-per event; anything else goes through parse_event. Both must give exactly the events the
-plain rule gives: split at each first blank line, parse_event on each block."""
+"""SSEParser splits LF-only chunks at every blank line at once and slices the usual
+`event: X\\ndata: ONE LINE\\n\\n` layout where it stands; anything else goes through
+parse_event. Both must give exactly the events the plain rule gives: split at each first
+blank line, parse_event on each block."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ ODD_BLOCKS = [
     b"event: delta\ndata: caf\xc3\xa9 \xff bad utf-8",
     b"event: d\xc3\xa9lta\xff\ndata: x",  # a name that is not ASCII (nor UTF-8)
     b"event: ping\ndata: {}",
+    b"",  # a blank line more: a block of blank lines only, not an event
+    b"\n",
 ]
 
 
@@ -52,7 +55,7 @@ def _transcript(rng: random.Random, crlf_share: float) -> bytes:
     for _ in range(40):
         block = rng.choice(ODD_BLOCKS)
         sep = b"\r\n" if rng.random() < crlf_share else b"\n"
-        parts.append(block.replace(b"\n", sep) + sep * 2)
+        parts.append(block.replace(b"\n", sep) + sep * rng.choice((2, 2, 2, 3, 4)))
     return b"".join(parts) + b"event: tail\ndata: unfinished"
 
 

@@ -463,10 +463,18 @@ def _ends_stream(events: list[Event]) -> bool:
 
 
 def _render(events: list[Event], ctx: StreamContext) -> bytes:
+    """The events as the client gets them. A content_block_delta outside a thinking block
+    (most of a stream: text and tool input) is relayed without a look (rewrite_event would
+    do nothing with it)."""
     parts = []
+    thinking = ctx.thinking
     for event in events:
-        new = rewrite_event(event.name, event.data, ctx) if event.name else None
-        parts.append(event.raw if new is None else encode(event.name, new))
+        name = event.name
+        if name == "content_block_delta" and not thinking.open:
+            parts.append(event.raw)
+            continue
+        new = rewrite_event(name, event.data, ctx) if name else None
+        parts.append(event.raw if new is None else encode(name, new))
     return b"".join(parts)
 
 

@@ -96,14 +96,17 @@ class SSEParser:
             buf, start = chunk, end - pending  # the pending bytes held no boundary: end > pending
         else:
             buf, start = chunk, 0
+        if lf_only:  # every boundary is the first "\n\n" after the last: split does them all
+            pieces = (buf[start:] if start else buf).split(b"\n\n")
+            for piece in pieces[:-1]:
+                event = _lf_event(piece)
+                if event is not None:
+                    events.append(event)
+                else:
+                    _append(events, piece + b"\n\n")
+            self._keep(pieces[-1], 0, cr)
+            return events
         while True:
-            if lf_only:  # the usual layout, sliced by one regex match per event
-                match = _COMMON.match(buf, start)
-                if match is not None:
-                    end = match.end()
-                    events.append(_common_event(buf[start:end], match))
-                    start = end
-                    continue
             end = _boundary_end(buf, start, lf_only)
             if end < 0:
                 break
@@ -134,6 +137,27 @@ class SSEParser:
     def pending(self) -> bytes:
         """Bytes of an event not yet complete."""
         return bytes(self._buf)
+
+
+_NAMES: dict[bytes, str] = {}  # event names as read, decoded once (a few per backend)
+
+
+def _lf_event(piece: bytes) -> Event | None:
+    """The event of a block in the usual layout, `event: NAME\ndata: ONE LINE` (`piece`:
+    the block without its blank line), sliced where it stands; None for any other layout
+    (for _append and parse_event)."""
+    if not piece.startswith(b"event: ") or piece.count(b"\n") != 1:
+        return None
+    newline = piece.find(b"\n")
+    if not piece.startswith(b"data: ", newline + 1):
+        return None
+    name_bytes = piece[7:newline]
+    name = _NAMES.get(name_bytes)
+    if name is None:
+        name = name_bytes.decode("utf-8", "replace")
+        if len(_NAMES) < 64:
+            _NAMES[name_bytes] = name
+    return Event(raw=piece + b"\n\n", name=name, data=piece[newline + 7 :])
 
 
 def _append(events: list[Event], block: bytes) -> None:
