@@ -509,10 +509,14 @@ def _measure(
     run = Run()
     phases = plan(args.quick)
     for i in range(rounds):
-        order = TARGETS[i % 3 :] + TARGETS[: i % 3]  # rotate who goes first
-        for target in order:
-            for row in run_loadgen(urls[target], target, pids[target], phases, load_cpus):
-                run.add(target, row)
+        # Phase by phase, the three targets back to back (who goes first rotating): the
+        # same phase of two targets is seconds apart, not a whole round, so the machine's
+        # slow and fast spells (each lasting seconds here) mostly cancel in "added".
+        for j, phase in enumerate(phases):
+            k = (i + j) % 3
+            for target in TARGETS[k:] + TARGETS[:k]:
+                for row in run_loadgen(urls[target], target, pids[target], [phase], load_cpus):
+                    run.add(target, row)
         print(f"round {i + 1}/{rounds} done", file=sys.stderr, flush=True)
     info["hwm_mb"] = {t: rss_kb(pids[t], "VmHWM") / 1024 for t in TARGETS}
     info["idle_after_mb"] = {t: rss_kb(pids[t]) / 1024 for t in TARGETS}
