@@ -1,6 +1,6 @@
 """hotswap's benchmark (issue 6): direct vs through hotswap vs a bare aiohttp pass-through.
 
-    .venv/bin/python bench/run.py            # ~3 minutes, 3 rounds, medians
+    .venv/bin/python bench/run.py            # ~3 minutes, 5 rounds, medians
     .venv/bin/python bench/run.py --quick    # ~30 s, 1 round (smoke)
 
 Starts, each in its own process: the fake upstream (bench/fake_upstream.py), the router as
@@ -425,12 +425,12 @@ def cores(no_pin: bool) -> tuple[set[int] | None, set[int] | None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description="hotswap benchmark (issue 6)")
     parser.add_argument("--quick", action="store_true", help="~30 s smoke run, 1 round")
-    parser.add_argument("--rounds", type=int, help="rounds (default 3, quick 1)")
+    parser.add_argument("--rounds", type=int, help="rounds (default 5, quick 1)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     parser.add_argument("--src", type=Path, help="run the router from this src/ dir instead")
     parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
     args = parser.parse_args()
-    rounds = args.rounds or (1 if args.quick else 3)
+    rounds = args.rounds or (1 if args.quick else 5)
     router_cpus, load_cpus = cores(args.no_pin)
     started = time.perf_counter()
     procs: list[Proc] = []
