@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hotswap import modefile
-from hotswap.modefile import MAX_MODE_BYTES, ModeReader, parse_mode, read_mode, write_mode
+from hotswap.modefile import (
+    MAX_MODE_BYTES,
+    ModeReader,
+    mount_type,
+    parse_mode,
+    read_mode,
+    write_mode,
+)
 
 
 @pytest.mark.parametrize(
@@ -136,7 +145,7 @@ def test_a_settled_mode_file_is_read_once_then_only_stat(
     count = CountingReads(monkeypatch)
     path = tmp_path / "mode"
     write_mode(path, "deepseek")
-    reader = ModeReader(path)
+    reader = ModeReader(path, keep=True)
     count.later()
     assert [reader.read() for _ in range(5)] == ["deepseek"] * 5
     assert count.reads == 1
@@ -149,7 +158,7 @@ def test_a_just_written_mode_file_is_read_in_full_every_time(
     count = CountingReads(monkeypatch)
     path = tmp_path / "mode"
     path.write_text("ds\n")
-    reader = ModeReader(path)
+    reader = ModeReader(path, keep=True)
     assert reader.read() == "ds"
     path.write_text("an\n")  # same inode, same size, maybe the same mtime
     assert reader.read() == "an"
@@ -163,7 +172,7 @@ def test_a_change_after_the_name_was_kept_is_seen_at_once(
     count = CountingReads(monkeypatch)
     path = tmp_path / "mode"
     write_mode(path, "ds")
-    reader = ModeReader(path)
+    reader = ModeReader(path, keep=True)
     count.later()
     assert reader.read() == "ds"
     assert reader.read() == "ds"
@@ -182,7 +191,7 @@ def test_a_removed_or_broken_mode_file_is_never_kept(
 ) -> None:
     count = CountingReads(monkeypatch)
     path = tmp_path / "mode"
-    reader = ModeReader(path)
+    reader = ModeReader(path, keep=True)
     assert reader.read() is None
     path.write_text("x" * (MAX_MODE_BYTES + 1))
     count.later()
@@ -195,3 +204,60 @@ def test_a_removed_or_broken_mode_file_is_never_kept(
     assert reader.read() is None
     write_mode(path, "glm")
     assert reader.read() == "glm"
+
+
+def test_two_same_size_writes_within_a_coarse_timestamp_tick_are_both_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a file system with 2 s timestamps (FAT; ext3 and HFS+ have 1 s), a name read
+    0.5 s after a write must not be kept: a second write in the same tick looks the same
+    to stat."""
+    count = CountingReads(monkeypatch)
+    real_stat = os.stat
+
+    def coarse_stat(path: Any, **kwargs: Any) -> os.stat_result:
+        st = real_stat(path, **kwargs)
+        tick = 2_000_000_000
+        times = {
+            "st_mtime_ns": st.st_mtime_ns // tick * tick,
+            "st_ctime_ns": st.st_ctime_ns // tick * tick,
+        }
+        return os.stat_result(tuple(st)[:10], times)
+
+    monkeypatch.setattr(modefile.os, "stat", coarse_stat)
+    path = tmp_path / "mode"
+    path.write_text("kimi\n")
+    reader = ModeReader(path, keep=True)
+    written = coarse_stat(path).st_mtime_ns
+    count.skew_ns = written + 500_000_000 - time.time_ns()  # read 0.5 s into the tick
+    assert reader.read() == "kimi"
+    path.write_text("qwen\n")  # in place, same size, same (coarse) times
+    assert reader.read() == "qwen"
+
+
+def test_the_name_is_only_kept_on_a_local_file_system(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    count = CountingReads(monkeypatch)
+    path = tmp_path / "mode"
+    write_mode(path, "deepseek")
+    reader = ModeReader(path, keep=False)  # e.g. NFS: stat may answer from a cache
+    count.later()
+    assert [reader.read() for _ in range(3)] == ["deepseek"] * 3
+    assert count.reads == 3
+
+
+MOUNTINFO = """\
+22 27 0:21 / /proc rw,relatime - proc proc rw
+27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard
+31 27 0:40 / /home rw,relatime shared:5 - nfs4 srv:/home rw,vers=4.2
+32 27 0:41 / /tmp rw,nosuid - tmpfs tmpfs rw
+"""
+
+
+@pytest.mark.parametrize(
+    ("major", "minor", "kind"), [(254, 0, "ext4"), (0, 40, "nfs4"), (0, 41, "tmpfs"), (8, 1, None)]
+)
+def test_mount_type_reads_mountinfo(major: int, minor: int, kind: str | None) -> None:
+    assert mount_type(MOUNTINFO, major, minor) == kind
+    assert (kind in modefile.LOCAL_FILESYSTEMS) == (kind in ("ext4", "tmpfs"))

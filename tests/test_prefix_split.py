@@ -130,6 +130,10 @@ def test_what_the_body_learnt_about_a_turn_goes_with_it() -> None:
         b'{"model":"a","messages":[{"role":"user","content":"x"}],"messages":[0,'
         b'{"role":"user","content":"y"}]}',
         b'{"model":"a","messages":[{"role":"user","content":"x"}],"messages":[]}',
+        b'{"model":"a","messages":[{"role":"user","content":"x"}],"messages":[0]}',
+        b'{"model":"a","messages":[{"role":"user","content":"x"}],"messa\\u0067es":[0]}',
+        b'{"messages":[0],"messages":[{ "content":"x", "role":"user"}]}',
+        b'{"model":"a","messages":[0],"messages":[{"role":"user","content":"x"}]}',
         # the first turn's bytes inside a value before `messages`
         b'{"metadata":{"k":[{"role":"user","content":"x"}]},"messages":'
         b'[{"role":"user","content":"x"}]}',

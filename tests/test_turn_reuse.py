@@ -178,3 +178,53 @@ def test_a_rewound_or_edited_conversation_is_rewritten_as_the_full_parse_does(se
         raw = request(turns)
         for _ in range(2):  # and the same request again (a retry)
             assert split_path(raw, backend, origins) == full_path(raw, backend, origins), i
+
+
+def _tool_turns(n: int, edited: int | None = None) -> list[dict[str, Any]]:
+    """An assistant tool call and its result, n times (result `edited` rewritten)."""
+    turns: list[dict[str, Any]] = []
+    for i in range(1, n + 1):
+        call = {"type": "tool_use", "id": f"t{i}", "name": "Read", "input": {"i": i}}
+        turns.append({"role": "assistant", "content": [{"type": "text", "text": f"{i}"}, call]})
+        text = f"cleared {i}" if i == edited else f"out {i}"
+        turns.append(
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": f"t{i}", "content": text}],
+            }
+        )
+    return turns
+
+
+@pytest.mark.parametrize("backend", ["deepseek", "anthropic", "kimi"])
+def test_a_request_split_and_never_rewritten_leaves_no_stale_run(backend: str) -> None:
+    """Every attempt of a request can be refused before its body is built (a missing key):
+    the conversation's record has moved on to it, what was kept of the request before
+    must not stand in for its turns."""
+    origins = ThinkingOrigins()
+    for _ in range(2):
+        raw = request(_tool_turns(3))
+        split_path(raw, backend, origins)
+    split(request(_tool_turns(3, edited=1)))  # split, never rewritten
+    raw = request(_tool_turns(4, edited=1))
+    assert split_path(raw, backend, origins) == full_path(raw, backend, origins)
+
+
+@pytest.mark.parametrize(("first", "fallback"), [("qwen", "anthropic"), ("anthropic", "deepseek")])
+def test_a_fallback_rewritten_after_other_requests_uses_its_own_turns(
+    first: str, fallback: str
+) -> None:
+    """A fallback attempt rewrites its request's split after an await, when requests of an
+    edited branch of the conversation may have been split and rewritten meanwhile."""
+    origins = ThinkingOrigins()
+    for _ in range(2):
+        split_path(request(_tool_turns(3)), fallback, origins)
+    raw_a = request(_tool_turns(4))
+    split_a = split(raw_a)
+    rewrite_split(raw_a, split_a, PRESETS[first], origins.origin)  # the first attempt
+    for _ in range(2):  # meanwhile, another request sharing the first turns, edited
+        split_path(request(_tool_turns(3, edited=1)), fallback, origins)
+    late = rewrite_split(raw_a, split_a, PRESETS[fallback], origins.origin)
+    assert msgspec.json.decode(late) == full_path(raw_a, fallback, origins)
+    raw_b = request(_tool_turns(5, edited=1))  # and the branch goes on as before
+    assert split_path(raw_b, fallback, origins) == full_path(raw_b, fallback, origins)

@@ -82,7 +82,6 @@ class Split(NamedTuple):
     typed: bool = False
     memo: list[Any] | None = None  # per typed turn, kept with it for later requests
     raws: list[Raw] | None = None  # per typed turn, its bytes (prefix_split.py)
-    shared: int = 0  # the first turns are those of the conversation's previous request
     carry: dict[str, Any] | None = None  # kept for the conversation's next request
 
     @property
@@ -108,7 +107,7 @@ def split(raw: bytes) -> Split:
     """
     found = _PREFIX.split(raw)
     if found is not None:
-        return Split(found.top, True, found.memo, found.raws, found.shared, found.carry)
+        return Split(found.top, True, found.memo, found.raws, found.carry)
     return split_whole(raw)
 
 
@@ -143,7 +142,7 @@ class LazyBody(dict[str, Any]):
         self._source: dict[str, Any] = body.top  # key -> what the request had (never changed)
         self._memo = body.memo  # per typed turn: its decoded content, or what it holds
         self._raws = body.raws  # per typed turn: its bytes, for a turn the rules never read
-        self._shared, self._carry = body.shared, body.carry
+        self._carry = body.carry
         self._rewritten = rewritten
         self._decoded: dict[str, Any] = {}  # key -> what the rules were given
         self._turn_source: dict[int, Any] = {}  # id(decoded turn) -> the turn as split
@@ -202,7 +201,7 @@ class LazyBody(dict[str, Any]):
                     break
         carry = self._carry if memo is not None and reuse is not None else None
         out: list[Any] = []
-        run = _Run.take(carry, reuse, self._rewritten, min(self._shared, last))
+        run = _Run.take(carry, reuse, self._rewritten, turns, last)
         if run is not None:
             out = list(run.out)
         start = len(out)
@@ -238,7 +237,7 @@ class LazyBody(dict[str, Any]):
                 append(decoded)
         if carry is not None:
             end = len(out) if run_end < 0 else run_end
-            _Run.keep(carry, run, reuse, self._rewritten, out, end)
+            _Run.keep(carry, run, reuse, self._rewritten, turns, out, end)
         return out
 
     def _decode_turn(self, turn: Any, i: int, memo: list[Any] | None) -> dict[str, Any] | None:
@@ -297,23 +296,32 @@ class _Run(NamedTuple):
     instead of a pass over each."""
 
     context: tuple[Any, frozenset[str]]  # turn reuse's backend, the block types rewritten
+    sources: list[Any]  # the split turns these were made from (identity is the check)
     out: list[Any]
     entries: list[Any]  # turn_reuse.Rewritten of the reused turns
     checks: list[tuple[str, str | None]]  # each of their thinking blocks, and its maker
 
     @staticmethod
     def take(
-        carry: dict[str, Any] | None, reuse: TurnReuse | None, kinds: frozenset[str], limit: int
+        carry: dict[str, Any] | None,
+        reuse: TurnReuse | None,
+        kinds: frozenset[str],
+        turns: list[Any],
+        last: int,
     ) -> _Run | None:
-        """The run kept for this conversation, if it still holds here: for the same
-        backend and block types, within the turns taken over from the previous request
-        and before the last assistant turn (`limit`), every reused turn still recorded
-        and its blocks' makers unchanged."""
+        """The run kept for this conversation, if it still holds for `turns`: made from
+        these very turn objects (the conversation's record may have moved on since, or
+        another request of it been rewritten in between), for the same backend and block
+        types, before the last assistant turn, every reused turn still recorded and its
+        blocks' makers unchanged."""
         if carry is None or reuse is None:
             return None
         run: _Run | None = carry.get("run")
-        if run is None or len(run.out) > limit or run.context != (reuse.backend, kinds):
+        if run is None or len(run.sources) > last or run.context != (reuse.backend, kinds):
             return None
+        for made_from, turn in zip(run.sources, turns, strict=False):
+            if made_from is not turn:
+                return None
         return run if reuse.take(run.entries, run.checks) else None
 
     @staticmethod
@@ -322,13 +330,14 @@ class _Run(NamedTuple):
         taken: _Run | None,
         reuse: Any,
         kinds: frozenset[str],
+        turns: list[Any],
         out: list[Any],
         end: int,
     ) -> None:
         """Keep `out[:end]` (all reused or opaque) as the run, growing `taken` if it was
         one: a reused turn's entry and checks are worked out once."""
         start = 0 if taken is None else len(taken.out)
-        if taken is not None and end == start:
+        if taken is not None and end == start and carry.get("run") is taken:
             return
         entries = [] if taken is None else list(taken.entries)
         checks = [] if taken is None else list(taken.checks)
@@ -336,7 +345,7 @@ class _Run(NamedTuple):
             if type(turn) is Reused:
                 entries.append(turn.entry)
                 checks.extend(zip(turn.entry.keys, turn.entry.verdicts, strict=True))
-        carry["run"] = _Run((reuse.backend, kinds), out[:end], entries, checks)
+        carry["run"] = _Run((reuse.backend, kinds), turns[:end], out[:end], entries, checks)
 
 
 def _content(turn: Any, i: int, memo: list[Any] | None) -> Any:

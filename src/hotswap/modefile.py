@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import time
 from pathlib import Path
 
@@ -46,29 +47,54 @@ def read_mode(path: Path) -> str | None:
     return parse_mode(decode_mode(raw))
 
 
-# A file last changed this long before it was read has a timestamp no later write can share.
-SETTLED_NS = 50_000_000
+# A file last changed this long before it was read has a timestamp no later write can share:
+# the coarsest file timestamps in use are FAT's (2 s); ext3 and HFS+ have 1 s.
+SETTLED_NS = 2_000_000_000
+# File systems whose stat always shows the latest write, where the name may be kept. Not
+# network ones: NFS and SMB clients answer stat from attribute caches (seconds to a
+# minute old), where opening the file revalidates it.
+LOCAL_FILESYSTEMS = frozenset(
+    {
+        "ext2",
+        "ext3",
+        "ext4",
+        "xfs",
+        "btrfs",
+        "tmpfs",
+        "ramfs",
+        "zfs",
+        "f2fs",
+        "jfs",
+        "reiserfs",
+        "bcachefs",
+        "overlay",
+    }
+)
 
 
 class ModeReader:
-    """read_mode of one path, for a router that reads it on every request: one stat per
-    read while the file stays as it was, instead of open, fstat, read and close (~20 us
-    a request in a router on a small VM).
+    """read_mode of one path, for a router that reads it on every request: on a local file
+    system, one stat per read while the file stays as it was, instead of open, fstat, read
+    and close (~20 us a request in a router on a small VM).
 
     The name read is kept with the file's identity: device, inode, size, mode, and
     modification and change times in ns. Every write changes the times, but two writes
-    within one timestamp tick (a few ms where the clock is coarse) can leave them equal,
-    so a name is only kept when the file had been left alone for SETTLED_NS when it was
-    read; until then, every read is a full one. Atomic replaces (every hotswap write)
-    change the inode as well."""
+    within one timestamp tick (up to 2 s on old file systems) can leave them equal, so a
+    name is only kept when the file had been left alone for SETTLED_NS when it was read;
+    until then, every read is a full one. Atomic replaces (every hotswap write) change the
+    inode as well. Elsewhere (not Linux, a network file system, anything not known to be
+    local) every read is a full one."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, keep: bool | None = None) -> None:
         self.path = path
+        self.keep = local_filesystem(path) if keep is None else keep
         self._identity: tuple[int, ...] | None = None
         self._name: str | None = None
 
     def read(self) -> str | None:
         """read_mode(path), with its errors."""
+        if not self.keep:
+            return read_mode(self.path)
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
@@ -82,6 +108,33 @@ class ModeReader:
         if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > SETTLED_NS:
             self._identity, self._name = identity, name
         return name
+
+
+def local_filesystem(path: Path) -> bool:
+    """Linux: the file system holding `path` (or its nearest existing folder) is one of
+    LOCAL_FILESYSTEMS, by /proc/self/mountinfo. False elsewhere, and whenever unsure."""
+    if not sys.platform.startswith("linux"):
+        return False
+    existing = next((p for p in (path, *path.parents) if p.exists()), path)
+    try:
+        dev = os.stat(existing).st_dev
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
+            mountinfo = fh.read()
+    except OSError:
+        return False
+    return mount_type(mountinfo, os.major(dev), os.minor(dev)) in LOCAL_FILESYSTEMS
+
+
+def mount_type(mountinfo: str, major: int, minor: int) -> str | None:
+    """The file system type of the mount with this device number, from mountinfo's text
+    (`ID PARENT MAJOR:MINOR ROOT MOUNTPOINT OPTIONS [TAGS] - TYPE SOURCE ...`)."""
+    device = f"{major}:{minor}"
+    for line in mountinfo.splitlines():
+        fields = line.split(" ", 3)
+        if len(fields) > 2 and fields[2] == device and " - " in line:
+            kind = line.split(" - ", 1)[1].split(" ", 1)[0]
+            return kind or None
+    return None
 
 
 def decode_mode(raw: bytes) -> str:

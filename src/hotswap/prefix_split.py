@@ -30,6 +30,7 @@ before. Records are kept for the last MAX_RECORDS conversations, least recently 
 
 from __future__ import annotations
 
+import json
 import re
 from collections import OrderedDict
 from typing import Any, NamedTuple
@@ -87,7 +88,6 @@ class Found(NamedTuple):
     top: dict[str, Any]
     raws: list[Raw]
     memo: list[Any]
-    shared: int  # the first turns, taken over from the record (the same objects)
     carry: dict[str, Any]
 
 
@@ -141,6 +141,8 @@ class PrefixSplitter:
         if new is None:
             return None
         new_segments, new_turns, new_raws, array_end = new
+        if not _no_messages_key(raw, array_end, end):
+            return None  # `messages` given twice: the whole-body split decides
         turns = record.turns[:k] + new_turns
         raws = record.raws[:k] + new_raws
         top: dict[str, Any] = {}
@@ -160,7 +162,7 @@ class PrefixSplitter:
         self._keep(
             Record(segments[:k] + new_segments, record.head, turns, raws, memo, carry, suffix)
         )
-        return Found(top, raws, memo, k, carry)
+        return Found(top, raws, memo, carry)
 
     def _fresh(self, raw: bytes) -> Found | None:
         """Split `raw` whole and record it (no record shares its first turn)."""
@@ -179,6 +181,8 @@ class PrefixSplitter:
         if cut is None:
             return None
         segments, turns, raws, array_end = cut
+        if not _no_messages_key(raw, array_end, _body_end(raw)):
+            return None
         top: dict[str, Any] = {}
         for name in FIELDS:
             if name == "messages":
@@ -192,7 +196,7 @@ class PrefixSplitter:
             head_values = {k: Raw(v) for k, v in head.items()}
             suffix = _endings(raw, array_end, _body_end(raw), whole)
             self._keep(Record(segments, head_values, turns, raws, memo, carry, suffix))
-        return Found(top, raws, memo, 0, carry)
+        return Found(top, raws, memo, carry)
 
     def _keep(self, record: Record) -> None:
         self._records[id(record.segments[0])] = record
@@ -203,11 +207,25 @@ class PrefixSplitter:
         self._records.clear()
 
 
+def _no_messages_key(raw: bytes, lo: int, end: int) -> bool:
+    """No top-level `messages` key (however spelled) from `lo`, just after the turns'
+    array, to `end`: msgspec keeps the last of a key given twice, so a second `messages`
+    would stand in for the turns this split found."""
+    try:
+        return "messages" not in _HEAD.decode(b'{"_":0' + raw[lo:end] + b"}")
+    except _SPLIT_FAILED:
+        return False
+
+
 def _head(text: bytes) -> dict[str, bytes] | None:
-    """The values before `messages`, if `text` is exactly `{...,"messages":[` (and blanks)."""
+    """The values before `messages`, if `text` is exactly `{...,"messages":[` (and blanks),
+    each key given once."""
     try:
         head = _HEAD.decode(text + b"]}")
-    except _SPLIT_FAILED:
+        pairs = json.loads(text + b"]}", object_pairs_hook=list)  # (its keys, twice or not)
+    except (*_SPLIT_FAILED, ValueError):
+        return None
+    if len(pairs) != len(head):
         return None
     names = list(head)
     if not names or names[-1] != "messages" or not _BLANK_LIST.fullmatch(bytes(head["messages"])):
