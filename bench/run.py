@@ -210,7 +210,8 @@ class Run:
         return statistics.median(values) if values else float("nan")
 
     def added(self, target: str, phase: str, key: str) -> float:
-        """Median over rounds of (target - direct): rounds interleave, so drift cancels."""
+        """Median over rounds of (target - direct): within a round the targets run each
+        phase back to back, so the machine's drift mostly cancels."""
         pairs = zip(self.rows(target, phase), self.rows("direct", phase), strict=False)
         diffs = [t[key] - d[key] for t, d in pairs if t["ok"] and d["ok"]]
         return statistics.median(diffs) if diffs else float("nan")
