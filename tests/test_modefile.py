@@ -252,6 +252,7 @@ MOUNTINFO = """\
 27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard
 31 27 0:40 / /home rw,relatime shared:5 - nfs4 srv:/home rw,vers=4.2
 32 27 0:41 / /tmp rw,nosuid - tmpfs tmpfs rw
+33 27 0:50 /@data /srv/my\\040data rw master:1 - btrfs /dev/sdb rw,subvol=/@data
 """
 
 
@@ -261,3 +262,30 @@ MOUNTINFO = """\
 def test_mount_type_reads_mountinfo(major: int, minor: int, kind: str | None) -> None:
     assert mount_type(MOUNTINFO, major, minor) == kind
     assert (kind in modefile.LOCAL_FILESYSTEMS) == (kind in ("ext4", "tmpfs"))
+
+
+@pytest.mark.parametrize(
+    ("where", "kind"),
+    [
+        ("/srv/my data/hotswap/mode", "btrfs"),  # a subvolume's own device number: by path
+        ("/home/me/.local/state/hotswap/mode", "nfs4"),
+        ("/var/lib/x", "ext4"),
+        ("/srv/other", "ext4"),
+    ],
+)
+def test_mount_type_falls_back_to_the_innermost_mount_point(where: str, kind: str) -> None:
+    assert mount_type(MOUNTINFO, 0, 99, where) == kind
+
+
+def test_a_folder_that_cannot_be_looked_into_is_not_local(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Path.exists raises PermissionError under a folder without x permission: the router
+    must still start, and read the file in full (which reports the problem)."""
+
+    def refused(self: Path, **kwargs: Any) -> bool:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(modefile.Path, "exists", refused)
+    assert modefile.local_filesystem(tmp_path / "locked" / "mode") is False
+    assert ModeReader(tmp_path / "locked" / "mode").keep is False

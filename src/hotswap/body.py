@@ -35,6 +35,7 @@ kept as written.
 
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -319,9 +320,8 @@ class _Run(NamedTuple):
         run: _Run | None = carry.get("run")
         if run is None or len(run.sources) > last or run.context != (reuse.backend, kinds):
             return None
-        for made_from, turn in zip(run.sources, turns, strict=False):
-            if made_from is not turn:
-                return None
+        if not all(map(operator.is_, run.sources, turns)):
+            return None
         return run if reuse.take(run.entries, run.checks) else None
 
     @staticmethod

@@ -112,29 +112,41 @@ class ModeReader:
 
 def local_filesystem(path: Path) -> bool:
     """Linux: the file system holding `path` (or its nearest existing folder) is one of
-    LOCAL_FILESYSTEMS, by /proc/self/mountinfo. False elsewhere, and whenever unsure."""
+    LOCAL_FILESYSTEMS, by /proc/self/mountinfo. False elsewhere, and whenever unsure
+    (including a folder on the way that cannot be looked into)."""
     if not sys.platform.startswith("linux"):
         return False
-    existing = next((p for p in (path, *path.parents) if p.exists()), path)
     try:
-        dev = os.stat(existing).st_dev
+        existing = next((p for p in (path, *path.parents) if p.exists()), path)
+        st = os.stat(existing)
         with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
             mountinfo = fh.read()
+        where = os.path.realpath(existing)
     except OSError:
         return False
-    return mount_type(mountinfo, os.major(dev), os.minor(dev)) in LOCAL_FILESYSTEMS
+    kind = mount_type(mountinfo, os.major(st.st_dev), os.minor(st.st_dev), where)
+    return kind in LOCAL_FILESYSTEMS
 
 
-def mount_type(mountinfo: str, major: int, minor: int) -> str | None:
+def mount_type(mountinfo: str, major: int, minor: int, where: str = "") -> str | None:
     """The file system type of the mount with this device number, from mountinfo's text
-    (`ID PARENT MAJOR:MINOR ROOT MOUNTPOINT OPTIONS [TAGS] - TYPE SOURCE ...`)."""
+    (`ID PARENT MAJOR:MINOR ROOT MOUNTPOINT OPTIONS [TAGS] - TYPE SOURCE ...`); failing
+    that (btrfs gives each subvolume a device number of its own, which mountinfo does not
+    list), the type of the innermost mount point holding the path `where`."""
     device = f"{major}:{minor}"
+    best, best_len = None, -1
     for line in mountinfo.splitlines():
-        fields = line.split(" ", 3)
-        if len(fields) > 2 and fields[2] == device and " - " in line:
-            kind = line.split(" - ", 1)[1].split(" ", 1)[0]
-            return kind or None
-    return None
+        fields = line.split(" ", 5)
+        if len(fields) < 5 or " - " not in line:
+            continue
+        kind = line.split(" - ", 1)[1].split(" ", 1)[0] or None
+        if fields[2] == device:
+            return kind
+        point = fields[4].replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
+        inside = where == point or where.startswith(point.rstrip("/") + "/")
+        if where and inside and len(point) >= best_len:  # the later of equal ones: on top
+            best, best_len = kind, len(point)
+    return best
 
 
 def decode_mode(raw: bytes) -> str:
