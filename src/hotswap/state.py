@@ -48,7 +48,7 @@ class RouterState:
     _last_good: Backend | None = None
     thinking: ThinkingOrigins = field(default_factory=ThinkingOrigins)  # who made each block
     breakers: Breakers = field(init=False)
-    _mode: ModeReader = field(init=False)
+    _mode: ModeReader = field(init=False)  # reads mode_file (set once, at start)
 
     def __post_init__(self) -> None:
         settings = self.config.router
@@ -63,8 +63,6 @@ class RouterState:
     def active(self) -> ActiveMode:
         """The backend the mode file names; on any problem, the last good one."""
         try:
-            if self._mode.path != self.mode_file:
-                self._mode = ModeReader(self.mode_file)
             name = self._mode.read()
         except (OSError, ValueError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
