@@ -10,9 +10,6 @@ import re
 from dataclasses import dataclass
 
 _BOUNDARY = re.compile(rb"\r\n\r\n|\n\n|\r\r|\r\n\n|\n\r\n")
-# `event: NAME\ndata: ONE LINE\n\n`, what every backend sends: the same fields as
-# parse_event finds (its _parse_common case), and the first blank line is its end.
-_COMMON = re.compile(rb"event: ([^\r\n]*+)\ndata: ([^\r\n]*+)\n\n")
 
 
 @dataclass(slots=True)
@@ -30,9 +27,10 @@ class Event:
 
 def parse_event(raw: bytes) -> Event:
     """Fields of one event block (without requiring the terminating blank line)."""
-    fast = _parse_common(raw)
-    if fast is not None:
-        return fast
+    if raw.endswith(b"\n\n") and b"\r" not in raw:
+        fast = _usual_event(raw[:-2], raw)
+        if fast is not None:
+            return fast
     name = ""
     data: list[bytes] = []
     for line in raw.splitlines():
@@ -46,18 +44,6 @@ def parse_event(raw: bytes) -> Event:
         elif key == b"data":
             data.append(value)
     return Event(raw=raw, name=name, data=b"\n".join(data))
-
-
-def _parse_common(raw: bytes) -> Event | None:
-    """The layout every backend sends, `event: NAME\ndata: ONE LINE\n\n`, sliced without
-    splitting lines; None for anything else (the general parser decides)."""
-    match = _COMMON.fullmatch(raw)
-    return None if match is None else _common_event(raw, match)
-
-
-def _common_event(raw: bytes, match: re.Match[bytes]) -> Event:
-    """The event of a `_COMMON` match whose bytes are `raw`."""
-    return Event(raw=raw, name=match[1].decode("utf-8", "replace"), data=match[2])
 
 
 MAX_EVENT_BYTES = 16 * 1024 * 1024
@@ -99,7 +85,7 @@ class SSEParser:
         if lf_only:  # every boundary is the first "\n\n" after the last: split does them all
             pieces = (buf[start:] if start else buf).split(b"\n\n")
             for piece in pieces[:-1]:
-                event = _lf_event(piece)
+                event = _usual_event(piece)
                 if event is not None:
                     events.append(event)
                 else:
@@ -142,10 +128,11 @@ class SSEParser:
 _NAMES: dict[bytes, str] = {}  # event names as read, decoded once (a few per backend)
 
 
-def _lf_event(piece: bytes) -> Event | None:
-    """The event of a block in the usual layout, `event: NAME\ndata: ONE LINE` (`piece`:
-    the block without its blank line), sliced where it stands; None for any other layout
-    (for _append and parse_event)."""
+def _usual_event(piece: bytes, raw: bytes | None = None) -> Event | None:
+    """The event of a block in the layout every backend sends, `event: NAME\ndata: ONE
+    LINE` (`piece`: the block without its blank line, holding no \r; `raw`: the block with
+    it, if at hand), sliced where it stands; None for any other layout (parse_event's
+    line by line reading decides)."""
     if not piece.startswith(b"event: ") or piece.count(b"\n") != 1:
         return None
     newline = piece.find(b"\n")
@@ -157,7 +144,8 @@ def _lf_event(piece: bytes) -> Event | None:
         name = name_bytes.decode("utf-8", "replace")
         if len(_NAMES) < 64:
             _NAMES[name_bytes] = name
-    return Event(raw=piece + b"\n\n", name=name, data=piece[newline + 7 :])
+    raw = piece + b"\n\n" if raw is None else raw
+    return Event(raw=raw, name=name, data=piece[newline + 7 :])
 
 
 def _append(events: list[Event], block: bytes) -> None:
