@@ -46,13 +46,14 @@ from msgspec import UNSET, Raw
 from hotswap.prefix_split import PrefixSplitter
 from hotswap.request_shape import (
     BLOCKS,
-    FIELDS,
     OTHER_TURNS,
     REQUEST,
     TAG_OF,
+    TOP_LEVEL,
     AssistantTurn,
     SystemTurn,
     UserTurn,
+    fields_in_order,
 )
 from hotswap.thinking import UNDECODABLE
 from hotswap.turn_reuse import Reused, TurnReuse
@@ -64,7 +65,6 @@ NEEDS_FULL_PARSE = UNDECODABLE
 _MISSING: Any = object()
 _ASSISTANT = b'"assistant"'
 _SIMPLE_ROLES = (_ASSISTANT, b'"user"')
-_TOP = msgspec.json.Decoder(dict[str, Raw])
 _OBJECTS = msgspec.json.Decoder(list[dict[str, Raw]])
 _ANY = msgspec.json.Decoder()
 _ENCODER = msgspec.json.Encoder()
@@ -118,15 +118,10 @@ def split_whole(raw: bytes) -> Split:
         request = REQUEST.decode(raw)
     except msgspec.ValidationError:  # not Claude Code's shape (or not an object)
         try:
-            return Split(_TOP.decode(raw))
+            return Split(TOP_LEVEL.decode(raw))
         except msgspec.ValidationError:
             raise NotAnObject("the request body must be a JSON object") from None
-    top = {}
-    for name in FIELDS:
-        value = getattr(request, name)
-        if value is not UNSET:
-            top[name] = value
-    return Split(top, typed=True)
+    return Split(fields_in_order(request), typed=True)
 
 
 class LazyBody(dict[str, Any]):

@@ -38,7 +38,15 @@ from typing import Any, NamedTuple
 import msgspec
 from msgspec import UNSET, Raw, UnsetType
 
-from hotswap.request_shape import FIELDS, AssistantTurn, Request, SystemTurn, UserTurn
+from hotswap.request_shape import (
+    FIELDS,
+    TOP_LEVEL,
+    AssistantTurn,
+    Request,
+    SystemTurn,
+    UserTurn,
+    fields_in_order,
+)
 
 MAX_RECORDS = 8  # conversations at once: a session's main thread, its subagents, titles
 
@@ -53,7 +61,6 @@ class _TurnsRaw(Request):
 
 _TURNS_RAW = msgspec.json.Decoder(_TurnsRaw)
 _TURN: msgspec.json.Decoder[Turn] = msgspec.json.Decoder(Turn)
-_HEAD = msgspec.json.Decoder(dict[str, Raw])
 _TAIL_START = b'{"messages":[0'
 _SEPARATOR = re.compile(rb"[ \t\n\r]*,[ \t\n\r]*")
 _ARRAY_END = re.compile(rb"[ \t\n\r]*\]")
@@ -145,16 +152,7 @@ class PrefixSplitter:
             return None  # `messages` given twice: the whole-body split decides
         turns = record.turns[:k] + new_turns
         raws = record.raws[:k] + new_raws
-        top: dict[str, Any] = {}
-        for name in FIELDS:
-            if name == "messages":
-                top[name] = turns
-            elif name in record.head:
-                top[name] = record.head[name]
-            elif name in ending:
-                top[name] = ending[name]
-            elif (value := getattr(rest, name)) is not UNSET:
-                top[name] = value
+        top = fields_in_order(record.head, ending, rest, messages=turns)
         memo = record.memo[:k] + [None] * len(new_turns)
         suffix = kept + _endings(raw, array_end, end, rest)
         del self._records[key]
@@ -181,20 +179,16 @@ class PrefixSplitter:
         if cut is None:
             return None
         segments, turns, raws, array_end = cut
-        if not _no_messages_key(raw, array_end, _body_end(raw)):
+        end = _body_end(raw)
+        if not _no_messages_key(raw, array_end, end):
             return None
-        top: dict[str, Any] = {}
-        for name in FIELDS:
-            if name == "messages":
-                top[name] = turns
-            elif (value := getattr(whole, name)) is not UNSET:
-                top[name] = value
+        top = fields_in_order(whole, messages=turns)
         memo: list[Any] = [None] * len(turns)
         carry: dict[str, Any] = {}
         if all(bytes(top[name]) == value for name, value in head.items()):
             # (else a key before `messages` is given again after it: no record)
             head_values = {k: Raw(v) for k, v in head.items()}
-            suffix = _endings(raw, array_end, _body_end(raw), whole)
+            suffix = _endings(raw, array_end, end, whole)
             self._keep(Record(segments, head_values, turns, raws, memo, carry, suffix))
         return Found(top, raws, memo, carry)
 
@@ -212,7 +206,7 @@ def _no_messages_key(raw: bytes, lo: int, end: int) -> bool:
     array, to `end`: msgspec keeps the last of a key given twice, so a second `messages`
     would stand in for the turns this split found."""
     try:
-        return "messages" not in _HEAD.decode(b'{"_":0' + raw[lo:end] + b"}")
+        return "messages" not in TOP_LEVEL.decode(b'{"_":0' + raw[lo:end] + b"}")
     except _SPLIT_FAILED:
         return False
 
@@ -221,7 +215,7 @@ def _head(text: bytes) -> dict[str, bytes] | None:
     """The values before `messages`, if `text` is exactly `{...,"messages":[` (and blanks),
     each key given once."""
     try:
-        head = _HEAD.decode(text + b"]}")
+        head = TOP_LEVEL.decode(text + b"]}")
         pairs = json.loads(text + b"]}", object_pairs_hook=list)  # (its keys, twice or not)
     except (*_SPLIT_FAILED, ValueError):
         return None

@@ -13,6 +13,8 @@ takes body.py's generic split instead: slower, never lossy.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from msgspec import UNSET, Raw, Struct, UnsetType
 
@@ -122,5 +124,24 @@ class Request(_Shape):
 
 REQUEST = msgspec.json.Decoder(Request)
 FIELDS = Request.__struct_fields__
+TOP_LEVEL = msgspec.json.Decoder(dict[str, Raw])  # any object, its values left raw
+
+
+def fields_in_order(*layers: Any, messages: Any = UNSET) -> dict[str, Any]:
+    """Request's fields in its order, each taken from the first layer that has it (a dict,
+    or a decoded Request); `messages`, when given, stands for that field."""
+    top: dict[str, Any] = {}
+    for name in FIELDS:
+        if name == "messages" and messages is not UNSET:
+            top[name] = messages
+            continue
+        for layer in layers:
+            value = layer.get(name, UNSET) if isinstance(layer, dict) else getattr(layer, name)
+            if value is not UNSET:
+                top[name] = value
+                break
+    return top
+
+
 TAG_OF = {cls: cls.__struct_config__.tag for cls in UserBlock.__args__}
 OTHER_TURNS = (UserTurn, SystemTurn)  # what the rules never read into, blocks aside
