@@ -121,9 +121,10 @@ def test_a_utf16_file_from_windows_powershell_is_read(tmp_path: Path) -> None:
 
 
 class CountingReads:
-    """Counts full reads (open+read) behind a ModeReader; `later` moves the clock on."""
+    """A mode file `path`, and the full reads (open+read) of it; `later` moves the clock on."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+        self.path = path
         self.reads = 0
         self.skew_ns = 0
         real_read, real_time = modefile.read_mode, modefile.time.time_ns
@@ -138,27 +139,29 @@ class CountingReads:
     def later(self) -> None:
         self.skew_ns += 10 * modefile.SETTLED_NS
 
+    def reader(self, keep: bool = True) -> ModeReader:
+        return ModeReader(self.path, keep=keep)
 
-def test_a_settled_mode_file_is_read_once_then_only_stat(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    count = CountingReads(monkeypatch)
-    path = tmp_path / "mode"
+
+@pytest.fixture
+def count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CountingReads:
+    return CountingReads(monkeypatch, tmp_path / "mode")
+
+
+def test_a_settled_mode_file_is_read_once_then_only_stat(count: CountingReads) -> None:
+    path = count.path
     write_mode(path, "deepseek")
-    reader = ModeReader(path, keep=True)
+    reader = count.reader()
     count.later()
     assert [reader.read() for _ in range(5)] == ["deepseek"] * 5
     assert count.reads == 1
 
 
-def test_a_just_written_mode_file_is_read_in_full_every_time(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_just_written_mode_file_is_read_in_full_every_time(count: CountingReads) -> None:
     """Two in-place writes of the same size within one timestamp tick look alike to stat."""
-    count = CountingReads(monkeypatch)
-    path = tmp_path / "mode"
+    path = count.path
     path.write_text("ds\n")
-    reader = ModeReader(path, keep=True)
+    reader = count.reader()
     assert reader.read() == "ds"
     path.write_text("an\n")  # same inode, same size, maybe the same mtime
     assert reader.read() == "an"
@@ -167,12 +170,11 @@ def test_a_just_written_mode_file_is_read_in_full_every_time(
 
 @pytest.mark.parametrize("in_place", [False, True])
 def test_a_change_after_the_name_was_kept_is_seen_at_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_place: bool
+    count: CountingReads, in_place: bool
 ) -> None:
-    count = CountingReads(monkeypatch)
-    path = tmp_path / "mode"
+    path = count.path
     write_mode(path, "ds")
-    reader = ModeReader(path, keep=True)
+    reader = count.reader()
     count.later()
     assert reader.read() == "ds"
     assert reader.read() == "ds"
@@ -186,12 +188,9 @@ def test_a_change_after_the_name_was_kept_is_seen_at_once(
     assert count.reads == 2
 
 
-def test_a_removed_or_broken_mode_file_is_never_kept(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    count = CountingReads(monkeypatch)
-    path = tmp_path / "mode"
-    reader = ModeReader(path, keep=True)
+def test_a_removed_or_broken_mode_file_is_never_kept(count: CountingReads) -> None:
+    path = count.path
+    reader = count.reader()
     assert reader.read() is None
     path.write_text("x" * (MAX_MODE_BYTES + 1))
     count.later()
@@ -207,12 +206,11 @@ def test_a_removed_or_broken_mode_file_is_never_kept(
 
 
 def test_two_same_size_writes_within_a_coarse_timestamp_tick_are_both_seen(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    count: CountingReads, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On a file system with 2 s timestamps (FAT; ext3 and HFS+ have 1 s), a name read
     0.5 s after a write must not be kept: a second write in the same tick looks the same
     to stat."""
-    count = CountingReads(monkeypatch)
     real_stat = os.stat
 
     def coarse_stat(path: Any, **kwargs: Any) -> os.stat_result:
@@ -225,9 +223,9 @@ def test_two_same_size_writes_within_a_coarse_timestamp_tick_are_both_seen(
         return os.stat_result(tuple(st)[:10], times)
 
     monkeypatch.setattr(modefile.os, "stat", coarse_stat)
-    path = tmp_path / "mode"
+    path = count.path
     path.write_text("kimi\n")
-    reader = ModeReader(path, keep=True)
+    reader = count.reader()
     written = coarse_stat(path).st_mtime_ns
     count.skew_ns = written + 500_000_000 - time.time_ns()  # read 0.5 s into the tick
     assert reader.read() == "kimi"
@@ -235,13 +233,10 @@ def test_two_same_size_writes_within_a_coarse_timestamp_tick_are_both_seen(
     assert reader.read() == "qwen"
 
 
-def test_the_name_is_only_kept_on_a_local_file_system(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    count = CountingReads(monkeypatch)
-    path = tmp_path / "mode"
+def test_the_name_is_only_kept_on_a_local_file_system(count: CountingReads) -> None:
+    path = count.path
     write_mode(path, "deepseek")
-    reader = ModeReader(path, keep=False)  # e.g. NFS: stat may answer from a cache
+    reader = count.reader(keep=False)  # e.g. NFS: stat may answer from a cache
     count.later()
     assert [reader.read() for _ in range(3)] == ["deepseek"] * 3
     assert count.reads == 3
