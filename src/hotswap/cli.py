@@ -10,6 +10,7 @@ import click
 from hotswap import __version__
 from hotswap.config import DEFAULT_PORT, load_config
 from hotswap.errors import HotswapError
+from hotswap.ledger.commands import cost, logs  # click only: sqlite is imported when they run
 
 
 def _fail(exc: HotswapError | OSError) -> None:
@@ -99,3 +100,7 @@ def run(
     except (HotswapError, OSError) as exc:
         _fail(exc)
     sys.exit(code)
+
+
+cli.add_command(cost)
+cli.add_command(logs)

@@ -23,6 +23,7 @@ from hotswap.app import Guard, start_router
 from hotswap.backends import PLACEHOLDER_TOKEN
 from hotswap.config import Config
 from hotswap.errors import ConfigError
+from hotswap.ledger.attach import close_ledger, open_ledger
 from hotswap.modefile import write_mode
 from hotswap.sessions import (
     MODE,
@@ -268,9 +269,11 @@ async def _serve_session(
     _log_to_file(folder / "router.log")
     state = RouterState(config, mode_file, backend, session_id=session_id)
     secret = new_secret()
+    ledger = open_ledger(state)
     try:
         router = await start_router(state, "127.0.0.1", port, Guard(secret=secret))
     except OSError as exc:
+        await close_ledger(ledger)
         raise ConfigError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
     session = Session(
         id=session_id,
@@ -287,6 +290,7 @@ async def _serve_session(
         return await _run_claude(argv, child_environment(environ, session, config))
     finally:
         await router.stop()
+        await close_ledger(ledger)
 
 
 async def _run_claude(argv: list[str], env: dict[str, str]) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 from hotswap.app import Guard, is_loopback_host, start_router
 from hotswap.config import Config
 from hotswap.errors import ConfigError
+from hotswap.ledger.attach import close_ledger, open_ledger
 from hotswap.modefile import write_mode
 from hotswap.state import RouterState
 from hotswap.tuning import tune_process
@@ -66,10 +67,16 @@ async def _serve_forever(state: RouterState, host: str, port: int, guard: Guard)
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    router = await start_router(state, host, port, guard)
+    ledger = open_ledger(state)
+    try:
+        router = await start_router(state, host, port, guard)
+    except BaseException:
+        await close_ledger(ledger)
+        raise
     shown = f"[{host}]" if ":" in host else host
     print(f"listening on http://{shown}:{router.port}", flush=True)
     try:
         await stop.wait()
     finally:
         await router.stop()
+        await close_ledger(ledger)

@@ -11,14 +11,18 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hotswap import __version__
 from hotswap.backends import Backend
 from hotswap.config import Config
+from hotswap.exchange import Observers
 from hotswap.fallback import Breakers
 from hotswap.modefile import ModeReader, write_mode
 from hotswap.thinking import ThinkingOrigins
+
+if TYPE_CHECKING:
+    from hotswap.ledger.attach import RouterLedger
 
 log = logging.getLogger("hotswap")
 
@@ -47,6 +51,8 @@ class RouterState:
     _fallback_to: Backend | None = None  # the note holds while the mode names this backend
     _last_good: Backend | None = None
     thinking: ThinkingOrigins = field(default_factory=ThinkingOrigins)  # who made each block
+    observers: Observers = field(default_factory=Observers)  # told of each finished exchange
+    ledger: RouterLedger | None = None  # set by ledger.attach.open_ledger
     breakers: Breakers = field(init=False)
     _mode: ModeReader = field(init=False)  # reads mode_file (set once, at start)
 
@@ -124,4 +130,5 @@ class RouterState:
             "last_error": self.last_error,
             "breakers": {name: b.snapshot() for name, b in self.breakers.by_backend.items()},
             "backends": sorted(self.config.backends),
+            **(self.ledger.status() if self.ledger is not None else {}),
         }

@@ -225,10 +225,19 @@ def session_rows(config: Config) -> list[dict[str, object]]:
                 "age_s": round(time.time() - session.started),
                 "requests": sum(requests.values()) if isinstance(requests, dict) else 0,
                 "alive": alive,
-                "note": status.get("fallback") or status.get("mode_problem") or "",
+                "note": _note(status),
             }
         )
     return rows
+
+
+def _note(status: dict[str, object]) -> str:
+    """What the user should know of a live session: a fallback, a bad mode file, a ledger
+    that cannot be written."""
+    ledger = status.get("ledger")
+    problem = ledger.get("problem") if isinstance(ledger, dict) else None
+    ledger_note = f"ledger: {problem}" if problem else None
+    return str(status.get("fallback") or status.get("mode_problem") or ledger_note or "")
 
 
 def cmd_sessions(config: Config, argv: list[str], prog: str) -> int:
