@@ -1,4 +1,7 @@
-"""A router's live state: which backend is active (from its mode file), counts, last error.
+"""A router's live state: which backend is active (from its mode file), counts, last error,
+and everything the router keeps between requests (each cache is an attribute here, sized
+and documented where its class is: body/caches.py, thinking.ThinkingOrigins,
+fallback.Breakers).
 
 The mode file is read on every request (a stat, while it has not changed: modefile.ModeReader).
 """
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from hotswap import __version__
 from hotswap.backends import Backend
+from hotswap.body.caches import BodyCaches
 from hotswap.config import Config
 from hotswap.exchange import Observers
 from hotswap.fallback import Breakers
@@ -51,6 +55,7 @@ class RouterState:
     _fallback_to: Backend | None = None  # the note holds while the mode names this backend
     _last_good: Backend | None = None
     thinking: ThinkingOrigins = field(default_factory=ThinkingOrigins)  # who made each block
+    caches: BodyCaches = field(default_factory=BodyCaches)  # the body layer's (body/caches.py)
     observers: Observers = field(default_factory=Observers)  # told of each finished exchange
     ledger: RouterLedger | None = None  # set by ledger.attach.open_ledger
     breakers: Breakers = field(init=False)
