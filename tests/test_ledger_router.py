@@ -6,7 +6,9 @@ fails the router."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +17,19 @@ import pytest
 from records import record
 
 from conftest import MakeRouter, Router
+from hotswap.config import load_config
 from hotswap.exchange import Usage
 from hotswap.ledger.attach import RouterLedger, close_ledger, open_ledger
+from hotswap.sessions import Session, process_start_time, register
+from hotswap.switch import session_rows
 
 M = 1_000_000
+
+
+def _session(sid: str, port: int, secret: str) -> Session:
+    pid = os.getpid()
+    return Session(sid, port, pid, os.getcwd(), time.time(), secret, "anthropic",
+                   process_start_time(pid))  # fmt: skip
 
 
 async def get_json(url: str) -> tuple[int, Any]:
@@ -106,16 +117,20 @@ async def test_a_ledger_that_cannot_be_written_never_fails_the_router(
     make_router: MakeRouter, home: Path
 ) -> None:
     (home / "ledger.db").mkdir()  # not a file SQLite can open, even for root
-    router = await ledger_router(make_router)
+    router = await make_router({}, secret="the-secret")
+    router.state.session_id = "3f2a"
     ledger: RouterLedger = open_ledger(router.state)
     await publish(router, record("deepseek", session="3f2a", usage=Usage(M, 0)))
     status: dict[str, Any] = {}
     for _ in range(500):  # the writer thread's verdict; each status call yields to it
-        _, status = await get_json(router.url + "/_hotswap/status")
+        _, status = await get_json(router.url + "/s/the-secret/_hotswap/status")
         if status["ledger"]["problem"]:
             break
         await asyncio.sleep(0.01)
     assert not status["ledger"]["ok"] and "ledger.db" in status["ledger"]["problem"]
     assert status["ledger"]["queued"] == 1
     assert status["spend"]["requests"] == 1  # the status line still counts
+    register(home / "sessions", _session("3f2a", router.running.port, "the-secret"))
+    (listed,) = await asyncio.to_thread(session_rows, load_config())
+    assert listed["id"] == "3f2a" and str(listed["note"]).startswith("ledger: cannot write")
     assert not await close_ledger(ledger, timeout=2)

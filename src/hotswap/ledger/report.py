@@ -174,7 +174,7 @@ def log_line(entry: dict[str, Any]) -> str:
         (entry["backend"] or "-").ljust(10),
         model[-28:].ljust(18),
         str(entry["status"]),
-        toks.ljust(24),
+        toks.ljust(30),
         cost.rjust(7),
         f"ttfb {ttfb}".ljust(11),
         _note(entry),
