@@ -92,6 +92,7 @@ class Backend(NamedTuple):
     aliases: tuple[str, ...] = ()
     models: tuple[tuple[str, str], ...] = ()  # (glob, target); first match wins
     fallback: tuple[str, ...] = ()
+    transient_fallback: bool | None = None  # None: the router's [router] transient_fallback
     kind: str = "anthropic"
     quirks: Quirks = Quirks()
 
