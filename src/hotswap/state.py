@@ -83,8 +83,7 @@ class RouterState:
             return ActiveMode(self._last_good, "default")
         backend = self.config.resolve(name)
         if backend is None:
-            known = ", ".join(sorted(self.config.names()))
-            return self._keep_last_good(f"unknown backend {name!r} in mode file (known: {known})")
+            return self._keep_last_good(f"{self.config.unknown_backend(name)} (in the mode file)")
         self._problem(None)
         self._last_good = backend
         if self._fallback_to is not None and backend is not self._fallback_to:

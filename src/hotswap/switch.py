@@ -109,17 +109,13 @@ def resolve_targets(
 def switch(config: Config, name: str, targets: list[Target]) -> list[str]:
     backend = config.resolve(name)
     if backend is None:
-        raise SwitchError(f"unknown backend {name!r}; valid names: {_valid(config)}")
+        raise SwitchError(config.unknown_backend(name))
     lines = []
     for target in targets:
         before = target.current(config)
         write_mode(target.mode_file, backend.name)
         lines.append(f"{target.label}: {before} -> {backend.name}")
     return lines
-
-
-def _valid(config: Config) -> str:
-    return ", ".join(sorted(config.names()))
 
 
 class _Args:
