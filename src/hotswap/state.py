@@ -20,7 +20,7 @@ from hotswap import __version__
 from hotswap.backends import Backend
 from hotswap.body.caches import BodyCaches
 from hotswap.config import Config
-from hotswap.exchange import Observers
+from hotswap.exchange import STICKY, TRANSIENT, Observers
 from hotswap.fallback import Breakers
 from hotswap.modefile import ModeReader, write_mode
 from hotswap.thinking import ThinkingOrigins
@@ -51,6 +51,9 @@ class RouterState:
     errors: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
     mode_problem: str | None = None
+    fallbacks: Counter[str] = field(default_factory=Counter)  # by kind: sticky, transient
+    transient_via: Counter[str] = field(default_factory=Counter)  # by the backend that answered
+    last_fallback: dict[str, Any] | None = None
     fallback_note: str | None = None
     _fallback_to: Backend | None = None  # the note holds while the mode names this backend
     _last_good: Backend | None = None
@@ -84,8 +87,7 @@ class RouterState:
             return ActiveMode(self._last_good, "default")
         backend = self.config.resolve(name)
         if backend is None:
-            known = ", ".join(sorted(self.config.names()))
-            return self._keep_last_good(f"unknown backend {name!r} in mode file (known: {known})")
+            return self._keep_last_good(f"{self.config.unknown_backend(name)} (in the mode file)")
         self._problem(None)
         self._last_good = backend
         if self._fallback_to is not None and backend is not self._fallback_to:
@@ -117,6 +119,33 @@ class RouterState:
     def record_error(self, message: str) -> None:
         self.last_error = message
 
+    def record_fallback(self, kind: str, source: str, target: str, reason: str) -> None:
+        """Another backend answered a request (exchange.STICKY or TRANSIENT): counted,
+        logged, and shown in the status (`fallbacks`, `transient_note`)."""
+        self.fallbacks[kind] += 1
+        if kind == TRANSIENT:
+            self.transient_via[target] += 1
+        self.last_fallback = {
+            "at": round(time.time(), 3),
+            "kind": kind,
+            "from": source,
+            "to": target,
+            "reason": reason,
+        }
+        scope = "from now on" if kind == STICKY else "for this request"
+        log.info("fallback: %s -> %s %s (%s)", source, target, scope, reason)
+
+    def transient_note(self) -> str | None:
+        """`1 req via deepseek (anthropic: HTTP 529 ...)`: requests another backend
+        answered for a transient fault of the active one, since the router started."""
+        last = self.last_fallback
+        if not self.transient_via or last is None:
+            return None
+        via = ", ".join(f"{n} req via {name}" for name, n in self.transient_via.most_common())
+        if last["kind"] != TRANSIENT:
+            return via
+        return f"{via} ({last['from']} {_short(last['reason'])})"
+
     def status(self) -> dict[str, Any]:
         mode = self.active()
         return {
@@ -125,6 +154,12 @@ class RouterState:
             "mode_file": str(self.mode_file),
             "mode_problem": self.mode_problem,
             "fallback": self.fallback_note if mode.backend is self._fallback_to else None,
+            "fallbacks": {
+                "sticky": self.fallbacks[STICKY],
+                "transient": self.fallbacks[TRANSIENT],
+                "last": self.last_fallback,
+            },
+            "transient_note": self.transient_note(),
             "session": self.session_id,
             "port": self.port,
             "pid": os.getpid(),
@@ -137,3 +172,10 @@ class RouterState:
             "backends": sorted(self.config.backends),
             **(self.ledger.status() if self.ledger is not None else {}),
         }
+
+
+def _short(reason: str) -> str:
+    """`HTTP 529 overloaded_error: Overloaded` -> `HTTP 529`; other reasons, cut short."""
+    if reason.startswith("HTTP "):
+        return " ".join(reason.split()[:2])
+    return reason[:40]

@@ -109,17 +109,13 @@ def resolve_targets(
 def switch(config: Config, name: str, targets: list[Target]) -> list[str]:
     backend = config.resolve(name)
     if backend is None:
-        raise SwitchError(f"unknown backend {name!r}; valid names: {_valid(config)}")
+        raise SwitchError(config.unknown_backend(name))
     lines = []
     for target in targets:
         before = target.current(config)
         write_mode(target.mode_file, backend.name)
         lines.append(f"{target.label}: {before} -> {backend.name}")
     return lines
-
-
-def _valid(config: Config) -> str:
-    return ", ".join(sorted(config.names()))
 
 
 class _Args:
@@ -232,12 +228,19 @@ def session_rows(config: Config) -> list[dict[str, object]]:
 
 
 def _note(status: dict[str, object]) -> str:
-    """What the user should know of a live session: a fallback, a bad mode file, a ledger
-    that cannot be written."""
+    """What a session's row says about it: a sticky fallback, requests another backend
+    answered (transient fallback), a mode file problem, a ledger that cannot be written."""
+    notes = []
+    if status.get("fallback"):
+        notes.append(str(status["fallback"]))
+    if status.get("transient_note"):
+        notes.append(f"↷ {status['transient_note']}")
+    if status.get("mode_problem"):
+        notes.append(str(status["mode_problem"]))
     ledger = status.get("ledger")
-    problem = ledger.get("problem") if isinstance(ledger, dict) else None
-    ledger_note = f"ledger: {problem}" if problem else None
-    return str(status.get("fallback") or status.get("mode_problem") or ledger_note or "")
+    if isinstance(ledger, dict) and ledger.get("problem"):
+        notes.append(f"ledger: {ledger['problem']}")
+    return "; ".join(notes)
 
 
 def cmd_sessions(config: Config, argv: list[str], prog: str) -> int:
