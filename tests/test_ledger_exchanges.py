@@ -132,7 +132,10 @@ async def test_a_failed_attempt_and_a_transient_fallback_are_recorded(
     ant.script(json_error(529, "overloaded_error", "Overloaded"))
     ds.script(stream_with_usage("deepseek-v4-pro", input_tokens=50))
     router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
+        {"anthropic": ant.url, "deepseek": ds.url},
+        mode="anthropic",
+        env=ENV,
+        extra_toml="[router]\ntransient_fallback = true\n",
     )
     await with_ledger(router, ledgers)
     assert await post(router) == 200
