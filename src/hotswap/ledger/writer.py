@@ -1,11 +1,15 @@
 """One writer thread per router: exchange records in, batched transactions out.
 
 `submit()` is what the router's observer calls: it appends to a bounded queue and returns
-at once, whatever the disk is doing. The thread takes everything queued, writes it in one
-transaction, and waits for more. When the ledger cannot be written (read-only, disk full,
-locked longer than the busy timeout, a newer schema) the rows stay queued and are retried
-with backoff; past `max_queued` the oldest are dropped and counted. `health()` says which
-(the router shows it in /_hotswap/status). `close()` flushes what is queued.
+at once, whatever the disk is doing; it wakes the thread only when a full batch is waiting.
+The thread wakes every FLUSH_EVERY_S, takes everything queued and writes it in one
+transaction per BATCH rows: a busy router costs a few transactions a second, not one per
+exchange (each one takes file locks, and the thread holds the GIL while it builds rows).
+
+When the ledger cannot be written (read-only, disk full, locked longer than the busy
+timeout, a newer schema) the rows stay queued and are retried with backoff; past
+`max_queued` the oldest are dropped and counted. `health()` says which (the router shows
+it in /_hotswap/status). `close()` flushes what is queued.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ log = logging.getLogger("hotswap")
 
 MAX_QUEUED = 10_000  # ~3 MB of records: hours of a busy session while the disk is full
 BATCH = 500  # rows per transaction at most
-IDLE_S = 1.0  # how often an idle writer checks whether it should prune
+FLUSH_EVERY_S = 0.25  # rows reach the file (and `hotswap logs -f`) this often at most
 RETRY_MIN_S = 0.5
 RETRY_MAX_S = 30.0
 PRUNE_EVERY_S = 86400.0
@@ -77,7 +81,9 @@ class LedgerWriter:
                 self._queue.popleft()
                 self.dropped += 1
             self._queue.append(record)
-        self._wake.set()
+            full = len(self._queue) == self.batch
+        if full:
+            self._wake.set()
 
     def health(self) -> dict[str, Any]:
         return {
@@ -109,23 +115,26 @@ class LedgerWriter:
         try:
             while True:
                 stopping = self._stop.is_set()
-                batch = self._take()
-                if batch:
-                    if self._write(batch):
-                        retry_s = RETRY_MIN_S
-                        continue
-                    if stopping:
-                        return  # tried once more on the way out
+                written = self._drain()
+                if stopping:
+                    return  # drained once more on the way out; close() reports what is left
+                if written:
+                    retry_s = RETRY_MIN_S
+                    self._maybe_prune()
+                    self._wake.wait(FLUSH_EVERY_S)
+                    self._wake.clear()
+                else:
                     self._stop.wait(retry_s)
                     retry_s = min(retry_s * 2, RETRY_MAX_S)
-                    continue
-                if stopping:
-                    return
-                self._maybe_prune()
-                self._wake.wait(IDLE_S)
-                self._wake.clear()
         finally:
             self._close_conn()
+
+    def _drain(self) -> bool:
+        """Write everything queued, a batch per transaction; False when a write failed."""
+        while batch := self._take():
+            if not self._write(batch):
+                return False
+        return True
 
     def _take(self) -> list[ExchangeRecord]:
         with self._lock:
