@@ -99,3 +99,17 @@ def run(
     except (HotswapError, OSError) as exc:
         _fail(exc)
     sys.exit(code)
+
+
+def _register() -> None:
+    """The commands of issue 14, each in its own module under hotswap/commands/."""
+    from hotswap.commands.backends import backends_command
+    from hotswap.commands.config_cmd import config_group
+    from hotswap.commands.doctor import doctor_command
+
+    cli.add_command(backends_command)
+    cli.add_command(doctor_command)
+    cli.add_command(config_group)
+
+
+_register()

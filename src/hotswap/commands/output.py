@@ -1,0 +1,57 @@
+"""What the commands print: tables, JSON, masked secrets, check marks, and errors.
+
+Errors are `Error: <what went wrong>` and, on the next line, how to fix it; never a
+traceback, always a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import click
+
+EXIT_FAILED = 1  # the command ran and found a problem (doctor, config validate)
+EXIT_ERROR = 2  # the command could not do what it was asked (the switch commands' code too)
+_MIN_SHOWN_KEY_LEN = 12  # shorter secrets are not real keys: show none of their characters
+
+
+def mask(value: str | None) -> str:
+    """How a secret is shown: `set (…f3a9)` (its last 4 characters) or `missing`."""
+    if not value:
+        return "missing"
+    if len(value) < _MIN_SHOWN_KEY_LEN:
+        return "set"
+    return f"set (…{value[-4:]})"
+
+
+def fail(message: str, fix: str, code: int = EXIT_ERROR) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    click.echo(f"  fix: {fix}", err=True)
+    sys.exit(code)
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns two spaces apart, trailing blanks trimmed."""
+    cells = [list(header), *[list(r) for r in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
+
+
+def marks() -> dict[str, str]:
+    """✓ / ✗ / ! where the terminal can print them, else ok / FAIL / warn."""
+    fancy = {"ok": "✓", "fail": "✗", "warn": "!"}
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        "".join(fancy.values()).encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return {"ok": "ok", "fail": "FAIL", "warn": "warn"}
+    return fancy
