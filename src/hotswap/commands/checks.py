@@ -35,8 +35,7 @@ def check_claude(environ: Mapping[str, str]) -> list[Check]:
         fix = (
             "npm install -g @anthropic-ai/claude-code, or export HOTSWAP_CLAUDE_BIN=/path/to/claude"
         )
-        detail = (found.problem or "").splitlines()[0].removesuffix(" Install it with")
-        return [Check("claude", FAIL, detail or "not found", fix)]
+        return [Check("claude", FAIL, found.problem_line or "not found", fix)]
     if found.version is None:
         fix = f"run `{found.path} --version` yourself to see what is wrong"
         return [Check("claude", WARN, f"{found.path}: {found.problem}", fix)]

@@ -18,6 +18,11 @@ class ClaudeCode(NamedTuple):
     version: str | None  # None: unknown (not found, failed, timed out)
     problem: str | None = None  # why path or version is None
 
+    @property
+    def problem_line(self) -> str:
+        """The problem in one line (the launcher's install hint spans three)."""
+        return (self.problem or "").splitlines()[0].removesuffix(" Install it with")
+
 
 def locate(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
     """(path, None) or (None, why): exactly how `hotswap run` finds it (HOTSWAP_CLAUDE_BIN,

@@ -19,6 +19,7 @@ from hotswap.commands.checks import (
     check_scripts,
     check_statusline,
 )
+from hotswap.commands.fast import complete_backend
 from hotswap.commands.output import EXIT_FAILED, echo_json, fail, marks
 from hotswap.commands.state_checks import check_serve_mode_file, check_sessions, check_state_dir
 
@@ -103,16 +104,6 @@ Examples:
 """
 
 
-def _complete_backend(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    from hotswap.config import load_config
-
-    try:
-        names = load_config().names()
-    except Exception:  # completion must never fail loudly
-        return []
-    return sorted(n for n in names if n.startswith(incomplete.lower()))
-
-
 @click.command("doctor", epilog=EXAMPLES)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--fix", is_flag=True, help="Remove stale session records; make state private.")
@@ -131,7 +122,7 @@ def _complete_backend(ctx: click.Context, param: click.Parameter, incomplete: st
     type=click.Path(dir_okay=False, path_type=Path),
     help="Config file (default: $HOTSWAP_CONFIG, else $HOTSWAP_HOME/config.toml).",
 )
-@click.argument("backends", nargs=-1, shell_complete=_complete_backend)
+@click.argument("backends", nargs=-1, shell_complete=complete_backend)
 def doctor_command(
     as_json: bool,
     fix: bool,

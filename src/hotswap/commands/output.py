@@ -6,7 +6,9 @@ traceback, always a non-zero exit.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -55,3 +57,26 @@ def marks() -> dict[str, str]:
     except (UnicodeEncodeError, LookupError):
         return {"ok": "ok", "fail": "FAIL", "warn": "warn"}
     return fancy
+
+
+class GuardedGroup(click.Group):
+    """A click group whose commands never end in a traceback: an exception nobody expected
+    is printed as `Error: ...` (HOTSWAP_DEBUG=1 shows the traceback instead)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except OSError as exc:
+            if exc.errno == errno.EPIPE or os.environ.get("HOTSWAP_DEBUG"):
+                raise  # click's main handles a closed pipe (`hotswap backends | head`)
+            fail(str(exc), "check the path and its permissions", EXIT_FAILED)
+        except Exception as exc:
+            if os.environ.get("HOTSWAP_DEBUG"):
+                raise
+            fail(
+                f"unexpected {type(exc).__name__}: {exc}",
+                "run it again with HOTSWAP_DEBUG=1 to see where, and report it",
+                EXIT_FAILED,
+            )
