@@ -19,7 +19,7 @@ def _fail(exc: HotswapError | OSError) -> None:
 
 
 CLI_EXAMPLES = """\b
-First ten minutes:
+Examples (the first ten minutes):
   hotswap doctor               is everything in place? (each problem with its fix)
   hotswap run                  Claude Code behind its own router; then `!ds` / `!ant` in it
   hotswap backends             every backend, its key (masked) and model map

@@ -21,7 +21,8 @@ class ClaudeCode(NamedTuple):
     @property
     def problem_line(self) -> str:
         """The problem in one line (the launcher's install hint spans three)."""
-        return (self.problem or "").splitlines()[0].removesuffix(" Install it with")
+        lines = (self.problem or "").splitlines()
+        return lines[0].removesuffix(" Install it with") if lines else ""
 
 
 def locate(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
