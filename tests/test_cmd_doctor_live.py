@@ -46,7 +46,8 @@ def backends(home: Path) -> Iterator[dict[str, FakeUpstream]]:
         slow = stack.enter_context(ThreadedFake("kimi"))
         slow.script(stall)
         refusing = stack.enter_context(ThreadedFake("glm"))
-        refusing.script(json_error(401, "authentication_error", "invalid x-api-key"))
+        quoted = f"invalid x-api-key {KEYS['ZAI_API_KEY']}"  # a backend quoting the key
+        refusing.script(json_error(401, "authentication_error", quoted))
         urls = {
             "deepseek": fast.url,
             "kimi": slow.url,
@@ -83,7 +84,7 @@ def test_each_backend_gets_one_line_saying_what_happened(
     assert slow["total_ms"] >= 1000
     refused = results["glm"]
     assert (refused["result"], refused["http_status"]) == ("refused", 401)
-    assert refused["detail"] == "HTTP 401 authentication_error: invalid x-api-key"
+    assert refused["detail"] == "HTTP 401 authentication_error: invalid x-api-key set (…ijkl)"
     down = results["qwen"]
     assert down["result"] == "down" and "cannot connect" in down["detail"]
     assert results["openrouter"]["result"] == "skipped"
