@@ -99,9 +99,9 @@ def test_the_configured_backends_and_the_active_session_show(home: Path, tmp_pat
     assert rows["deepseek"]["default"] and not rows["deepseek"]["active"]
     assert data["active"] == "local" and "session ab12" in data["active_where"]
     human = hotswap("backends", env=env).stdout
-    marked = [line for line in human.splitlines() if line.startswith("*")]
+    marked = [line for line in human.splitlines() if line.startswith("* ")][:-1]
     assert len(marked) == 1 and marked[0].split()[1] == "local"
-    assert "session ab12" in human.splitlines()[-1]
+    assert human.splitlines()[-1] == "* = active: local (session ab12 (port 41999))"
 
 
 def test_a_broken_config_is_an_error_line_not_a_traceback(home: Path, tmp_path: Path) -> None:

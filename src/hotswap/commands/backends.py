@@ -81,8 +81,8 @@ def backend_rows(
 
 
 def active_backend(config: Config) -> tuple[str | None, str]:
-    """(backend name, where) of the current session, found as the switch commands find it;
-    (None, why) when it cannot be told."""
+    """(backend name, which mode file) of the current session, found as the switch commands
+    find it; (None, why) when it cannot be told (then nothing is marked)."""
     from hotswap.switch import SwitchError, resolve_targets
 
     try:
@@ -91,7 +91,9 @@ def active_backend(config: Config) -> tuple[str | None, str]:
         return None, str(exc)
     current = target.current(config)
     backend = config.resolve(current)
-    return (backend.name if backend else None), f"{current}  ({target.label})"
+    if backend is None:
+        return None, f"{target.label} names {current}"
+    return backend.name, target.label
 
 
 _LONG_MODEL = 24
@@ -111,7 +113,7 @@ def _models_text(row: dict[str, Any]) -> list[str]:
     return [_model_cell(tier, row["models"][tier]) for tier in TIER_MODELS]
 
 
-def render(rows: list[dict[str, Any]], active_line: str) -> str:
+def render(rows: list[dict[str, Any]], active: str | None, where: str) -> str:
     body = []
     for r in rows:
         marker = "*" if r["active"] else " "
@@ -129,7 +131,8 @@ def render(rows: list[dict[str, Any]], active_line: str) -> str:
             ]
         )
     header = ["  NAME", "ALIASES", "AUTH", "KEY", "OPUS", "SONNET", "HAIKU", "FALLBACK", "BASE URL"]
-    return f"{table(header, body)}\n\nactive: {active_line}  (* above)"
+    last = f"* = active: {active} ({where})" if active else f"no backend marked: {where}"
+    return f"{table(header, body)}\n\n{last}"
 
 
 EXAMPLES = """\b
@@ -161,4 +164,4 @@ def backends_command(as_json: bool, config_path: Path | None) -> None:
     if as_json:
         echo_json({"active": active, "active_where": where, "backends": rows})
     else:
-        click.echo(render(rows, where))
+        click.echo(render(rows, active, where))
