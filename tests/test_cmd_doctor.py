@@ -182,6 +182,12 @@ def test_claude_missing_or_hanging(home: Path, tmp_path: Path) -> None:
     code, report = doctor(env={**env, "HOTSWAP_CLAUDE_BIN": str(broken)})
     check = by_name(report)["claude"]
     assert code == 0 and check["status"] == "warn" and "status 3: boom" in check["detail"]
+    hung = fake_claude(tmp_path / "hung", "sleep 60; echo never")  # sleep: a grandchild
+    started = time.monotonic()
+    code, report = doctor("--timeout", "0.5", env={**env, "HOTSWAP_CLAUDE_BIN": str(hung)})
+    assert time.monotonic() - started < 20  # its process group was killed, pipes closed
+    check = by_name(report)["claude"]
+    assert check["status"] == "warn" and "did not answer within 0.5 s" in check["detail"]
 
 
 def test_a_shadowed_console_script_fails(home: Path, tmp_path: Path) -> None:

@@ -27,10 +27,10 @@ class Check(NamedTuple):
     fix: str = ""
 
 
-def check_claude(environ: Mapping[str, str]) -> list[Check]:
+def check_claude(environ: Mapping[str, str], timeout_s: float) -> list[Check]:
     from hotswap.commands.claude_code import probe
 
-    found = probe(environ)
+    found = probe(environ, timeout_s)
     if found.path is None:
         fix = (
             "npm install -g @anthropic-ai/claude-code, or export HOTSWAP_CLAUDE_BIN=/path/to/claude"

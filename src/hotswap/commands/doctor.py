@@ -26,10 +26,12 @@ from hotswap.commands.state_checks import check_serve_mode_file, check_sessions,
 DEFAULT_TIMEOUT_S = 15.0
 
 
-def run_checks(config_path: Path | None, environ: Mapping[str, str], fix: bool) -> list[Check]:
+def run_checks(
+    config_path: Path | None, environ: Mapping[str, str], fix: bool, timeout_s: float
+) -> list[Check]:
     config, checks = check_config(config_path, environ)
     return [
-        *check_claude(environ),
+        *check_claude(environ, timeout_s),
         *checks,
         *check_keys(config, environ),
         *check_state_dir(config, fix),
@@ -114,7 +116,7 @@ Examples:
     type=click.FloatRange(min=0.1),
     default=DEFAULT_TIMEOUT_S,
     show_default=True,
-    help="Seconds per backend for --live.",
+    help="Seconds per backend for --live; for `claude --version` otherwise.",
 )
 @click.option(
     "--config",
@@ -145,7 +147,7 @@ def doctor_command(
     if live:
         _live(config_path, backends, timeout_s, as_json)
         return
-    checks = run_checks(config_path, os.environ, fix)
+    checks = run_checks(config_path, os.environ, fix, timeout_s)
     if as_json:
         echo_json(_as_json(checks))
     else:
