@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from cli_run import assert_no_traceback, hotswap, user_env
 
-from fakes import FakeUpstream, ThreadedFake, json_error
+from fakes import FakeUpstream, ThreadedFake, json_error, message_body
 
 KEYS = {
     "DEEPSEEK_API_KEY": "sk-test-SECRET1234abcd",
@@ -147,3 +147,28 @@ def test_a_backend_of_another_wire_is_skipped_with_a_note() -> None:
     assert skip_reason(openai, config, {}) == (
         "speaks the openai wire; --live probes Anthropic-wire backends only"
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "result", "detail"),
+    [
+        (200, b"event: message_stop\ndata: {}\n\n", "ok", ""),
+        (200, json.dumps(message_body()).encode(), "ok", ""),  # stream ignored: fine
+        (200, b"event: message_start\ndata: {}\n\n", "error", "the stream ended early"),
+        (
+            200,
+            b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error",'
+            b'"message":"busy"}}\n\n',
+            "error",
+            "stream error: overloaded_error: busy",
+        ),
+        (403, b'{"error":{"type":"permission_error","message":"no"}}', "refused", "HTTP 403"),
+        (529, b"<html>overloaded</html>", "error", "HTTP 529 <html>overloaded</html>"),
+    ],
+)
+def test_what_an_answer_means(status: int, body: bytes, result: str, detail: str) -> None:
+    from hotswap.commands.live import _judge
+
+    probe = _judge("x", "m", status, body, 1.0, 2.0)
+    assert probe.result == result and probe.detail.startswith(detail)
+    assert probe.failed == (result != "ok")

@@ -13,13 +13,16 @@ import asyncio
 import json
 import time
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from hotswap.backends import Backend
 from hotswap.commands.backends import model_map
 from hotswap.commands.output import mask
 from hotswap.config import Config
 from hotswap.errors import MissingKeyError, UpstreamError, UpstreamTimeoutError, parse_error
+
+if TYPE_CHECKING:
+    import aiohttp
 
 PROBE_PATH = "/v1/messages"
 _ERROR_BODY_LIMIT = 16 * 1024
@@ -77,7 +80,11 @@ def _ms(start: float) -> float:
 
 
 async def probe(
-    session: Any, backend: Backend, config: Config, environ: Mapping[str, str], timeout_s: float
+    session: aiohttp.ClientSession,
+    backend: Backend,
+    config: Config,
+    environ: Mapping[str, str],
+    timeout_s: float,
 ) -> Probe:
     """One request to `backend`; every failure becomes a Probe whose detail says why."""
     from hotswap.upstream import join_url, mapped_errors, proxy_route, upstream_headers
@@ -130,9 +137,17 @@ def _judge(
         parsed = parse_error(data.strip())
         why = f"{parsed[0]}: {parsed[1]}" if parsed else "an error event"
         return Probe(name, "error", status, ttfb, total, model, f"stream error: {why}")
-    if b"message_stop" not in body:
+    if b"message_stop" not in body and not _is_message(body):
         return Probe(name, "error", status, ttfb, total, model, "the stream ended early")
     return Probe(name, "ok", status, ttfb, total, model)
+
+
+def _is_message(body: bytes) -> bool:
+    """A whole non-streaming message (a backend that ignored `stream: true`)."""
+    try:
+        return bool(json.loads(body).get("type") == "message")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return False
 
 
 def _scrub(p: Probe, environ: Mapping[str, str], backend: Backend) -> Probe:
