@@ -140,9 +140,11 @@ def test_validate_prints_what_a_router_prints_at_start(home: Path, tmp_path: Pat
     serve = hotswap("serve", "--port", "0", env=env)
     assert bad.returncode == 1 and serve.returncode != 0
     assert_no_traceback(bad)
-    assert bad.stderr.splitlines()[0] == serve.stderr.strip()
+    assert bad.stderr.splitlines()[0] == serve.stderr.splitlines()[0]
     assert "backends.kimi.auth" in serve.stderr and "fix:" in bad.stderr
     data = json.loads(hotswap("config", "validate", "--json", env=env).stdout)
-    assert data["ok"] is False and data["error"] == serve.stderr.strip().removeprefix("Error: ")
+    assert data["ok"] is False and data["error"] == serve.stderr.splitlines()[0].removeprefix(
+        "Error: "
+    )
     broken = hotswap("config", "show", env=env)
-    assert broken.returncode == 1 and broken.stderr.splitlines()[0] == serve.stderr.strip()
+    assert broken.returncode == 1 and broken.stderr.splitlines()[0] == serve.stderr.splitlines()[0]

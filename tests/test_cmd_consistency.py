@@ -102,7 +102,15 @@ def test_completion_offers_commands_backends_and_options(home: Path, tmp_path: P
 def test_errors_are_one_line_and_a_fix_never_a_traceback(home: Path, tmp_path: Path) -> None:
     env = user_env(tmp_path, home)
     (home / "config.toml").write_text("not toml at all [")
-    for args in (("backends",), ("config", "show"), ("config", "validate"), ("doctor", "--live")):
+    commands = (
+        ("backends",),
+        ("config", "show"),
+        ("config", "validate"),
+        ("doctor", "--live"),
+        ("serve", "--port", "0"),
+        ("run",),
+    )
+    for args in commands:
         done = hotswap(*args, env=env)
         assert done.returncode != 0
         assert_no_traceback(done)

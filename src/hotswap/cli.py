@@ -15,6 +15,7 @@ from hotswap.errors import HotswapError
 
 def _fail(exc: HotswapError | OSError) -> None:
     click.echo(f"Error: {exc}", err=True)
+    click.echo("  fix: `hotswap doctor` checks the whole setup and says what to change", err=True)
     sys.exit(2)
 
 
