@@ -84,12 +84,12 @@ def init_command(config_path: Path | None, force: bool) -> None:
 
 
 def _write(path: Path, data: bytes, force: bool) -> None:
-    from hotswap.modefile import write_private
+    from hotswap.modefile import make_private_dir, write_private
 
     if force:
         write_private(path, data)
         return
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
