@@ -46,7 +46,7 @@ def credential(backend: Backend, environ: Mapping[str, str]) -> tuple[str | None
 def key_text(backend: Backend, environ: Mapping[str, str]) -> str:
     name, value = credential(backend, environ)
     if backend.is_passthrough:
-        return f"{name} {mask(value)}" if name else "your own (Claude login?)"
+        return f"{name} {mask(value)}" if name else "Claude Code's own"
     return mask(value)
 
 

@@ -35,7 +35,7 @@ def config_location(path: Path | None, environ: Mapping[str, str]) -> Location:
         chosen = Path(environ["HOTSWAP_CONFIG"])
         return Location(chosen, "HOTSWAP_CONFIG", chosen.exists())
     chosen = default_state_dir(environ) / "config.toml"
-    return Location(chosen, "default: $HOTSWAP_HOME/config.toml", chosen.exists())
+    return Location(chosen, "default, in the state directory", chosen.exists())
 
 
 def _entry(value: Any, source: str) -> dict[str, Any]:
