@@ -1,4 +1,5 @@
-"""`hotswap cost` and `hotswap logs`: parse, call ledger.usage, print (a table or JSON)."""
+"""`hotswap cost` and `hotswap logs`: the usage ledger, read (hotswap/ledger/usage.py does the
+work; sqlite3 is imported only when one of them runs)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,31 @@ from pathlib import Path
 
 import click
 
+from hotswap.commands.output import echo_json, fail
 from hotswap.errors import HotswapError
 
 BY = ("backend", "model", "day", "session")
+COST_FIX = "see `hotswap cost --help` (--since 7d, 12h, 30m or a date such as 2026-12-01)"
+LEDGER_FIX = "check $HOTSWAP_HOME/ledger.db and its folder (hotswap doctor)"
+CONFIG_FIX = "correct the config file named above (hotswap config validate)"
+
+COST_EXAMPLES = """\b
+Examples:
+  hotswap cost                          per backend, all time
+  hotswap cost --by day --since 7d
+  hotswap cost --session 3f2a --by model
+  hotswap cost --json | jq .total.savings_usd
+  hotswap cost --prune-before 90d       delete older exchanges
+"""
+LOGS_EXAMPLES = """\b
+Examples:
+  hotswap logs -n 50
+  hotswap logs -f --session 3f2a
+  hotswap logs --json | jq 'select(.fell_back_from)'
+"""
 
 
-def _fail(message: object) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(2)
-
-
-@click.command()
+@click.command("cost", epilog=COST_EXAMPLES)
 @click.option("--session", help="Only this session's exchanges (its id).")
 @click.option(
     "--by", type=click.Choice(BY), default="backend", show_default=True, help="Group rows by."
@@ -36,7 +51,7 @@ def _fail(message: object) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Config file (default: $HOTSWAP_HOME/config.toml if it exists).",
 )
-def cost(
+def cost_command(
     session: str | None,
     by: str,
     since: str | None,
@@ -61,14 +76,18 @@ def cost(
             return
         query = usage.CostQuery.parse(by, since, session)
         if as_json:
-            click.echo(json.dumps(usage.cost_report(config, query), indent=2))
+            echo_json(usage.cost_report(config, query))
         else:
             click.echo(usage.cost_text(config, query))
-    except (HotswapError, OSError, ValueError, sqlite3.Error) as exc:
-        _fail(exc)
+    except ValueError as exc:
+        fail(str(exc), COST_FIX)
+    except HotswapError as exc:
+        fail(str(exc), CONFIG_FIX)
+    except (OSError, sqlite3.Error) as exc:
+        fail(str(exc), LEDGER_FIX)
 
 
-@click.command()
+@click.command("logs", epilog=LOGS_EXAMPLES)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new exchanges (Ctrl-C stops).")
 @click.option("--session", help="Only this session's exchanges (its id).")
 @click.option("-n", "count", type=click.IntRange(min=0), default=20, show_default=True)
@@ -79,7 +98,7 @@ def cost(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Config file (default: $HOTSWAP_HOME/config.toml if it exists).",
 )
-def logs(
+def logs_command(
     follow: bool, session: str | None, count: int, as_json: bool, config_path: Path | None
 ) -> None:
     """Recent exchanges, one line each: time, session, backend, model, status, tokens,
@@ -107,5 +126,7 @@ def logs(
             sys.stdout.flush()
     except KeyboardInterrupt:
         return
-    except (HotswapError, OSError, ValueError, sqlite3.Error) as exc:
-        _fail(exc)
+    except HotswapError as exc:
+        fail(str(exc), CONFIG_FIX)
+    except (OSError, ValueError, sqlite3.Error) as exc:
+        fail(str(exc), LEDGER_FIX)
