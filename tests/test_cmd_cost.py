@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -89,6 +90,16 @@ def test_bad_options_are_errors_not_tracebacks(home: Path) -> None:
         done = hotswap(home, "cost", *args)
         assert done.returncode == 2 and done.stderr.startswith("Error: ")
         assert "Traceback" not in done.stderr
+
+
+def test_a_ledger_from_a_newer_hotswap_is_an_error_with_a_fix(home: Path) -> None:
+    fill(home)
+    conn = sqlite3.connect(home / "ledger.db")
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    for command in ("cost", "logs"):
+        done = hotswap(home, command)
+        assert done.returncode == 2 and "newer" in done.stderr and "fix: upgrade" in done.stderr
 
 
 def test_prune_before_deletes_old_exchanges(home: Path) -> None:

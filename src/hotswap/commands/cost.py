@@ -16,6 +16,7 @@ BY = ("backend", "model", "day", "session")
 COST_FIX = "see `hotswap cost --help` (--since 7d, 12h, 30m or a date such as 2026-12-01)"
 LEDGER_FIX = "check $HOTSWAP_HOME/ledger.db and its folder (hotswap doctor)"
 CONFIG_FIX = "correct the config file named above (hotswap config validate)"
+NEWER_FIX = "upgrade hotswap: a newer one wrote this ledger"
 
 COST_EXAMPLES = """\b
 Examples:
@@ -65,6 +66,7 @@ def cost_command(
     from hotswap.config import load_config
     from hotswap.ledger import usage
     from hotswap.ledger.queries import parse_since
+    from hotswap.ledger.schema import SchemaError
 
     try:
         config = load_config(config_path)
@@ -79,6 +81,8 @@ def cost_command(
             echo_json(usage.cost_report(config, query))
         else:
             click.echo(usage.cost_text(config, query))
+    except SchemaError as exc:
+        fail(str(exc), NEWER_FIX)
     except ValueError as exc:
         fail(str(exc), COST_FIX)
     except HotswapError as exc:
@@ -107,6 +111,7 @@ def logs_command(
 
     from hotswap.config import load_config
     from hotswap.ledger import report, usage
+    from hotswap.ledger.schema import SchemaError
 
     def show(entry: dict[str, object]) -> None:
         click.echo(json.dumps(entry) if as_json else report.log_line(entry))
@@ -126,6 +131,8 @@ def logs_command(
             sys.stdout.flush()
     except KeyboardInterrupt:
         return
+    except SchemaError as exc:
+        fail(str(exc), NEWER_FIX)
     except HotswapError as exc:
         fail(str(exc), CONFIG_FIX)
     except (OSError, ValueError, sqlite3.Error) as exc:
