@@ -537,7 +537,8 @@ async def get_status(url: str) -> dict[str, Any]:
     ("content", "problem"),
     [
         (b"no-such-backend\n", "no-such-backend"),
-        (b"deep seek\n", "one backend name"),
+        (b"deep seek\n", "unknown backend 'deep'"),
+        (b"deep seek now\n", "a backend name and a model"),
         (b"\xff\xfe\x00", "UTF-8"),
         (b"# nothing\n", "empty"),
     ],

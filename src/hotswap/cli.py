@@ -8,13 +8,27 @@ from pathlib import Path
 import click
 
 from hotswap import __version__
-from hotswap.config import DEFAULT_PORT, load_config
-from hotswap.errors import HotswapError
+from hotswap.config import DEFAULT_PORT, Config, load_config
+from hotswap.errors import ConfigError, HotswapError
 
 
 def _fail(exc: HotswapError | OSError) -> None:
     click.echo(f"Error: {exc}", err=True)
     sys.exit(2)
+
+
+def with_model(config: Config, name: str | None, model: str | None) -> Config:
+    """`--model X`: the config with backend `name` (else the default one) sending every
+    request to X, whatever its model map says."""
+    if model is None:
+        return config
+    backend = config.resolve(name or config.default_backend)
+    if backend is None:
+        raise ConfigError(f"unknown backend {name!r}; known: {', '.join(sorted(config.names()))}")
+    return config._replace(backends={**config.backends, backend.name: backend.with_model(model)})
+
+
+_MODEL_HELP = "Send every request of this backend to MODEL (instead of its model map)."
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,6 +60,7 @@ def cli() -> None:
     help="Mode file to follow (default: the state directory's `mode`).",
 )
 @click.option("-b", "--backend", help="Backend to start with (written into the mode file).")
+@click.option("-m", "--model", help=_MODEL_HELP)
 @click.option(
     "--config",
     "config_path",
@@ -59,6 +74,7 @@ def serve(
     host: str,
     mode_file: Path | None,
     backend: str | None,
+    model: str | None,
     config_path: Path | None,
     allow_remote: bool,
     log_level: str,
@@ -69,7 +85,7 @@ def serve(
 
     configure_logging(log_level)
     try:
-        config = load_config(config_path)
+        config = with_model(load_config(config_path), backend, model)
         run_server(config, host, port, mode_file or config.global_mode_file, backend, allow_remote)
     except (HotswapError, OSError) as exc:
         _fail(exc)
@@ -77,6 +93,7 @@ def serve(
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("-b", "--backend", help="Backend to start with (default: config's default_backend).")
+@click.option("-m", "--model", help=_MODEL_HELP)
 @click.option("--port", type=int, default=0, help="Router port (default: a free one).")
 @click.option(
     "--config",
@@ -86,7 +103,11 @@ def serve(
 )
 @click.argument("claude_args", nargs=-1, type=click.UNPROCESSED)
 def run(
-    backend: str | None, port: int, config_path: Path | None, claude_args: tuple[str, ...]
+    backend: str | None,
+    model: str | None,
+    port: int,
+    config_path: Path | None,
+    claude_args: tuple[str, ...],
 ) -> None:
     """Launch Claude Code behind its own router: `hotswap run -b deepseek -- [claude args]`."""
     import os
@@ -94,7 +115,7 @@ def run(
     from hotswap.launcher import run_session
 
     try:
-        config = load_config(config_path)
+        config = with_model(load_config(config_path), backend, model)
         code = run_session(config, backend, port, list(claude_args), os.environ)
     except (HotswapError, OSError) as exc:
         _fail(exc)
