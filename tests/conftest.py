@@ -11,6 +11,7 @@ import pytest
 from fakes import FakeUpstream
 from hotswap.app import Guard, RunningRouter, start_router
 from hotswap.backends import PRESETS
+from hotswap.body import BodyCaches
 from hotswap.config import Config, load_config
 from hotswap.state import RouterState
 
@@ -115,3 +116,9 @@ async def make_router(home: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
     yield make
     for running in started:
         await running.stop()
+
+
+@pytest.fixture
+def caches() -> BodyCaches:
+    """A router's body caches, fresh for each test (RouterState owns one per router)."""
+    return BodyCaches()

@@ -14,9 +14,12 @@ import pytest
 from test_router import DS_KEY, NO_FALLBACK, post_raw
 
 from hotswap.backends import PRESETS, Backend
-from hotswap.body import NEEDS_FULL_PARSE, NotAnObject, split
+from hotswap.body import BodyCaches
+from hotswap.body.passes import rewrite_split
+from hotswap.body.split import NotAnObject, split
+from hotswap.jsoncodec import UNDECODABLE, dump_json, parse_request_body
 from hotswap.quirks import MEDIA_NOTE
-from hotswap.rewrite import dump_json, parse_request_body, rewrite_request, rewrite_split
+from hotswap.rewrite import rewrite_request
 
 SHAPES = Path(__file__).parent / "data" / "shapes"
 IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iV"}}
@@ -103,16 +106,20 @@ def full_path(raw: bytes, backend: Backend) -> Any:
 
 @pytest.mark.parametrize("backend", sorted(PRESETS))
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_the_split_path_rewrites_as_the_full_parse_does(name: str, backend: str) -> None:
+def test_the_split_path_rewrites_as_the_full_parse_does(
+    name: str, backend: str, caches: BodyCaches
+) -> None:
     case = _clean(CASES[name])
     raw = msgspec.json.encode(case)
-    out = rewrite_split(raw, split(raw), PRESETS[backend], ORIGINS.get)
+    out = rewrite_split(raw, split(raw, caches.prefix), PRESETS[backend], ORIGINS.get, caches)
     assert msgspec.json.decode(out) == full_path(raw, PRESETS[backend])
 
 
 @pytest.mark.parametrize("backend", sorted(PRESETS))
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_the_rules_never_edit_a_nested_value_in_place(name: str, backend: str) -> None:
+def test_the_rules_never_edit_a_nested_value_in_place(
+    name: str, backend: str, caches: BodyCaches
+) -> None:
     """The contract the split path's sharing rests on: decoded values are kept across
     requests (tools, system, assistant turns) and unchanged ones are written from the
     request's bytes, so a rule may replace a top-level key but never edit what it holds."""
@@ -121,8 +128,11 @@ def test_the_rules_never_edit_a_nested_value_in_place(name: str, backend: str) -
     rewrite_request(dict(parsed), PRESETS[backend], ORIGINS.get)  # shares every value
     assert parsed == snapshot
     raw = msgspec.json.encode(parsed)
-    first = rewrite_split(raw, split(raw), PRESETS[backend], ORIGINS.get)
-    assert rewrite_split(raw, split(raw), PRESETS[backend], ORIGINS.get) == first  # memos
+    first = rewrite_split(raw, split(raw, caches.prefix), PRESETS[backend], ORIGINS.get, caches)
+    assert (
+        rewrite_split(raw, split(raw, caches.prefix), PRESETS[backend], ORIGINS.get, caches)
+        == first
+    )  # memos
 
 
 @pytest.mark.parametrize(
@@ -135,27 +145,34 @@ def test_the_rules_never_edit_a_nested_value_in_place(name: str, backend: str) -
         ("an extra turn key and a system turn (generic split)", False),
     ],
 )
-def test_claude_codes_shape_is_split_in_one_typed_pass(name: str, typed: bool) -> None:
-    parts = split(msgspec.json.encode(_clean(CASES[name])))
-    assert (parts.turns is not None) is typed
+def test_claude_codes_shape_is_split_in_one_typed_pass(
+    name: str, typed: bool, caches: BodyCaches
+) -> None:
+    parts = split(msgspec.json.encode(_clean(CASES[name])), caches.prefix)
+    assert (parts.typed) is typed
     assert list(parts.top)[:2] == ["model", "messages"]  # in the request's order
 
 
 @pytest.mark.parametrize("path", sorted(SHAPES.glob("*.json")), ids=lambda p: p.stem)
-def test_every_recorded_claude_code_request_takes_the_typed_pass(path: Path) -> None:
+def test_every_recorded_claude_code_request_takes_the_typed_pass(
+    path: Path, caches: BodyCaches
+) -> None:
     """A new key in Claude Code's requests would silently cost the slower generic split:
     re-recording the shapes (tests/record_shapes.py) shows it here."""
-    assert split(msgspec.json.encode(json.loads(path.read_text())["body"])).turns is not None
+    assert split(msgspec.json.encode(json.loads(path.read_text())["body"]), caches.prefix).typed
 
 
-def test_a_body_no_rule_changes_is_the_same_bytes() -> None:
+def test_a_body_no_rule_changes_is_the_same_bytes(caches: BodyCaches) -> None:
     raw = (
         b'{"model":"claude-opus-4-6",  "max_tokens":64,"messages":[{"role":"user","content":"hi"}]}'
     )
-    assert rewrite_split(raw, split(raw), PRESETS["anthropic"], ORIGINS.get) is raw
+    assert (
+        rewrite_split(raw, split(raw, caches.prefix), PRESETS["anthropic"], ORIGINS.get, caches)
+        is raw
+    )
 
 
-def test_values_no_rule_reads_keep_their_bytes() -> None:
+def test_values_no_rule_reads_keep_their_bytes(caches: BodyCaches) -> None:
     system = b'[ {"type": "text",  "text": "spaced \\u00e9 \\n"} ]'
     result = b'"exit 0 \\u001b[0m  \\ud83d\\ude00"'  # escapes a decoder would rewrite
     raw = (
@@ -163,41 +180,45 @@ def test_values_no_rule_reads_keep_their_bytes() -> None:
         b'"content":[{"type":"tool_result","tool_use_id":"t","content":' + result + b"}]}],"
         b'"max_tokens":10}'
     )
-    out = rewrite_split(raw, split(raw), PRESETS["deepseek"], ORIGINS.get)
+    out = rewrite_split(raw, split(raw, caches.prefix), PRESETS["deepseek"], ORIGINS.get, caches)
     assert b'"model":"deepseek-v4-flash"' in out
     assert system in out and result in out
 
 
-def test_an_escaped_role_is_still_an_assistant_turn() -> None:
+def test_an_escaped_role_is_still_an_assistant_turn(caches: BodyCaches) -> None:
     case = body(*tool_turns(1, SIGNED), speed="x")  # generic split: roles read from bytes
     raw = msgspec.json.encode(case).replace(b'"role":"assistant"', b'"role":"\\u0061ssistant"')
-    assert split(raw).turns is None
-    out = msgspec.json.decode(rewrite_split(raw, split(raw), PRESETS["deepseek"], ORIGINS.get))
+    assert split(raw, caches.prefix).typed is False
+    out = msgspec.json.decode(
+        rewrite_split(raw, split(raw, caches.prefix), PRESETS["deepseek"], ORIGINS.get, caches)
+    )
     assert SIGNED not in out["messages"][1]["content"]  # anthropic's block, dropped
     assert out == full_path(raw, PRESETS["deepseek"])
 
 
-def test_a_text_only_backend_gets_the_note_for_a_nested_image() -> None:
+def test_a_text_only_backend_gets_the_note_for_a_nested_image(caches: BodyCaches) -> None:
     raw = msgspec.json.encode(CASES["image in a tool result"])
-    out = msgspec.json.decode(rewrite_split(raw, split(raw), PRESETS["deepseek"], ORIGINS.get))
+    out = msgspec.json.decode(
+        rewrite_split(raw, split(raw, caches.prefix), PRESETS["deepseek"], ORIGINS.get, caches)
+    )
     note = {"type": "text", "text": MEDIA_NOTE.format(kind="image")}
     assert out["messages"][-1]["content"][0]["content"] == [note]
 
 
-def test_json_that_is_not_an_object_is_refused() -> None:
+def test_json_that_is_not_an_object_is_refused(caches: BodyCaches) -> None:
     for raw in (b"[1]", b'"x"', b"3"):
         with pytest.raises(NotAnObject):
-            split(raw)
+            split(raw, caches.prefix)
 
 
-def test_what_msgspec_cannot_take_is_left_to_the_full_parser() -> None:
-    with pytest.raises(NEEDS_FULL_PARSE):
+def test_what_msgspec_cannot_take_is_left_to_the_full_parser(caches: BodyCaches) -> None:
+    with pytest.raises(UNDECODABLE):
         split(b'{"system":"cut \\ud83d","messages":[]}')  # a lone surrogate
     big = body(*tool_turns(1, SIGNED))
     big["messages"][1]["content"][2]["input"] = {"n": 1}
     raw = msgspec.json.encode(big).replace(b'{"n":1}', b'{"n":1e400}')  # read by the rules
-    with pytest.raises(NEEDS_FULL_PARSE):
-        rewrite_split(raw, split(raw), PRESETS["deepseek"], ORIGINS.get)
+    with pytest.raises(UNDECODABLE):
+        rewrite_split(raw, split(raw, caches.prefix), PRESETS["deepseek"], ORIGINS.get, caches)
     with pytest.raises(msgspec.DecodeError):
         split(b'{"model": ')
 
@@ -229,7 +250,7 @@ async def test_json_nested_past_the_recursion_limit_is_a_400_not_a_crash(
 ) -> None:
     ant = await fakes("anthropic")
     router = await make_router({"anthropic": ant.url}, mode="anthropic", extra_toml=NO_FALLBACK)
-    with pytest.raises(NEEDS_FULL_PARSE):
+    with pytest.raises(UNDECODABLE):
         split(b'{"metadata":' + deep(5000) + b"}")
     for where in (b'"metadata":' + deep(5000), b'"messages":' + deep(5000)):
         raw = b'{"model":"claude-opus-4-6","max_tokens":9,"stream":false,' + where + b"}"
@@ -239,8 +260,8 @@ async def test_json_nested_past_the_recursion_limit_is_a_400_not_a_crash(
 
 
 def test_replies_nested_past_the_recursion_limit_are_relayed_as_they_are() -> None:
-    from hotswap.proxy import _fix_json_message
-    from hotswap.rewrite import StreamContext, rewrite_event
+    from hotswap.events import StreamContext, rewrite_event
+    from hotswap.relay import fix_json_message as _fix_json_message
 
     nested = b'{"type":"message","usage":null,"content":[{"x":' + deep(5000) + b"}]}"
     assert _fix_json_message(nested, StreamContext(backend="b")) == nested

@@ -17,9 +17,8 @@ from test_router import DS_KEY, NO_FALLBACK, post_raw, request_body
 
 from fakes import encode_events, message_body, message_events
 from hotswap.config import load_config, proxy_env
-from hotswap.proxy import _render as render
-from hotswap.proxy import passthrough_prefix, relay_chunk
-from hotswap.rewrite import StreamContext
+from hotswap.events import StreamContext
+from hotswap.relay import passthrough_prefix, relay_chunk, render
 from hotswap.sse import SSEParser, parse_event
 from hotswap.upstream import proxy_route
 

@@ -13,8 +13,9 @@ import msgspec
 import pytest
 from test_turn_reuse import IMAGE, turn_pair
 
-from hotswap.body import NotAnObject, split, split_whole
-from hotswap.prefix_split import MAX_RECORDS, PrefixSplitter
+from hotswap.body import BodyCaches
+from hotswap.body.prefix import MAX_RECORDS, PrefixSplitter
+from hotswap.body.split import NotAnObject, split, split_whole
 
 
 def body(turns: list[dict[str, Any]], **top: Any) -> dict[str, Any]:
@@ -50,16 +51,16 @@ def encode(b: dict[str, Any], style: str) -> bytes:
     return json.dumps(b, indent=2, ensure_ascii=False).encode()  # newlines, raw UTF-8
 
 
-def same_as_whole(raw: bytes) -> Any:
+def same_as_whole(raw: bytes, prefix: PrefixSplitter) -> Any:
     """split(raw) must equal split_whole(raw): same keys in order, same values, same bytes,
     or the same error."""
     try:
         expected = split_whole(raw)
     except (msgspec.DecodeError, NotAnObject, RecursionError) as exc:
         with pytest.raises(type(exc)):
-            split(raw)
+            split(raw, prefix)
         return None
-    got = split(raw)
+    got = split(raw, prefix)
     assert got.typed == expected.typed
     assert list(got.top) == list(expected.top)
     assert msgspec.json.encode(got.top) == msgspec.json.encode(expected.top)
@@ -68,7 +69,9 @@ def same_as_whole(raw: bytes) -> Any:
 
 @pytest.mark.parametrize("style", ["compact", "spaced", "indented"])
 @pytest.mark.parametrize("seed", range(4))
-def test_a_growing_conversation_splits_as_a_whole_scan_does(seed: int, style: str) -> None:
+def test_a_growing_conversation_splits_as_a_whole_scan_does(
+    seed: int, style: str, caches: BodyCaches
+) -> None:
     rng = random.Random(seed)
     turns: list[dict[str, Any]] = []
     for i in range(25):
@@ -89,7 +92,7 @@ def test_a_growing_conversation_splits_as_a_whole_scan_does(seed: int, style: st
             top["stream"] = None
         if rng.random() < 0.1:
             top["metadata"] = {"user_id": f"u{i % 2}"}
-        same_as_whole(encode(mark_last(body(turns, **top)), style))
+        same_as_whole(encode(mark_last(body(turns, **top)), style), caches.prefix)
 
 
 def test_the_shared_turns_are_taken_over_not_split_again() -> None:
@@ -107,17 +110,19 @@ def test_the_shared_turns_are_taken_over_not_split_again() -> None:
     assert second.memo[:4] == first.memo[:4]
 
 
-def test_what_the_body_learnt_about_a_turn_goes_with_it() -> None:
+def test_what_the_body_learnt_about_a_turn_goes_with_it(caches: BodyCaches) -> None:
     """LazyBody's memo: a shared assistant turn's content is decoded once."""
     from hotswap.backends import PRESETS
-    from hotswap.body import LazyBody
+    from hotswap.body.lazy import LazyBody
     from hotswap.quirks import rewritten_block_types
 
     rng = random.Random(2)
     turns = turn_pair(rng, 0) + turn_pair(rng, 1)
     kinds = rewritten_block_types(PRESETS["deepseek"].quirks)
-    one = LazyBody(split(msgspec.json.encode(body(turns))), kinds)["messages"]
-    two = LazyBody(split(msgspec.json.encode(body(turns + turn_pair(rng, 2)))), kinds)["messages"]
+    first = split(msgspec.json.encode(body(turns)), caches.prefix)
+    one = LazyBody(first, kinds, caches)["messages"]
+    second = split(msgspec.json.encode(body(turns + turn_pair(rng, 2))), caches.prefix)
+    two = LazyBody(second, kinds, caches)["messages"]
     assert one[1]["content"] is two[1]["content"]
 
 
@@ -153,23 +158,27 @@ def test_what_the_body_learnt_about_a_turn_goes_with_it() -> None:
         b'{"model":"a","messages":[{"role":"user","content":"x"}] x}',
     ],
 )
-def test_odd_bodies_split_as_a_whole_scan_does(raw: bytes) -> None:
+def test_odd_bodies_split_as_a_whole_scan_does(raw: bytes, caches: BodyCaches) -> None:
     base = b'{"model":"a","messages":[{"role":"user","content":"x"}]}'
-    same_as_whole(base)  # a record whose first turn the odd body shares
-    same_as_whole(raw)
-    same_as_whole(raw)  # and again, with whatever record the first call left
+    same_as_whole(base, caches.prefix)  # a record whose first turn the odd body shares
+    same_as_whole(raw, caches.prefix)
+    same_as_whole(raw, caches.prefix)  # and again, with whatever record the first call left
 
 
-def test_a_body_continuing_a_record_with_garbage_fails_as_a_whole_scan_does() -> None:
+def test_a_body_continuing_a_record_with_garbage_fails_as_a_whole_scan_does(
+    caches: BodyCaches,
+) -> None:
     rng = random.Random(3)
     raw = msgspec.json.encode(body(turn_pair(rng, 0) + turn_pair(rng, 1), metadata={"a": 1}))
-    same_as_whole(raw)
+    same_as_whole(raw, caches.prefix)
     cut = raw.index(b'"system"')
     for tail in (b"", b"]", b"],", b'],"system":', b'],"system":[}', b"x" * 10):
-        same_as_whole(raw[:cut] + tail)
-    same_as_whole(raw)
+        same_as_whole(raw[:cut] + tail, caches.prefix)
+    same_as_whole(raw, caches.prefix)
     for broken in (raw[:-1], raw[:-1] + b" ", raw[:-2] + b"}", raw + b"}", raw + b" x"):
-        same_as_whole(broken)  # e.g. the last brace missing, a nested one closing instead
+        same_as_whole(
+            broken, caches.prefix
+        )  # e.g. the last brace missing, a nested one closing instead
 
 
 def test_the_values_after_the_turns_are_taken_over_while_they_stay() -> None:
@@ -199,30 +208,32 @@ def test_the_values_after_the_turns_are_taken_over_while_they_stay() -> None:
         b',"betas":["x"]}',
     ],
 )
-def test_odd_endings_split_as_a_whole_scan_does(end: bytes) -> None:
+def test_odd_endings_split_as_a_whole_scan_does(end: bytes, caches: BodyCaches) -> None:
     rng = random.Random(7)
     turns = turn_pair(rng, 0)
     base = msgspec.json.encode(body(turns))
-    same_as_whole(base)
-    same_as_whole(base[:-1] + end)
+    same_as_whole(base, caches.prefix)
+    same_as_whole(base[:-1] + end, caches.prefix)
     turns += turn_pair(rng, 1)
     again = msgspec.json.encode(body(turns))
-    same_as_whole(again[:-1] + end)
-    same_as_whole(again)
+    same_as_whole(again[:-1] + end, caches.prefix)
+    same_as_whole(again, caches.prefix)
 
 
-def test_more_conversations_than_records() -> None:
+def test_more_conversations_than_records(caches: BodyCaches) -> None:
     rng = random.Random(4)
     conversations: list[list[dict[str, Any]]] = [[] for _ in range(MAX_RECORDS + 3)]
     for step in range(6):
         for n, turns in enumerate(conversations):
             turns += turn_pair(rng, step)
-            same_as_whole(msgspec.json.encode(body(turns, metadata={"user_id": f"u{n}"})))
+            same_as_whole(
+                msgspec.json.encode(body(turns, metadata={"user_id": f"u{n}"})), caches.prefix
+            )
             first = {"role": "user", "content": f"task {n}"}
-            same_as_whole(msgspec.json.encode(body([first, *turns][1:])))
+            same_as_whole(msgspec.json.encode(body([first, *turns][1:])), caches.prefix)
 
 
-def test_nested_images_and_tool_results_split_alike() -> None:
+def test_nested_images_and_tool_results_split_alike(caches: BodyCaches) -> None:
     turns = [
         {
             "role": "assistant",
@@ -233,8 +244,8 @@ def test_nested_images_and_tool_results_split_alike() -> None:
             "content": [{"type": "tool_result", "tool_use_id": "a", "content": [IMAGE]}],
         },
     ]
-    same_as_whole(msgspec.json.encode(body(turns)))
-    same_as_whole(msgspec.json.encode(body(turns + turns)))
+    same_as_whole(msgspec.json.encode(body(turns)), caches.prefix)
+    same_as_whole(msgspec.json.encode(body(turns + turns)), caches.prefix)
 
 
 def test_a_record_does_not_keep_the_request_body_alive() -> None:

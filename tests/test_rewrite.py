@@ -9,15 +9,9 @@ import msgspec
 import pytest
 
 from hotswap.backends import PRESETS, Backend, Quirks
-from hotswap.rewrite import (
-    StreamContext,
-    fix_message,
-    map_model,
-    normalise_usage,
-    parse_json_body,
-    rewrite_event,
-    rewrite_request,
-)
+from hotswap.events import StreamContext, fix_message, normalise_usage, rewrite_event
+from hotswap.jsoncodec import parse_json_body
+from hotswap.rewrite import map_model, rewrite_request
 
 MAPPED = Backend(
     name="kimi",

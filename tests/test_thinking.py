@@ -11,7 +11,7 @@ import pytest
 
 from fakes import encode_events, message_events
 from hotswap.backends import PRESETS, Quirks
-from hotswap.rewrite import StreamContext, fix_message, rewrite_event
+from hotswap.events import StreamContext, fix_message, rewrite_event
 from hotswap.sse import SSEParser
 from hotswap.thinking import (
     EMPTY_TURN_NOTE,

@@ -11,11 +11,15 @@ import msgspec
 import pytest
 
 from hotswap.backends import PRESETS
-from hotswap.body import LazyBody, split
+from hotswap.body import BodyCaches
+from hotswap.body.lazy import LazyBody
+from hotswap.body.passes import rewrite_split
+from hotswap.body.split import split
+from hotswap.body.turns import Reused, TurnReuse
+from hotswap.jsoncodec import dump_json, parse_request_body
 from hotswap.quirks import rewritten_block_types
-from hotswap.rewrite import dump_json, parse_request_body, rewrite_request, rewrite_split
+from hotswap.rewrite import rewrite_request
 from hotswap.thinking import ThinkingOrigins
-from hotswap.turn_reuse import Reused, TurnReuse
 
 IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iV"}}
 
@@ -57,12 +61,16 @@ def full_path(raw: bytes, backend: str, origins: ThinkingOrigins) -> Any:
     return msgspec.json.decode(dump_json(parsed))
 
 
-def split_path(raw: bytes, backend: str, origins: ThinkingOrigins) -> Any:
-    return msgspec.json.decode(rewrite_split(raw, split(raw), PRESETS[backend], origins.origin))
+def split_path(raw: bytes, backend: str, origins: ThinkingOrigins, caches: BodyCaches) -> Any:
+    return msgspec.json.decode(
+        rewrite_split(raw, split(raw, caches.prefix), PRESETS[backend], origins.origin, caches)
+    )
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_a_growing_conversation_is_rewritten_as_the_full_parse_does(seed: int) -> None:
+def test_a_growing_conversation_is_rewritten_as_the_full_parse_does(
+    seed: int, caches: BodyCaches
+) -> None:
     """Twenty requests, each repeating the last: provenance recorded as replies arrive
     (sometimes for a block already in the history), the backend switched now and then,
     thinking turned off and on, a forced tool_choice."""
@@ -86,20 +94,28 @@ def test_a_growing_conversation_is_rewritten_as_the_full_parse_does(seed: int) -
         if rng.random() < 0.1:
             top["tool_choice"] = {"type": "tool", "name": "Read"}
         raw = request(turns, **top)
-        assert split_path(raw, backend, origins) == full_path(raw, backend, origins), (i, backend)
+        assert split_path(raw, backend, origins, caches) == full_path(raw, backend, origins), (
+            i,
+            backend,
+        )
 
 
-def test_earlier_turns_are_reused_and_a_changed_verdict_is_not() -> None:
+def test_earlier_turns_are_reused_and_a_changed_verdict_is_not(caches: BodyCaches) -> None:
     origins = ThinkingOrigins()
     rng = random.Random(1)
     turns = [t for i in range(6) for t in turn_pair(rng, i)]
     raw = request(turns)
     backend = PRESETS["deepseek"]
-    rewrite_split(raw, split(raw), backend, origins.origin)  # records turns 0..4
+    rewrite_split(
+        raw, split(raw, caches.prefix), backend, origins.origin, caches
+    )  # records turns 0..4
 
     def reused() -> int:
         body = LazyBody(
-            split(raw), rewritten_block_types(backend.quirks), TurnReuse(backend, origins.origin)
+            split(raw, caches.prefix),
+            rewritten_block_types(backend.quirks),
+            caches,
+            TurnReuse(backend, origins.origin, caches.turns),
         )
         return sum(isinstance(t, Reused) for t in body["messages"])
 
@@ -109,7 +125,7 @@ def test_earlier_turns_are_reused_and_a_changed_verdict_is_not() -> None:
     assert reused() == 4  # its provenance changed: the rules see it again
 
 
-def test_a_reused_turn_nothing_changed_keeps_the_requests_bytes() -> None:
+def test_a_reused_turn_nothing_changed_keeps_the_requests_bytes(caches: BodyCaches) -> None:
     """Anthropic's own signed blocks stay; an unsigned one (unknown) goes, so the body is
     re-encoded, but the turns nothing changed are written from the request's bytes."""
     origins = ThinkingOrigins()
@@ -124,14 +140,18 @@ def test_a_reused_turn_nothing_changed_keeps_the_requests_bytes() -> None:
         ]
     turns[4]["content"][0] = {"type": "thinking", "thinking": "unknown"}
     raw = request(turns).replace(b'"text":"step 0"', b'"text" : "step 0"')
-    first = rewrite_split(raw, split(raw), PRESETS["anthropic"], origins.origin)
-    second = rewrite_split(raw, split(raw), PRESETS["anthropic"], origins.origin)
+    first = rewrite_split(
+        raw, split(raw, caches.prefix), PRESETS["anthropic"], origins.origin, caches
+    )
+    second = rewrite_split(
+        raw, split(raw, caches.prefix), PRESETS["anthropic"], origins.origin, caches
+    )
     assert first == second != raw
     assert b'"text" : "step 0"' in second  # the client's own spacing: written as it came
     assert b'"unknown"' not in second
 
 
-def test_turning_thinking_on_mid_conversation_records_the_turns_anew() -> None:
+def test_turning_thinking_on_mid_conversation_records_the_turns_anew(caches: BodyCaches) -> None:
     """Records made while thinking was off do not fit once it is on: the first request
     with thinking on drops them and records afresh, so the next one reuses again."""
     origins = ThinkingOrigins()
@@ -141,19 +161,24 @@ def test_turning_thinking_on_mid_conversation_records_the_turns_anew() -> None:
     for i in range(4):
         turns += turn_pair(rng, i)
         raw = request(turns, thinking={"type": "disabled"})
-        assert split_path(raw, "deepseek", origins) == full_path(raw, "deepseek", origins)
+        assert split_path(raw, "deepseek", origins, caches) == full_path(raw, "deepseek", origins)
     for i in range(4, 6):
         turns += turn_pair(rng, i)
         raw = request(turns)
-        assert split_path(raw, "deepseek", origins) == full_path(raw, "deepseek", origins)
+        assert split_path(raw, "deepseek", origins, caches) == full_path(raw, "deepseek", origins)
     body = LazyBody(
-        split(raw), rewritten_block_types(backend.quirks), TurnReuse(backend, origins.origin)
+        split(raw, caches.prefix),
+        rewritten_block_types(backend.quirks),
+        caches,
+        TurnReuse(backend, origins.origin, caches.turns),
     )
     assert sum(isinstance(t, Reused) for t in body["messages"]) == 5  # all but the last turn
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_a_rewound_or_edited_conversation_is_rewritten_as_the_full_parse_does(seed: int) -> None:
+def test_a_rewound_or_edited_conversation_is_rewritten_as_the_full_parse_does(
+    seed: int, caches: BodyCaches
+) -> None:
     """Claude Code's rewind (Esc Esc) and compaction send fewer or other turns than the
     request before: nothing kept from the longer history may leak into the shorter one."""
     rng = random.Random(100 + seed)
@@ -177,7 +202,7 @@ def test_a_rewound_or_edited_conversation_is_rewritten_as_the_full_parse_does(se
             backend = rng.choice(backends)
         raw = request(turns)
         for _ in range(2):  # and the same request again (a retry)
-            assert split_path(raw, backend, origins) == full_path(raw, backend, origins), i
+            assert split_path(raw, backend, origins, caches) == full_path(raw, backend, origins), i
 
 
 def _tool_turns(n: int, edited: int | None = None) -> list[dict[str, Any]]:
@@ -197,34 +222,36 @@ def _tool_turns(n: int, edited: int | None = None) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("backend", ["deepseek", "anthropic", "kimi"])
-def test_a_request_split_and_never_rewritten_leaves_no_stale_run(backend: str) -> None:
+def test_a_request_split_and_never_rewritten_leaves_no_stale_run(
+    backend: str, caches: BodyCaches
+) -> None:
     """Every attempt of a request can be refused before its body is built (a missing key):
     the conversation's record has moved on to it, what was kept of the request before
     must not stand in for its turns."""
     origins = ThinkingOrigins()
     for _ in range(2):
         raw = request(_tool_turns(3))
-        split_path(raw, backend, origins)
-    split(request(_tool_turns(3, edited=1)))  # split, never rewritten
+        split_path(raw, backend, origins, caches)
+    split(request(_tool_turns(3, edited=1)), caches.prefix)  # split, never rewritten
     raw = request(_tool_turns(4, edited=1))
-    assert split_path(raw, backend, origins) == full_path(raw, backend, origins)
+    assert split_path(raw, backend, origins, caches) == full_path(raw, backend, origins)
 
 
 @pytest.mark.parametrize(("first", "fallback"), [("qwen", "anthropic"), ("anthropic", "deepseek")])
 def test_a_fallback_rewritten_after_other_requests_uses_its_own_turns(
-    first: str, fallback: str
+    first: str, fallback: str, caches: BodyCaches
 ) -> None:
     """A fallback attempt rewrites its request's split after an await, when requests of an
     edited branch of the conversation may have been split and rewritten meanwhile."""
     origins = ThinkingOrigins()
     for _ in range(2):
-        split_path(request(_tool_turns(3)), fallback, origins)
+        split_path(request(_tool_turns(3)), fallback, origins, caches)
     raw_a = request(_tool_turns(4))
-    split_a = split(raw_a)
-    rewrite_split(raw_a, split_a, PRESETS[first], origins.origin)  # the first attempt
+    split_a = split(raw_a, caches.prefix)
+    rewrite_split(raw_a, split_a, PRESETS[first], origins.origin, caches)  # the first attempt
     for _ in range(2):  # meanwhile, another request sharing the first turns, edited
-        split_path(request(_tool_turns(3, edited=1)), fallback, origins)
-    late = rewrite_split(raw_a, split_a, PRESETS[fallback], origins.origin)
+        split_path(request(_tool_turns(3, edited=1)), fallback, origins, caches)
+    late = rewrite_split(raw_a, split_a, PRESETS[fallback], origins.origin, caches)
     assert msgspec.json.decode(late) == full_path(raw_a, fallback, origins)
     raw_b = request(_tool_turns(5, edited=1))  # and the branch goes on as before
-    assert split_path(raw_b, fallback, origins) == full_path(raw_b, fallback, origins)
+    assert split_path(raw_b, fallback, origins, caches) == full_path(raw_b, fallback, origins)

@@ -50,9 +50,8 @@ class Usage:
 
     @property
     def total(self) -> int:
-        return (
-            self.input_tokens + self.output_tokens + self.cache_read_tokens + self.cache_write_tokens
-        )
+        cache = self.cache_read_tokens + self.cache_write_tokens
+        return self.input_tokens + self.output_tokens + cache
 
 
 def _int(value: Any) -> int:

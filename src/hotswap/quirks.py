@@ -3,15 +3,17 @@
 Every rule reads one Quirks field; none asks which backend this is. Like thinking.py,
 only top-level keys of the body are replaced: nested lists and dicts are copied before a
 change, never edited, because the proxy may retry the original body elsewhere.
+
+What the rules read is declared by `reads` (reads.py): the body layer decodes exactly that.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
 from hotswap.backends import Quirks
+from hotswap.reads import Reads
 
 BILLING_PREFIX = "x-anthropic-billing-header:"
 MEDIA_TYPES = ("image", "document")
@@ -38,20 +40,29 @@ def apply_quirks(body: dict[str, Any], quirks: Quirks, *, count_tokens: bool = F
     return notes
 
 
-@functools.cache
+def reads(quirks: Quirks) -> Reads:
+    """What apply_quirks reads, for these quirks: the keys it drops or clamps, `tools` when
+    it drops tool fields, `system` for the billing line, and the block types it rewrites
+    wherever they are (every message: assistant turns whole, user turns by block type)."""
+    top = {*quirks.drop_fields, "max_tokens"}
+    if quirks.drop_tool_fields:
+        top.add("tools")
+    if quirks.drop_billing_header:
+        top.add("system")
+    kinds = rewritten_block_types(quirks)
+    if kinds:
+        top.add("messages")
+    return Reads(frozenset(top), bool(kinds), kinds)
+
+
 def rewritten_block_types(quirks: Quirks) -> frozenset[str]:
     """The content block types these quirks rewrite wherever they are, in any message."""
     return frozenset(_block_rules(quirks))
 
 
-@functools.cache  # per backend: Quirks is a hashable NamedTuple; the dict is never changed
 def _block_rules(quirks: Quirks) -> dict[str, BlockRule]:
-    rules: dict[str, BlockRule] = {}
-    if quirks.text_only:
-        rules |= {kind: (_media_to_text, "image/document -> text note") for kind in MEDIA_TYPES}
-    if quirks.tool_reference_as_text:
-        rules["tool_reference"] = (_tool_reference_to_text, "tool_reference -> text")
-    return rules
+    """The block rules these quirks turn on (a constant table: never changed)."""
+    return _BLOCK_RULES[quirks.text_only, quirks.tool_reference_as_text]
 
 
 def _max_tokens(body: dict[str, Any], quirks: Quirks, count_tokens: bool) -> list[str]:
@@ -111,6 +122,18 @@ def _tool_reference_to_text(block: dict[str, Any]) -> dict[str, Any]:
     if block.get("type") == "tool_reference":
         return {"type": "text", "text": f"Tool loaded: {block.get('tool_name', '?')}"}
     return block
+
+
+def _rules_for(text_only: bool, tool_reference_as_text: bool) -> dict[str, BlockRule]:
+    rules: dict[str, BlockRule] = {}
+    if text_only:
+        rules |= {kind: (_media_to_text, "image/document -> text note") for kind in MEDIA_TYPES}
+    if tool_reference_as_text:
+        rules["tool_reference"] = (_tool_reference_to_text, "tool_reference -> text")
+    return rules
+
+
+_BLOCK_RULES = {(t, r): _rules_for(t, r) for t in (False, True) for r in (False, True)}
 
 
 def _rewrite_blocks(body: dict[str, Any], rules: dict[str, BlockRule]) -> list[str]:

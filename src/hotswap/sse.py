@@ -125,7 +125,20 @@ class SSEParser:
         return bytes(self._buf)
 
 
-_NAMES: dict[bytes, str] = {}  # event names as read, decoded once (a few per backend)
+# Anthropic's event names, decoded once here (a constant table); any other is decoded as read.
+_NAMES = {
+    name.encode(): name
+    for name in (
+        "message_start",
+        "message_delta",
+        "message_stop",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "ping",
+        "error",
+    )
+}
 
 
 def _usual_event(piece: bytes, raw: bytes | None = None) -> Event | None:
@@ -142,8 +155,6 @@ def _usual_event(piece: bytes, raw: bytes | None = None) -> Event | None:
     name = _NAMES.get(name_bytes)
     if name is None:
         name = name_bytes.decode("utf-8", "replace")
-        if len(_NAMES) < 64:
-            _NAMES[name_bytes] = name
     raw = piece + b"\n\n" if raw is None else raw
     return Event(raw=raw, name=name, data=piece[newline + 7 :])
 

@@ -1,4 +1,7 @@
-"""A router's live state: which backend is active (from its mode file), counts, last error.
+"""A router's live state: which backend is active (from its mode file), counts, last error,
+and everything the router keeps between requests (each cache is an attribute here, sized
+and documented where its class is: body/caches.py, thinking.ThinkingOrigins,
+fallback.Breakers).
 
 The mode file is read on every request (a stat, while it has not changed: modefile.ModeReader).
 """
@@ -15,7 +18,9 @@ from typing import Any
 
 from hotswap import __version__
 from hotswap.backends import Backend
+from hotswap.body.caches import BodyCaches
 from hotswap.config import Config
+from hotswap.exchange import Observers
 from hotswap.fallback import Breakers
 from hotswap.modefile import ModeReader, split_mode, write_mode
 from hotswap.thinking import ThinkingOrigins
@@ -49,6 +54,8 @@ class RouterState:
     _fallback_to: Backend | None = None  # the note holds while the mode names this backend
     _last_good: Backend | None = None
     thinking: ThinkingOrigins = field(default_factory=ThinkingOrigins)  # who made each block
+    caches: BodyCaches = field(default_factory=BodyCaches)  # the body layer's (body/caches.py)
+    observers: Observers = field(default_factory=Observers)  # told of each finished exchange
     breakers: Breakers = field(init=False)
     _mode: ModeReader = field(init=False)  # reads mode_file (set once, at start)
     # (backend, model) -> that backend sending every request to the model (`ollama qwen3`

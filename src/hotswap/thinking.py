@@ -25,7 +25,8 @@ Policy, applied to a copy of each request before it goes to backend B (`prepare_
    without thinking, and thinking blocks from a trailing (prefill) assistant message.
 
 Pure: no I/O. The request body's nested structures are never mutated; changed messages
-are copied (the proxy may retry the original body on another backend).
+are copied (the proxy may retry the original body on another backend). What the request
+rules read is declared in READS (reads.py): the body layer decodes exactly that.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import msgspec
-
 from hotswap.backends import Quirks
+from hotswap.jsoncodec import loads_or_none
+from hotswap.reads import Reads
 
 THINKING_TYPES = ("thinking", "redacted_thinking")
 REGISTRY_SIZE = 4096
@@ -46,10 +47,16 @@ MIN_BUDGET_TOKENS = 1024
 EMPTY_TURN_NOTE = "(reasoning from another model omitted)"
 
 Origins = Callable[[str], str | None]
-_JSON = msgspec.json.Decoder()
-# What msgspec raises for JSON it cannot take: malformed, bad UTF-8, lone surrogates,
-# out-of-range numbers, nesting past the recursion limit.
-UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+# The request rules below read these top-level keys, and every assistant turn whole; user
+# turns only for their role (a turn the body layer leaves opaque is not a dict, which
+# reads as "not an assistant turn": right for a user or system turn).
+READS = Reads(
+    top=frozenset(
+        ("messages", "thinking", "max_tokens", "tool_choice", "context_management", "output_config")
+    ),
+    assistant_turns=True,
+)
 
 
 def block_key(block: dict[str, Any]) -> str | None:
@@ -177,14 +184,6 @@ class ThinkingTracker:
 def _index(obj: Any) -> int:
     index = obj.get("index") if isinstance(obj, dict) else None
     return index if isinstance(index, int) else -1
-
-
-def loads_or_none(data: bytes) -> Any:
-    """Event data as JSON, or None: a malformed event is relayed, never fatal."""
-    try:
-        return _JSON.decode(data)
-    except UNDECODABLE:
-        return None
 
 
 # -- the request side ---------------------------------------------------------------------

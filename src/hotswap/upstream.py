@@ -246,7 +246,7 @@ class Upstream:
         headers: CIMultiDict[str],
         body: bytes,
         first_byte_timeout_s: float,
-    ) -> aiohttp.ClientResponse:
+    ) -> HttpReply:
         """POST and wait for the response headers (bounded by the first-byte timeout)."""
         assert self._session is not None, "Upstream.start() was not awaited"
         url = self._url(backend.base_url, path_qs)
@@ -258,9 +258,10 @@ class Upstream:
             headers["Proxy-Authorization"] = proxy_auth  # plain HTTP: on the request itself
         with mapped_errors(backend.name, "before the response headers"):
             async with asyncio.timeout(first_byte_timeout_s):
-                return await self._session.post(
+                resp = await self._session.post(
                     url, data=body, headers=headers, proxy=proxy, proxy_headers=proxy_headers
                 )
+        return HttpReply(resp, backend.name)
 
     def _url(self, base_url: str, path_qs: str) -> URL:
         key = (base_url, path_qs)
@@ -271,40 +272,52 @@ class Upstream:
             url = self._urls[key] = URL(join_url(base_url, path_qs))
         return url
 
-    @staticmethod
-    async def read_all(resp: aiohttp.ClientResponse, backend: str) -> bytes:
-        with mapped_errors(backend, "while reading the body"):
-            return await resp.read()
 
-    @staticmethod
-    async def read_error_body(resp: aiohttp.ClientResponse, backend: str, limit: int) -> bytes:
-        """Up to `limit` bytes of an error response, then the connection is let go."""
+class HttpReply:
+    """A backend's HTTP response as the proxy reads it (wire.Reply): every read maps
+    aiohttp's failures to ours, here only."""
+
+    __slots__ = ("_backend", "_resp", "headers", "status")
+
+    def __init__(self, resp: aiohttp.ClientResponse, backend: str) -> None:
+        self._resp = resp
+        self._backend = backend
+        self.status = resp.status
+        self.headers = response_headers(resp.headers)
+
+    @property
+    def is_sse(self) -> bool:
+        return self._resp.content_type == "text/event-stream"
+
+    def read_buffered(self) -> bytes:
+        with mapped_errors(self._backend, "mid-stream"):
+            return self._resp.content.read_nowait()
+
+    async def read_chunk(self) -> bytes:
+        with mapped_errors(self._backend, "mid-stream"):
+            return await self._resp.content.readany()
+
+    async def chunks(self) -> AsyncGenerator[bytes]:
+        with mapped_errors(self._backend, "mid-stream"):
+            async for chunk in self._resp.content.iter_any():
+                yield chunk
+
+    async def read_all(self) -> bytes:
+        with mapped_errors(self._backend, "while reading the body"):
+            return await self._resp.read()
+
+    async def read_error_body(self, limit: int) -> bytes:
         buf = bytearray()
         try:
-            with mapped_errors(backend, "while reading the error body"):
+            with mapped_errors(self._backend, "while reading the error body"):
                 while len(buf) < limit:
-                    chunk = await resp.content.read(limit - len(buf))
+                    chunk = await self._resp.content.read(limit - len(buf))
                     if not chunk:
                         break
                     buf += chunk
         finally:
-            resp.release()
+            self._resp.release()
         return bytes(buf)
 
-    @staticmethod
-    def read_buffered(resp: aiohttp.ClientResponse, backend: str) -> bytes:
-        """What has arrived of the body, without waiting (b"" if nothing yet)."""
-        with mapped_errors(backend, "mid-stream"):
-            return resp.content.read_nowait()
-
-    @staticmethod
-    async def read_chunk(resp: aiohttp.ClientResponse, backend: str) -> bytes:
-        """What has arrived of the body (waiting for some); b"" at its end."""
-        with mapped_errors(backend, "mid-stream"):
-            return await resp.content.readany()
-
-    @staticmethod
-    async def chunks(resp: aiohttp.ClientResponse, backend: str) -> AsyncGenerator[bytes]:
-        with mapped_errors(backend, "mid-stream"):
-            async for chunk in resp.content.iter_any():
-                yield chunk
+    def close(self) -> None:
+        self._resp.close()

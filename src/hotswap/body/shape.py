@@ -1,6 +1,6 @@
 """The Messages request as Claude Code sends it, as msgspec Structs whose leaves stay raw.
 
-One typed pass over a body of this shape splits it (body.py): the top-level values and
+One typed pass over a body of this shape splits it (body/split.py): the top-level values and
 every leaf of a user turn stay raw JSON (msgspec.Raw, views into the request bytes); the
 role of each turn and the type of each user block are read on the way (tags), so a user
 turn that holds an image is known without another pass; an assistant turn's content is
@@ -8,7 +8,7 @@ one raw value, decoded later because the thinking rules read all of it.
 
 Every Struct forbids unknown fields: a key not listed here would otherwise be dropped on
 re-encoding. A body with one (a new API parameter, a new block type) fails this pass and
-takes body.py's generic split instead: slower, never lossy.
+takes body/split.py's generic split instead: slower, never lossy.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ thinking.py) walk every assistant turn of every request: the quirk walk, the thi
 filter, the placeholders, then encoding, ~3 us a turn. What the rules make of one turn
 depends only on
 
-- the turn itself (its decoded content: one shared object per distinct turn, body._Memo),
+- the turn itself (its decoded content: one shared object per distinct turn, body.memo.Memo),
 - the backend (its name and quirks),
 - who produced each of its thinking blocks (the provenance LRU's answer for each key),
 - whether thinking is on for the request, once the rules are done,
@@ -40,6 +40,23 @@ MAX_TURNS = 4096  # recorded turns kept (each holds its rewritten bytes: ~1-4 KB
 _ENCODER = msgspec.json.Encoder()
 
 
+class TurnRecords:
+    """The recorded rewrites of one router, by the identity of the decoded content they
+    were made from (a body.memo.Memo value, shared by every request that repeats the
+    turn), least recently used first out, at most `max_turns`."""
+
+    def __init__(self, max_turns: int = MAX_TURNS) -> None:
+        self.max_turns = max_turns
+        self.by_content: OrderedDict[int, Rewritten] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.by_content)
+
+    def trim(self) -> None:
+        while len(self.by_content) > self.max_turns:
+            self.by_content.popitem(last=False)
+
+
 @dataclass(frozen=True, slots=True)
 class Rewritten:
     """One assistant turn as the rules left it, and what that depended on."""
@@ -70,9 +87,11 @@ class Reused:
 class TurnReuse:
     """The reuse of one request: which turns were reused, and recording the others."""
 
-    def __init__(self, backend: Backend, origins: Origins) -> None:
+    def __init__(self, backend: Backend, origins: Origins, records: TurnRecords) -> None:
         self._backend = (backend.name, backend.quirks)
         self._origins = origins
+        self._recorded = records.by_content
+        self._records = records
         self.reused: list[Rewritten] = []
 
     @staticmethod
@@ -82,14 +101,14 @@ class TurnReuse:
 
     def reuse(self, content: Any, source: Any) -> Reused | None:
         """The recorded rewrite of an assistant turn with this content, if it still holds."""
-        entry = _RECORDED.get(id(content))
+        entry = self._recorded.get(id(content))
         if entry is None or entry.content is not content or entry.backend != self._backend:
             return None
         origins = self._origins
         for key, verdict in zip(entry.keys, entry.verdicts, strict=True):
             if origins(key) != verdict:
                 return None
-        _RECORDED.move_to_end(id(content))
+        self._recorded.move_to_end(id(content))
         self.reused.append(entry)
         return Reused(entry, source)
 
@@ -99,9 +118,9 @@ class TurnReuse:
         return self._backend
 
     def take(self, entries: list[Rewritten], checks: list[tuple[str, str | None]]) -> bool:
-        """Reuse these recorded turns together (body._Run), if every one still holds: still
+        """Reuse these recorded turns together (body.lazy.Run), if every one still holds: still
         recorded, for this backend, each thinking block's maker unchanged (`checks`)."""
-        recorded = _RECORDED
+        recorded = self._recorded
         for entry in entries:
             if recorded.get(id(entry.content)) is not entry or entry.backend != self._backend:
                 return False
@@ -129,7 +148,7 @@ class TurnReuse:
         stale = [entry for entry in self.reused if entry.thinking_on != thinking_on]
         if stale:  # recorded with thinking the other way: forget them, to be recorded anew
             for entry in stale:
-                _RECORDED.pop(id(entry.content), None)
+                self._recorded.pop(id(entry.content), None)
             return False
         if len(final) != len(given):  # the rules keep every turn at its index; if not, skip
             return True
@@ -148,9 +167,8 @@ class TurnReuse:
                 output=msgspec.Raw(_ENCODER.encode(final[i])),
                 changed=final[i] is not turn,
             )
-            _RECORDED[id(content)] = entry
-        while len(_RECORDED) > MAX_TURNS:
-            _RECORDED.popitem(last=False)
+            self._recorded[id(content)] = entry
+        self._records.trim()
         return True
 
 
@@ -164,6 +182,3 @@ def _thinking_keys(content: Any) -> tuple[str, ...]:
             if key:
                 keys.append(key)
     return tuple(keys)
-
-
-_RECORDED: OrderedDict[int, Rewritten] = OrderedDict()

@@ -1,7 +1,7 @@
 """Split only what a conversation's previous request did not have.
 
 Every request of a Claude Code conversation repeats the previous request's turns byte for
-byte and appends one or two; the typed split (body.split) scans every byte of each, ~0.4 ms
+byte and appends one or two; the typed split (body.split.split) scans every byte of each, ~0.4 ms
 per MB. Here the turns a recorded request shares with this one are recognised by comparing
 bytes (memcmp: an order of magnitude faster than scanning JSON) and taken over already
 split; only the rest of the body is split.
@@ -21,7 +21,7 @@ The values after `messages` (`system`, `tools`: tens of KB, the same in every re
 a session) are kept too, as segments `,"name":value` counted back from the closing brace:
 those the body still ends with are taken over, and only what lies between the last turn
 and them is decoded (as `{"messages":[0` + that + `}`). Only Claude Code's layout (no
-blanks, request_shape.Request's order) is recorded this way; other layouts decode it all.
+blanks, shape.Request's order) is recorded this way; other layouts decode it all.
 
 Anything unexpected (a key the typed shape does not know, a key before `messages` given
 twice, a turn not where it should be) gives None: the caller splits the whole body as
@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 import msgspec
 from msgspec import UNSET, Raw, UnsetType
 
-from hotswap.request_shape import (
+from hotswap.body.shape import (
     FIELDS,
     TOP_LEVEL,
     AssistantTurn,
@@ -76,8 +76,8 @@ class Record(NamedTuple):
     head: dict[str, Raw]  # the top-level values before `messages`
     turns: list[Turn]  # each decoded from its own segment
     raws: list[Raw]  # each turn's bytes, as the client wrote them (views into segments)
-    memo: list[Any]  # per turn: what body.LazyBody learnt about it (kept with the turn)
-    carry: dict[str, Any]  # what body.LazyBody keeps for the conversation's next request
+    memo: list[Any]  # per turn: what body.lazy.LazyBody learnt about it (kept with the turn)
+    carry: dict[str, Any]  # what body.lazy.LazyBody keeps for the conversation's next request
     suffix: list[Ending]  # the top-level values after `messages`, from the last one back
 
 
@@ -102,11 +102,14 @@ class PrefixSplitter:
     """The records of the last few conversations, and the split that uses them."""
 
     def __init__(self, max_records: int = MAX_RECORDS) -> None:
-        self._max = max_records
+        self.max_records = max_records
         self._records: OrderedDict[int, Record] = OrderedDict()  # by id(segments[0])
 
+    def __len__(self) -> int:
+        return len(self._records)
+
     def split(self, raw: bytes) -> Found | None:
-        """`raw` split (typed, as body.split would), or None when this cannot do it."""
+        """`raw` split (typed, as body.split.split would), or None when this cannot do it."""
         for key in reversed(self._records):
             record = self._records[key]
             if raw.startswith(record.segments[0]):
@@ -194,11 +197,8 @@ class PrefixSplitter:
 
     def _keep(self, record: Record) -> None:
         self._records[id(record.segments[0])] = record
-        while len(self._records) > self._max:
+        while len(self._records) > self.max_records:
             self._records.popitem(last=False)
-
-    def clear(self) -> None:
-        self._records.clear()
 
 
 def _no_messages_key(raw: bytes, lo: int, end: int) -> bool:
@@ -239,7 +239,7 @@ def _body_end(raw: bytes) -> int:
 def _endings(raw: bytes, lo: int, end: int, values: Any) -> list[Ending]:
     """The top-level values just before `end`, from the last one back, for a record: only
     where they are written as `,"name":value` (no blanks; Claude Code's layout) in the
-    order of request_shape.Request, as far as that goes back, and never before `lo`."""
+    order of shape.Request, as far as that goes back, and never before `lo`."""
     found: list[Ending] = []
     for name in reversed(FIELDS):
         if name == "messages":

@@ -1,0 +1,144 @@
+"""The request body, behind one facade: `RequestBody.parse(raw, caches)`.
+
+    body = RequestBody.parse(raw, caches)    # 400 (BadBody) for what is not a JSON object
+    body.stream, body.model, body.size       # read without decoding the whole body
+    body.for_backend(backend, origins)       # the bytes to send: the client's own bytes when
+                                             # no rule changes anything
+    body.release()                           # committed: no other attempt will need it
+
+Behind it (the proxy sees none of this):
+
+- split.py   one typed msgspec pass cuts the body into raw JSON spans (shape.py is the
+             shape Claude Code sends; other shapes take a generic split);
+- prefix.py  a conversation's earlier turns, already split, are taken over by comparing
+             bytes;
+- lazy.py    the rules get a dict decoded only as far as they declare they read
+             (rewrite.request_reads), written back by splicing the client's bytes;
+- turns.py   an assistant turn the rules rewrote for a backend is reused by the next
+             request that repeats it;
+- caches.py  everything kept between requests: one BodyCaches per router, bounded;
+- the full parser (jsoncodec.parse_request_body) for what msgspec cannot take (lone
+  surrogates, nesting past the recursion limit, a number out of range in a value a rule
+  reads): a slower path, never a different answer.
+
+Each attempt rewrites the client's original request afresh, never a previous attempt's
+rewrite, so a fallback backend gets exactly what it would have got first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from hotswap.backends import Backend
+from hotswap.body.caches import BodyCaches
+from hotswap.body.passes import rewrite_split
+from hotswap.body.split import NotAnObject, Split, split
+from hotswap.jsoncodec import UNDECODABLE, dump_json, parse_request_body
+from hotswap.rewrite import no_origin, request_changes
+from hotswap.thinking import Origins
+
+__all__ = ["BadBody", "BodyCaches", "RequestBody"]
+
+
+class BadBody(ValueError):
+    """The request body is not a JSON object (the message says why)."""
+
+
+class RequestBody:
+    """One client request's body (see the module doc)."""
+
+    __slots__ = ("_caches", "_exact", "_parsed", "_raw", "_split", "size", "stream")
+
+    def __init__(
+        self,
+        raw: bytes,
+        caches: BodyCaches,
+        parts: Split | None,
+        parsed: dict[str, Any] | None,
+        exact: bool,
+    ) -> None:
+        self._raw = raw
+        self._caches = caches
+        self._split = parts  # None: the full parser's turn
+        self._parsed = parsed  # the full parse, until an attempt takes it
+        self._exact = exact  # `raw` encodes `parsed` faithfully (False: re-serialise it)
+        self.size = len(raw)
+        if parts is not None:
+            self.stream = parts.stream
+        else:
+            assert parsed is not None
+            self.stream = parsed.get("stream") is True
+
+    @classmethod
+    def parse(cls, raw: bytes, caches: BodyCaches) -> RequestBody:
+        """Split `raw` (its syntax checked whole); BadBody when it is not a JSON object."""
+        try:
+            return cls(raw, caches, split(raw, caches.prefix), None, True)
+        except NotAnObject as exc:
+            raise BadBody(str(exc)) from None
+        except UNDECODABLE:  # malformed, or JSON only the full parser takes
+            parsed, exact = _parse_whole(raw)
+            return cls(raw, caches, None, parsed, exact)
+
+    @property
+    def model(self) -> str | None:
+        """The model the client asked for."""
+        if self._split is not None:
+            raw = self._split.top.get("model")
+            value = _decode_or_none(raw) if raw is not None else None
+        else:
+            value = (self._parsed or {}).get("model")
+        return value if isinstance(value, str) else None
+
+    def for_backend(
+        self, backend: Backend, origins: Origins | None = None, *, count_tokens: bool = False
+    ) -> bytes:
+        """The client's original body, rewritten afresh for `backend` by the rules (never a
+        previous attempt's rewrite); thinking blocks are judged by who produced them."""
+        origins = origins or no_origin
+        if self._split is not None:
+            try:
+                return self._rewrite_split(backend, origins, count_tokens)
+            except UNDECODABLE:
+                self._split = None  # a value the rules read needs the full parser, for good
+        body = self._take_parsed()
+        changed = request_changes(body, backend, origins, count_tokens=count_tokens)
+        return dump_json(body) if changed or not self._exact else self._raw
+
+    def release(self) -> None:
+        """Committed: no other attempt will need the request; let it go before a long relay."""
+        self._raw, self._split, self._parsed = b"", None, None
+
+    def _take_parsed(self) -> dict[str, Any]:
+        """The fully parsed body, for one attempt to rewrite. The first attempt takes
+        parse()'s, so a request waiting for its upstream holds only its raw bytes; a
+        fallback attempt parses the raw bytes again (the rules replace its keys)."""
+        body, self._parsed = self._parsed, None
+        if body is None:
+            body, self._exact = _parse_whole(self._raw)
+        return body
+
+    def _rewrite_split(self, backend: Backend, origins: Origins, count_tokens: bool) -> bytes:
+        assert self._split is not None
+        return rewrite_split(
+            self._raw, self._split, backend, origins, self._caches, count_tokens=count_tokens
+        )
+
+
+def _parse_whole(raw: bytes) -> tuple[dict[str, Any], bool]:
+    try:
+        body, exact = parse_request_body(raw)
+    except ValueError as exc:
+        raise BadBody(f"the request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadBody("the request body must be a JSON object")
+    return body, exact
+
+
+def _decode_or_none(raw: Any) -> Any:
+    try:
+        return msgspec.json.decode(raw)
+    except UNDECODABLE:
+        return None

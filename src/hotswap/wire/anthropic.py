@@ -1,0 +1,25 @@
+"""The Anthropic wire: the identity adapter. The request goes out as the rules left it and
+the reply is read as it comes: the byte-for-byte fast path."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hotswap.wire import Outgoing, Reply
+
+if TYPE_CHECKING:
+    from multidict import CIMultiDict
+
+    from hotswap.backends import Backend
+
+
+class AnthropicWire:
+    name = "anthropic"
+
+    def prepare(
+        self, backend: Backend, path_qs: str, body: bytes, headers: CIMultiDict[str]
+    ) -> Outgoing:
+        return Outgoing(path_qs, body, headers)
+
+    def reply(self, backend: Backend, reply: Reply, stream: bool) -> Reply:
+        return reply

@@ -1,0 +1,20 @@
+"""Which adapter speaks each wire (backends.Backend.kind; config key `kind`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from hotswap.wire import WireAdapter
+from hotswap.wire.anthropic import AnthropicWire
+
+if TYPE_CHECKING:
+    from hotswap.backends import Backend
+
+ADAPTERS: Mapping[str, WireAdapter] = MappingProxyType({"anthropic": AnthropicWire()})
+
+
+def adapter_for(backend: Backend) -> WireAdapter:
+    """The adapter of the backend's wire (config validation admits only these)."""
+    return ADAPTERS[backend.kind]
