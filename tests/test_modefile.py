@@ -16,8 +16,8 @@ from hotswap.modefile import (
     ModeReader,
     mount_type,
     parse_mode,
-    split_mode,
     read_mode,
+    split_mode,
     write_mode,
 )
 

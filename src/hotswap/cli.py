@@ -120,3 +120,12 @@ def run(
     except (HotswapError, OSError) as exc:
         _fail(exc)
     sys.exit(code)
+
+
+def _add_commands() -> None:
+    from hotswap.models_cli import models
+
+    cli.add_command(models)
+
+
+_add_commands()

@@ -6,6 +6,7 @@ they arrive: a stream is never buffered whole.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -48,7 +49,10 @@ class OpenAIAdapter:
     def prepare(
         self, backend: Backend, path_qs: str, body: bytes, headers: CIMultiDict[str]
     ) -> Outgoing:
-        payload = _decode(body)
+        try:
+            payload = _decode(body)
+        except msgspec.DecodeError:  # invalid UTF-8 in a tool result, forwarded as sent
+            payload = json.loads(body.decode("utf-8", "replace"))
         quirks = backend.quirks
         chat = to_chat_request(
             payload,
