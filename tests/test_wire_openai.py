@@ -34,11 +34,14 @@ async def start(make_router: MakeRouter) -> AsyncIterator[Start]:
     started: list[FakeOpenAI] = []
 
     async def make(
-        urls: dict[str, str] | None = None, fallback: str = "[]", mode: str = "openai"
+        urls: dict[str, str] | None = None,
+        fallback: str = "[]",
+        mode: str = "openai",
+        extra: str = "",
     ) -> tuple[Router, FakeOpenAI]:
         fake = await FakeOpenAI("openai").start()
         started.append(fake)
-        section = f'[backends.openai]\nbase_url = "{fake.url}/v1"\nfallback = {fallback}\n'
+        section = f'[backends.openai]\nbase_url = "{fake.url}/v1"\nfallback = {fallback}\n{extra}'
         router = await make_router(
             urls or {},
             mode=mode,
@@ -216,7 +219,9 @@ async def test_a_503_falls_back_for_this_request_only(
 ) -> None:
     ds = await fakes("deepseek")
     ds.script(sse_message("from deepseek"))
-    router, fake = await start({"deepseek": ds.url}, fallback='["deepseek"]')
+    router, fake = await start(
+        {"deepseek": ds.url}, fallback='["deepseek"]', extra="transient_fallback = true\n"
+    )
     fake.script(openai_error(503, "overloaded", "server_error"))
     async with sdk(router).messages.stream(
         model="claude-opus-5-5", max_tokens=10, messages=PROMPT

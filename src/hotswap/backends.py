@@ -100,6 +100,7 @@ class Backend(NamedTuple):
     aliases: tuple[str, ...] = ()
     models: tuple[tuple[str, str], ...] = ()  # (glob, target); first match wins
     fallback: tuple[str, ...] = ()
+    transient_fallback: bool | None = None  # None: the router's [router] transient_fallback
     wire: str = "anthropic"  # one of WIRES
     quirks: Quirks = Quirks()
     default_model: str | None = None  # for every model the map does not name

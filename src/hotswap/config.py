@@ -75,6 +75,7 @@ class RouterSettings(NamedTuple):
     first_byte_timeout_s: float = 120.0
     idle_timeout_s: float = 300.0
     fallback: bool = True
+    transient_fallback: bool = False  # a transient fault may go to another backend
     breaker_failures: int = 5
     breaker_cooldown_s: float = 30.0
     # From HTTP(S)_PROXY / ALL_PROXY / NO_PROXY (not the config file): (scheme, value) pairs,
@@ -121,6 +122,7 @@ _BACKEND_KEYS = {
     "aliases",
     "models",
     "fallback",
+    "transient_fallback",
     "wire",
     "kind",  # the former name of `wire`
     "quirks",
@@ -143,6 +145,7 @@ _ROUTER_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "first_byte_timeout_s": ("first_byte_timeout_s", float),
     "idle_timeout_s": ("idle_timeout_s", float),
     "fallback": ("fallback", bool),
+    "transient_fallback": ("transient_fallback", bool),
     "breaker_failures": ("breaker_failures", int),
     "breaker_cooldown_s": ("breaker_cooldown_s", float),
 }
@@ -179,6 +182,9 @@ def _parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Ba
         if key in data:
             _check_list_of_str(path, f"{where}.{key}", data[key])
             values[key] = tuple(data[key])
+    if "transient_fallback" in data:
+        _check_type(path, f"{where}.transient_fallback", data["transient_fallback"], bool)
+        values["transient_fallback"] = data["transient_fallback"]
     if "models" in data:
         _check_type(path, f"{where}.models", data["models"], dict)
         for pattern, target in data["models"].items():

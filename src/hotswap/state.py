@@ -20,7 +20,7 @@ from hotswap import __version__
 from hotswap.backends import Backend
 from hotswap.body.caches import BodyCaches
 from hotswap.config import Config
-from hotswap.exchange import Observers
+from hotswap.exchange import STICKY, TRANSIENT, Observers
 from hotswap.fallback import Breakers
 from hotswap.modefile import ModeReader, split_mode, write_mode
 from hotswap.thinking import ThinkingOrigins
@@ -50,6 +50,9 @@ class RouterState:
     errors: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
     mode_problem: str | None = None
+    fallbacks: Counter[str] = field(default_factory=Counter)  # by kind: sticky, transient
+    transient_via: Counter[str] = field(default_factory=Counter)  # by the backend that answered
+    last_fallback: dict[str, Any] | None = None
     fallback_note: str | None = None
     _fallback_to: Backend | None = None  # the note holds while the mode names this backend
     _last_good: Backend | None = None
@@ -130,6 +133,33 @@ class RouterState:
     def record_error(self, message: str) -> None:
         self.last_error = message
 
+    def record_fallback(self, kind: str, source: str, target: str, reason: str) -> None:
+        """Another backend answered a request (exchange.STICKY or TRANSIENT): counted,
+        logged, and shown in the status (`fallbacks`, `transient_note`)."""
+        self.fallbacks[kind] += 1
+        if kind == TRANSIENT:
+            self.transient_via[target] += 1
+        self.last_fallback = {
+            "at": round(time.time(), 3),
+            "kind": kind,
+            "from": source,
+            "to": target,
+            "reason": reason,
+        }
+        scope = "from now on" if kind == STICKY else "for this request"
+        log.info("fallback: %s -> %s %s (%s)", source, target, scope, reason)
+
+    def transient_note(self) -> str | None:
+        """`1 req via deepseek (anthropic: HTTP 529 ...)`: requests another backend
+        answered for a transient fault of the active one, since the router started."""
+        last = self.last_fallback
+        if not self.transient_via or last is None:
+            return None
+        via = ", ".join(f"{n} req via {name}" for name, n in self.transient_via.most_common())
+        if last["kind"] != TRANSIENT:
+            return via
+        return f"{via} ({last['from']} {_short(last['reason'])})"
+
     def status(self) -> dict[str, Any]:
         mode = self.active()
         return {
@@ -139,6 +169,12 @@ class RouterState:
             "mode_file": str(self.mode_file),
             "mode_problem": self.mode_problem,
             "fallback": self.fallback_note if mode.backend is self._fallback_to else None,
+            "fallbacks": {
+                "sticky": self.fallbacks[STICKY],
+                "transient": self.fallbacks[TRANSIENT],
+                "last": self.last_fallback,
+            },
+            "transient_note": self.transient_note(),
             "session": self.session_id,
             "port": self.port,
             "pid": os.getpid(),
@@ -150,3 +186,10 @@ class RouterState:
             "breakers": {name: b.snapshot() for name, b in self.breakers.by_backend.items()},
             "backends": sorted(self.config.backends),
         }
+
+
+def _short(reason: str) -> str:
+    """`HTTP 529 overloaded_error: Overloaded` -> `HTTP 529`; other reasons, cut short."""
+    if reason.startswith("HTTP "):
+        return " ".join(reason.split()[:2])
+    return reason[:40]

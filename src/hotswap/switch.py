@@ -243,10 +243,23 @@ def session_rows(config: Config) -> list[dict[str, object]]:
                 "age_s": round(time.time() - session.started),
                 "requests": sum(requests.values()) if isinstance(requests, dict) else 0,
                 "alive": alive,
-                "note": status.get("fallback") or status.get("mode_problem") or "",
+                "note": _note(status),
             }
         )
     return rows
+
+
+def _note(status: dict[str, object]) -> str:
+    """What a session's row says about it: a sticky fallback, requests another backend
+    answered (transient fallback), a mode file problem."""
+    notes = []
+    if status.get("fallback"):
+        notes.append(str(status["fallback"]))
+    if status.get("transient_note"):
+        notes.append(f"↷ {status['transient_note']}")
+    if status.get("mode_problem"):
+        notes.append(str(status["mode_problem"]))
+    return "; ".join(notes)
 
 
 def cmd_sessions(config: Config, argv: list[str], prog: str) -> int:
