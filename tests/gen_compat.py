@@ -126,45 +126,7 @@ def raw_rejections() -> list[str]:
 
 # Sources of the local presets' quirk profiles and emulators, the OpenAI wire, and what the
 # pinned Claude Code does with /v1/models (static text: facts, not generated).
-SOURCES = """
-## Local servers (Anthropic wire, `auth = "none"`)
-
-Each serves `POST /v1/messages` itself; none needs a key, and none knows Claude's model
-names: set `default_model` (or `hotswap run -b NAME --model M`, `backend NAME --model M`).
-Their profiles are the third-party one (no `context_management`, no `defer_loading`, no
-billing line, `adaptive` thinking as `enabled` + budget). Every cell above passes.
-
-| preset | base URL | what its emulator refuses | sources |
-|---|---|---|---|
-| ollama | http://127.0.0.1:11434 | images that are not base64 (`Only base64 images are supported.`); `tool_use` without `id`/`name`. Ignores `tool_choice`, `adaptive` thinking (reads `output_config.effort`) and unknown block types; usage counts are estimates; no signatures on thinking | https://docs.ollama.com/api/anthropic-compatibility ; ollama/ollama `anthropic/anthropic.go` (`resolveImageSource`, `convertMessage`) |
-| llamacpp | http://127.0.0.1:8080 | nothing Claude Code sends is documented as refused; tools need `llama-server --jinja`, images a multimodal model (`--mmproj`) | ggml-org/llama.cpp `tools/server/README.md`, "POST /v1/messages" (PR #17570); https://huggingface.co/blog/ggml-org/anthropic-messages-api-in-llamacpp |
-| vllm | http://127.0.0.1:8000 | block types other than text, image, tool_use, tool_result, thinking (`redacted_thinking`, `document`...); tools without `input_schema`; `tool_choice` `none`. vLLM releases before its inline-system support (`vllm/entrypoints/anthropic/inline_system.py`) also refuse `role: "system"` messages, which Claude Code sends: use a current vLLM | vllm-project/vllm `vllm/entrypoints/anthropic/protocol.py`; https://docs.vllm.ai (vllm.entrypoints.anthropic) |
-| sglang | http://127.0.0.1:30000 | nothing documented; serves `count_tokens`; recommends no per-request billing line for its prefix cache (the profile drops it) | https://docs.sglang.io/docs/basic_usage/anthropic_api |
-| lmstudio | http://127.0.0.1:1234 | nothing documented (Anthropic wire: its docs list `POST /v1/messages`; with "Require Authentication" on, set `auth = "bearer"`, `api_key_env = "LM_API_TOKEN"`) | https://lmstudio.ai/docs/developer/anthropic-compat ; https://lmstudio.ai/docs/integrations/claude-code |
-
-## OpenAI wire (`wire = "openai"`)
-
-openai, gemini, groq, cerebras, mistral, together and azure-openai speak Chat Completions;
-hotswap translates (src/hotswap/wire/): tests/test_openai_request.py,
-tests/test_openai_stream.py and tests/test_wire_openai.py check the translation against a
-fake server whose replies the `openai` package's own types validate, and
-tests/test_e2e_openai.py runs the real Claude Code through it. Sources: the OpenAI Chat
-Completions reference (https://platform.openai.com/docs/api-reference/chat), and each
-vendor's OpenAI-compatibility page (https://ai.google.dev/gemini-api/docs/openai,
-https://console.groq.com/docs/openai, https://inference-docs.cerebras.ai/resources/openai,
-https://docs.mistral.ai/api/, https://docs.together.ai/docs/openai-api-compatibility,
-https://learn.microsoft.com/azure/ai-foundry/openai/reference).
-
-## Model discovery (`GET /v1/models`)
-
-Claude Code 2.1.332 sends `GET {ANTHROPIC_BASE_URL}/v1/models?limit=1000` once at start,
-with the session's credential and `anthropic-version`, only when
-`CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY=1` (also under
-`CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`, also with `-p`). It keeps only the ids that
-contain `claude` or `anthropic`, caches them in `~/.claude/cache/gateway-models.json`, and
-offers them in `/model` as "From gateway". Observed by running the pinned CLI against a
-logging fake (tests/test_models.py repeats it).
-"""
+SOURCES = (Path(__file__).resolve().parent / "data" / "compat_sources.md").read_text()
 
 
 def render() -> str:
@@ -185,7 +147,8 @@ def render() -> str:
         "\n## Without hotswap's rewrite\n",
         "The same requests sent unchanged (the emulators bite):\n",
         *raw_rejections(),
-        SOURCES,
+        "",
+        SOURCES.rstrip("\n"),
     ]
     return "\n".join(parts) + "\n"
 

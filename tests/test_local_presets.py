@@ -56,18 +56,17 @@ def test_the_model_map_wins_over_default_model(home: Path) -> None:
 
 def test_a_new_backend_with_auth_none_needs_no_key_variable(home: Path) -> None:
     (home / "config.toml").write_text(
-        '[backends.box]\nbase_url = "http://10.0.0.5:8000"\nauth = "none"\n'
-        'default_model = "big"\n'
+        '[backends.box]\nbase_url = "http://10.0.0.5:8000"\nauth = "none"\ndefault_model = "big"\n'
     )
     assert load_config().backends["box"].default_model == "big"
     (home / "config.toml").write_text('[backends.box]\nbase_url = "http://x"\nauth = "bearer"\n')
-    with pytest.raises(ConfigError, match="backends.box.api_key_env"):
+    with pytest.raises(ConfigError, match=r"backends\.box\.api_key_env"):
         load_config()
 
 
 def test_an_empty_default_model_is_refused_naming_the_key(home: Path) -> None:
     (home / "config.toml").write_text('[backends.ollama]\ndefault_model = " "\n')
-    with pytest.raises(ConfigError, match="backends.ollama.default_model"):
+    with pytest.raises(ConfigError, match=r"backends\.ollama\.default_model"):
         load_config()
 
 
