@@ -23,7 +23,7 @@ from fake_openai import (
 )
 
 from conftest import MakeRouter, Router
-from fakes import FakeUpstream, sse_message
+from fakes import FakeUpstream, json_reply, sse_message
 
 KEY = "sk-openai-secret"
 Start = Callable[..., Awaitable[tuple[Router, FakeOpenAI]]]
@@ -280,3 +280,26 @@ async def test_azure_puts_the_deployment_in_the_path_and_its_key_in_api_key(
         assert "Authorization" not in sent.headers
     finally:
         await fake.stop()
+
+
+async def test_count_tokens_never_becomes_a_completion_on_a_fallback(
+    start: Start, fakes: Callable[[str], Awaitable[FakeUpstream]]
+) -> None:
+    """Active Anthropic fails count_tokens; its fallback speaks Chat Completions, which has
+    no count_tokens: the attempt fails, nothing is sent there (no billed completion)."""
+    ant = await fakes("anthropic")
+    ant.script(json_reply(503, {"type": "error", "error": {"type": "api_error", "message": "x"}}))
+    section = f'[backends.anthropic]\nbase_url = "{ant.url}"\nfallback = ["openai"]\n'
+    router, fake = await start(mode="anthropic", extra=section + "transient_fallback = true\n")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{router.url}/v1/messages/count_tokens",
+            json={"model": "claude-opus-5-5", "messages": PROMPT},
+            headers={"x-api-key": "sk-ant-client"},
+        ) as resp,
+    ):
+        body = await resp.json()
+    assert len(ant.received) == 1
+    assert fake.received == []
+    assert "no /v1/messages/count_tokens on the openai wire" in body["error"]["message"]

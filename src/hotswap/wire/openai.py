@@ -14,6 +14,7 @@ from urllib.parse import quote
 import msgspec
 from multidict import CIMultiDict
 
+from hotswap.errors import UpstreamError
 from hotswap.wire import Outgoing, Reply
 from hotswap.wire.openai_request import to_chat_request
 from hotswap.wire.openai_response import to_anthropic_error, to_anthropic_message
@@ -49,6 +50,11 @@ class OpenAIAdapter:
     def prepare(
         self, backend: Backend, path_qs: str, body: bytes, headers: CIMultiDict[str]
     ) -> Outgoing:
+        path = path_qs.split("?", 1)[0]
+        if not path.rstrip("/").endswith("/v1/messages"):
+            # count_tokens has no Chat Completions form (the router answers an estimate
+            # when this backend is the active one); never a billed completion instead.
+            raise UpstreamError(backend.name, f"no {path} on the openai wire")
         try:
             payload = _decode(body)
         except msgspec.DecodeError:  # invalid UTF-8 in a tool result, forwarded as sent
