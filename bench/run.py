@@ -1,4 +1,4 @@
-"""hotswap's benchmark (issue 6): direct vs through hotswap vs a bare aiohttp pass-through.
+"""hotswap's benchmark: direct vs through hotswap vs a bare aiohttp pass-through.
 
     .venv/bin/python bench/run.py            # ~3 minutes, 5 rounds, medians
     .venv/bin/python bench/run.py --quick    # ~30 s, 1 round (smoke)
@@ -461,7 +461,7 @@ def cores(no_pin: bool) -> tuple[set[int] | None, set[int] | None]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="hotswap benchmark (issue 6)")
+    parser = argparse.ArgumentParser(description="hotswap benchmark")
     parser.add_argument("--quick", action="store_true", help="~30 s smoke run, 1 round")
     parser.add_argument("--rounds", type=int, help="rounds (default 5, quick 1)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")

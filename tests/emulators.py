@@ -1,6 +1,6 @@
 """Strict backend emulators: each rejects what its real backend is documented to reject,
-with the documented status and error text (sources in /tmp/notes/backends.md, cited per
-rule), and answers valid requests with its own signed thinking blocks.
+with the documented status and error text (the vendors' docs, cited per rule;
+docs/compatibility.md), and answers valid requests with its own signed thinking blocks.
 
 The rules are pure functions (`check(name, body)`), so the conformance matrix can run both
 through a real router (tests/test_conformance.py) and in-process (tests/gen_compat.py).

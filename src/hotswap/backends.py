@@ -129,7 +129,7 @@ def _preset(**kwargs: Any) -> Backend:
     return Backend(**kwargs)
 
 
-# What every non-Anthropic endpoint is given (backends.md, "Universal safe transforms"):
+# What every non-Anthropic endpoint is given (docs/compatibility.md has the sources):
 # no context_management, no tool search (defer_loading, tool_reference), no rotating
 # billing line in the prompt prefix (it defeats their prefix caches), thinking as
 # `enabled` + budget rather than `adaptive`, and no forced tool_choice with thinking on.

@@ -110,6 +110,10 @@ class Config(NamedTuple):
         here only for a Config made by hand, as tests do)."""
         return self.by_name or _name_table(Path("<config>"), self.backends)
 
+    def unknown_backend(self, name: str) -> str:
+        """The one message for a backend name that is not known, listing the valid ones."""
+        return f"unknown backend {name!r}; valid names: {', '.join(sorted(self.names()))}"
+
     def resolve(self, name: str) -> Backend | None:
         canonical = self.names().get(name.strip().lower())
         return self.backends.get(canonical) if canonical else None

@@ -223,7 +223,7 @@ def run_session(
     name = backend or config.default_backend
     resolved = config.resolve(name)
     if resolved is None:
-        raise ConfigError(f"unknown backend {name!r}; known: {', '.join(sorted(config.names()))}")
+        raise ConfigError(config.unknown_backend(name))
     ours = our_settings(config, environ, Path.cwd())
     argv = [claude, *merge_settings(claude_args, ours)]
     tune_process()

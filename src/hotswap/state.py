@@ -89,8 +89,7 @@ class RouterState:
         name, model = split_mode(name)
         backend = self.config.resolve(name)
         if backend is None:
-            known = ", ".join(sorted(self.config.names()))
-            return self._keep_last_good(f"unknown backend {name!r} in mode file (known: {known})")
+            return self._keep_last_good(f"{self.config.unknown_backend(name)} (in the mode file)")
         if model is not None:
             backend = self._with_model(backend, model)
         self._problem(None)

@@ -113,7 +113,7 @@ def switch(config: Config, name: str, targets: list[Target], model: str | None =
     """Point every target at backend `name` (and `model`, for every request)."""
     backend = config.resolve(name)
     if backend is None:
-        raise SwitchError(f"unknown backend {name!r}; valid names: {_valid(config)}")
+        raise SwitchError(config.unknown_backend(name))
     if model is not None and (not model.strip() or len(model.split()) != 1 or "#" in model):
         raise SwitchError(f"invalid model name {model!r}: one word, no '#'")
     after = f"{backend.name} {model}" if model else backend.name
@@ -123,10 +123,6 @@ def switch(config: Config, name: str, targets: list[Target], model: str | None =
         write_mode(target.mode_file, backend.name, model)
         lines.append(f"{target.label}: {before} -> {after}")
     return lines
-
-
-def _valid(config: Config) -> str:
-    return ", ".join(sorted(config.names()))
 
 
 class _Args:
