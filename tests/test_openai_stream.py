@@ -161,3 +161,22 @@ def test_an_error_before_anything_is_the_only_event() -> None:
     evs = events(translate(b"data: " + json.dumps(error).encode() + b"\n\n"))
     assert [n for n, _ in evs] == ["error"]
     assert "insufficient_quota" in evs[0][1]["error"]["message"]
+
+
+def test_whole_tool_calls_without_an_index_are_separate_calls() -> None:
+    """Some endpoints (reported of Gemini's) send each call whole, with no `index`: not valid
+    for the openai types, so these chunks are built by hand."""
+    calls = [
+        {"id": f"call_{n}", "type": "function", "function": {"name": "Bash", "arguments": a}}
+        for n, a in ((1, '{"command":"ls"}'), (2, '{"command":"pwd"}'))
+    ]
+    chunks: list[dict[str, Any]] = [
+        {"id": "x", "model": "m", "choices": [{"index": 0, "delta": {"tool_calls": [c]}}]}
+        for c in calls
+    ]
+    chunks.append(chunk({}, finish="tool_calls"))
+    msg = message(translate(encode_sse(chunks)))
+    assert [(b["id"], b["input"]) for b in msg["content"]] == [
+        ("call_1", {"command": "ls"}),
+        ("call_2", {"command": "pwd"}),
+    ]

@@ -191,8 +191,7 @@ class ChatStreamTranslator:
         return out + self._block_delta(delta)
 
     def _tool_fragment(self, fragment: dict[str, Any]) -> bytes:
-        index = fragment.get("index", 0)
-        index = index if isinstance(index, int) else 0
+        index = self._index_of(fragment)
         call = self._calls.setdefault(index, _Call())
         function = fragment.get("function") if isinstance(fragment.get("function"), dict) else {}
         assert isinstance(function, dict)
@@ -212,6 +211,18 @@ class ChatStreamTranslator:
         if self._live_call == index and call.block is not None:
             return self._flush_arguments(call)
         return b""
+
+    def _index_of(self, fragment: dict[str, Any]) -> int:
+        """The call a fragment belongs to: its `index`. Some endpoints (Gemini's) send each
+        call whole without one: a fragment naming an id other than its index's call's is a
+        new call."""
+        index = fragment.get("index")
+        new_id = fragment.get("id")
+        if not isinstance(index, int):
+            index = max(self._calls, default=0)
+            if new_id and index in self._calls and self._calls[index].id not in ("", new_id):
+                index += 1
+        return index
 
     def _flush_arguments(self, call: _Call) -> bytes:
         if not call.arguments:
