@@ -8,12 +8,14 @@ from pathlib import Path
 import click
 
 from hotswap import __version__
+from hotswap.commands.output import GuardedGroup
 from hotswap.config import DEFAULT_PORT, Config, load_config
 from hotswap.errors import ConfigError, HotswapError
 
 
 def _fail(exc: HotswapError | OSError) -> None:
     click.echo(f"Error: {exc}", err=True)
+    click.echo("  fix: `hotswap doctor` checks the whole setup and says what to change", err=True)
     sys.exit(2)
 
 
@@ -24,14 +26,30 @@ def with_model(config: Config, name: str | None, model: str | None) -> Config:
         return config
     backend = config.resolve(name or config.default_backend)
     if backend is None:
-        raise ConfigError(f"unknown backend {name!r}; known: {', '.join(sorted(config.names()))}")
+        raise ConfigError(config.unknown_backend(name or config.default_backend))
     return config._replace(backends={**config.backends, backend.name: backend.with_model(model)})
 
 
 _MODEL_HELP = "Send every request of this backend to MODEL (instead of its model map)."
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+CLI_EXAMPLES = """\b
+Examples (the first ten minutes):
+  hotswap doctor               is everything in place? (each problem with its fix)
+  hotswap run                  Claude Code behind its own router; then `!ds` / `!ant` in it
+  hotswap backends             every backend, its key (masked) and model map
+
+\b
+Shell completion (bash, zsh, fish):
+  eval "$(_HOTSWAP_COMPLETE=bash_source hotswap)"    # in ~/.bashrc
+  eval "$(_HOTSWAP_COMPLETE=zsh_source hotswap)"     # in ~/.zshrc
+  _HOTSWAP_COMPLETE=fish_source hotswap | source     # in ~/.config/fish/config.fish
+"""
+
+
+@click.group(
+    cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=CLI_EXAMPLES
+)
 @click.version_option(__version__, prog_name="hotswap")
 def cli() -> None:
     """Swap the model behind a running Claude Code session.
@@ -45,7 +63,15 @@ def cli() -> None:
     """
 
 
-@cli.command()
+SERVE_EXAMPLES = """\b
+Examples:
+  hotswap serve                         127.0.0.1:3199, following $HOTSWAP_HOME/mode
+  hotswap serve --port 0 -b deepseek    a free port, starting on DeepSeek
+  ANTHROPIC_BASE_URL=http://127.0.0.1:3199 claude    (in another terminal)
+"""
+
+
+@cli.command(epilog=SERVE_EXAMPLES)
 @click.option(
     "--port",
     type=int,
@@ -91,7 +117,18 @@ def serve(
         _fail(exc)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+RUN_EXAMPLES = """\b
+Examples:
+  hotswap run                           Claude Code on the default backend
+  hotswap run -b deepseek -- --model opus    args after -- go to claude
+  (then, inside Claude Code: !ds, !ant, !backend kimi)
+"""
+
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    epilog=RUN_EXAMPLES,
+)
 @click.option("-b", "--backend", help="Backend to start with (default: config's default_backend).")
 @click.option("-m", "--model", help=_MODEL_HELP)
 @click.option("--port", type=int, default=0, help="Router port (default: a free one).")
@@ -122,10 +159,18 @@ def run(
     sys.exit(code)
 
 
-def _add_commands() -> None:
+def _register() -> None:
+    """The commands of issue 14, each in its own module under hotswap/commands/."""
+    from hotswap.commands.backends import backends_command
+    from hotswap.commands.config_cmd import config_group
+    from hotswap.commands.doctor import doctor_command
+    from hotswap.commands.fast import COMMANDS
+    from hotswap.commands.version import version_command
     from hotswap.models_cli import models
 
-    cli.add_command(models)
+    for command in (backends_command, doctor_command, config_group, version_command, *COMMANDS):
+        cli.add_command(command)
+    cli.add_command(models)  # issue 15
 
 
-_add_commands()
+_register()

@@ -71,6 +71,7 @@ class RouterSettings(NamedTuple):
     """Limits and timeouts of the router."""
 
     max_body_bytes: int = 32 * MB
+    cache_bytes: int = 32 * MB  # the body caches' budget (body/caches.py)
     connect_timeout_s: float = 10.0
     first_byte_timeout_s: float = 120.0
     idle_timeout_s: float = 300.0
@@ -145,6 +146,7 @@ _STRING_KEYS = (
 )
 _ROUTER_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "max_body_mb": ("max_body_bytes", lambda v: int(float(v) * MB)),
+    "cache_mb": ("cache_bytes", lambda v: int(float(v) * MB)),
     "connect_timeout_s": ("connect_timeout_s", float),
     "first_byte_timeout_s": ("first_byte_timeout_s", float),
     "idle_timeout_s": ("idle_timeout_s", float),

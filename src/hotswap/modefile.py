@@ -167,9 +167,20 @@ def decode_mode(raw: bytes) -> str:
         raise ValueError("the mode file is not UTF-8 or UTF-16 text") from None
 
 
+def make_private_dir(path: Path) -> None:
+    """mkdir -p, every folder it creates 0700 (Path.mkdir gives missing parents the
+    default mode: a fresh state directory would be 0755)."""
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Write `data` to `path` atomically, readable by the user alone."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(path.parent)
     tmp = path.parent / f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:

@@ -69,15 +69,16 @@ class Exchange:
 
 async def handle_messages(request: web.Request) -> web.StreamResponse:
     state, upstream = request.app[STATE], request.app[UPSTREAM]
-    ex = await receive(request, state)
-    try:
-        return await route(request, ex, state, upstream)
-    except BaseException:
-        ex.delivery.client_gone = True  # cancelled: the client went away
-        raise
-    finally:
-        if state.observers:
-            state.observers.publish(record(ex, state))
+    with state.idle_trim.request(request.content_length or 0):
+        ex = await receive(request, state)
+        try:
+            return await route(request, ex, state, upstream)
+        except BaseException:
+            ex.delivery.client_gone = True  # cancelled: the client went away
+            raise
+        finally:
+            if state.observers:
+                state.observers.publish(record(ex, state))
 
 
 async def route(

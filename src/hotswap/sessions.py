@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from hotswap.modefile import write_private
+from hotswap.modefile import make_private_dir, write_private
 
 RECORD = "session.json"
 MODE = "mode"
@@ -49,7 +49,7 @@ def new_session_id(sessions_dir: Path) -> str:
     so two launches at the same moment cannot pick the same one."""
     import secrets  # lazy: the switch commands never need it
 
-    sessions_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(sessions_dir)
     while True:
         candidate = secrets.token_hex(2)
         try:
@@ -67,7 +67,7 @@ def new_secret() -> str:
 
 def register(sessions_dir: Path, session: Session) -> None:
     folder = session.dir(sessions_dir)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(folder)
     write_private(folder / RECORD, json.dumps(session._asdict(), indent=1).encode())
 
 

@@ -24,6 +24,7 @@ from hotswap.exchange import STICKY, TRANSIENT, Observers
 from hotswap.fallback import Breakers
 from hotswap.modefile import ModeReader, split_mode, write_mode
 from hotswap.thinking import ThinkingOrigins
+from hotswap.tuning import IdleTrim
 
 log = logging.getLogger("hotswap")
 
@@ -57,7 +58,8 @@ class RouterState:
     _fallback_to: Backend | None = None  # the note holds while the mode names this backend
     _last_good: Backend | None = None
     thinking: ThinkingOrigins = field(default_factory=ThinkingOrigins)  # who made each block
-    caches: BodyCaches = field(default_factory=BodyCaches)  # the body layer's (body/caches.py)
+    caches: BodyCaches = field(init=False)  # the body layer's (body/caches.py), cache_mb
+    idle_trim: IdleTrim = field(default_factory=IdleTrim)  # heap trimmed after a burst
     observers: Observers = field(default_factory=Observers)  # told of each finished exchange
     breakers: Breakers = field(init=False)
     _mode: ModeReader = field(init=False)  # reads mode_file (set once, at start)
@@ -69,6 +71,7 @@ class RouterState:
         settings = self.config.router
         self.breakers = Breakers(settings.breaker_failures, settings.breaker_cooldown_s)
         self._mode = ModeReader(self.mode_file)
+        self.caches = BodyCaches(settings.cache_bytes)
 
     def _default(self) -> Backend:
         backend = self.config.resolve(self.initial_backend)
@@ -183,6 +186,7 @@ class RouterState:
             "errors": dict(self.errors),
             "last_error": self.last_error,
             "breakers": {name: b.snapshot() for name, b in self.breakers.by_backend.items()},
+            "body_caches": self.caches.snapshot(),
             "backends": sorted(self.config.backends),
         }
 

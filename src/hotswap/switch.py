@@ -147,10 +147,16 @@ def _parse(
     return build().parse_args(argv)
 
 
-def _parser(prog: str, description: str) -> argparse.ArgumentParser:
+def _parser(prog: str, description: str, *examples: str) -> argparse.ArgumentParser:
     import argparse
 
-    return argparse.ArgumentParser(prog=prog, description=description)
+    epilog = "examples:\n" + "\n".join(f"  {prog} {e}".rstrip() for e in examples)
+    return argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog=epilog if examples else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def _add_target_flags(parser: argparse.ArgumentParser) -> None:
@@ -177,7 +183,8 @@ def _targets(config: Config, args: _Args | argparse.Namespace) -> list[Target]:
 def cmd_use(config: Config, argv: list[str], prog: str, fixed: str | None = None) -> int:
 
     def build() -> argparse.ArgumentParser:
-        parser = _parser(prog, "Switch the backend of a session.")
+        examples = ("", "--all", "--session 3f2a") if fixed else ("deepseek", "kimi --all")
+        parser = _parser(prog, "Switch the backend of a session.", *examples)
         if fixed is None:
             parser.add_argument("name", help="backend name or alias")
         _add_target_flags(parser)
@@ -196,7 +203,7 @@ def cmd_backend(config: Config, argv: list[str], prog: str) -> int:
     """`backend` prints the current backend; `backend NAME` switches to it."""
 
     def build() -> argparse.ArgumentParser:
-        parser = _parser(prog, "Show or switch the backend.")
+        parser = _parser(prog, "Show or switch the backend.", "", "glm", "ds --port 41231")
         parser.add_argument("name", nargs="?", help="switch to this backend")
         _add_target_flags(parser)
         _add_model_flag(parser)
@@ -259,7 +266,7 @@ def _note(status: dict[str, object]) -> str:
 
 
 def cmd_sessions(config: Config, argv: list[str], prog: str) -> int:
-    parser = _parser(prog, "List hotswap sessions.")
+    parser = _parser(prog, "List hotswap sessions.", "", "--json")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
     rows = session_rows(config)
