@@ -140,3 +140,12 @@ def test_vllm_refuses_block_types_outside_its_schema() -> None:
     rejection = emu.check("vllm", body)
     assert rejection is not None and "Input should be" in rejection.message
     assert emu.check("vllm", {"messages": [], "tool_choice": {"type": "none"}}) is not None
+
+
+def test_doctor_asks_no_key_of_a_local_server(home: Path) -> None:
+    from hotswap.commands.checks import check_keys
+
+    checks = check_keys(load_config(), {})
+    text = " ".join(f"{c.name} {c.detail}" for c in checks)
+    assert "ollama" not in text and "lmstudio" not in text
+    assert "OPENAI_API_KEY (openai)" in text  # an OpenAI-wire preset still needs its key
