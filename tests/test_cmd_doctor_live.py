@@ -143,7 +143,7 @@ def test_a_backend_of_another_wire_is_skipped_with_a_note() -> None:
     from hotswap.config import load_config
 
     config = load_config(environ={"HOTSWAP_HOME": "/nonexistent", "K": "key"})
-    openai = Backend(name="local", base_url="http://127.0.0.1:9", api_key_env="K", kind="openai")
+    openai = Backend(name="local", base_url="http://127.0.0.1:9", api_key_env="K", wire="openai")
     assert skip_reason(openai, config, {}) == (
         "speaks the openai wire; --live probes Anthropic-wire backends only"
     )

@@ -12,7 +12,9 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from hotswap.errors import HotswapError, InternalError, RequestError
+from hotswap.estimate import handle_count_tokens
 from hotswap.ledger.route import handle_cost
+from hotswap.models import handle_models
 from hotswap.proxy import STATE, UPSTREAM, error_response, handle_messages
 from hotswap.state import RouterState
 from hotswap.upstream import Upstream
@@ -113,8 +115,8 @@ async def handle_status(request: web.Request) -> web.Response:
 async def handle_unknown(request: web.Request) -> web.Response:
     raise RequestError(
         f"hotswap: no route for {request.method} {request.path}; the router serves "
-        "POST /v1/messages, POST /v1/messages/count_tokens, GET /_hotswap/status and "
-        "GET /_hotswap/cost",
+        "POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models, "
+        "GET /_hotswap/status and GET /_hotswap/cost",
         status=404,
     )
 
@@ -124,7 +126,8 @@ def make_app(state: RouterState, guard: Guard | None = None) -> web.Application:
     app[STATE] = state
     app[UPSTREAM] = Upstream(state.config.router)
     app.router.add_post("/v1/messages", handle_messages)
-    app.router.add_post("/v1/messages/count_tokens", handle_messages)
+    app.router.add_post("/v1/messages/count_tokens", handle_count_tokens)
+    app.router.add_get("/v1/models", handle_models)
     app.router.add_get("/_hotswap/status", handle_status)
     app.router.add_get("/_hotswap/cost", handle_cost)
     app.router.add_route("*", "/{tail:.*}", handle_unknown)

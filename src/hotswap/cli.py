@@ -9,14 +9,28 @@ import click
 
 from hotswap import __version__
 from hotswap.commands.output import GuardedGroup
-from hotswap.config import DEFAULT_PORT, load_config
-from hotswap.errors import HotswapError
+from hotswap.config import DEFAULT_PORT, Config, load_config
+from hotswap.errors import ConfigError, HotswapError
 
 
 def _fail(exc: HotswapError | OSError) -> None:
     click.echo(f"Error: {exc}", err=True)
     click.echo("  fix: `hotswap doctor` checks the whole setup and says what to change", err=True)
     sys.exit(2)
+
+
+def with_model(config: Config, name: str | None, model: str | None) -> Config:
+    """`--model X`: the config with backend `name` (else the default one) sending every
+    request to X, whatever its model map says."""
+    if model is None:
+        return config
+    backend = config.resolve(name or config.default_backend)
+    if backend is None:
+        raise ConfigError(config.unknown_backend(name or config.default_backend))
+    return config._replace(backends={**config.backends, backend.name: backend.with_model(model)})
+
+
+_MODEL_HELP = "Send every request of this backend to MODEL (instead of its model map)."
 
 
 CLI_EXAMPLES = """\b
@@ -72,6 +86,7 @@ Examples:
     help="Mode file to follow (default: the state directory's `mode`).",
 )
 @click.option("-b", "--backend", help="Backend to start with (written into the mode file).")
+@click.option("-m", "--model", help=_MODEL_HELP)
 @click.option(
     "--config",
     "config_path",
@@ -85,6 +100,7 @@ def serve(
     host: str,
     mode_file: Path | None,
     backend: str | None,
+    model: str | None,
     config_path: Path | None,
     allow_remote: bool,
     log_level: str,
@@ -95,7 +111,7 @@ def serve(
 
     configure_logging(log_level)
     try:
-        config = load_config(config_path)
+        config = with_model(load_config(config_path), backend, model)
         run_server(config, host, port, mode_file or config.global_mode_file, backend, allow_remote)
     except (HotswapError, OSError) as exc:
         _fail(exc)
@@ -114,6 +130,7 @@ Examples:
     epilog=RUN_EXAMPLES,
 )
 @click.option("-b", "--backend", help="Backend to start with (default: config's default_backend).")
+@click.option("-m", "--model", help=_MODEL_HELP)
 @click.option("--port", type=int, default=0, help="Router port (default: a free one).")
 @click.option(
     "--config",
@@ -123,7 +140,11 @@ Examples:
 )
 @click.argument("claude_args", nargs=-1, type=click.UNPROCESSED)
 def run(
-    backend: str | None, port: int, config_path: Path | None, claude_args: tuple[str, ...]
+    backend: str | None,
+    model: str | None,
+    port: int,
+    config_path: Path | None,
+    claude_args: tuple[str, ...],
 ) -> None:
     """Launch Claude Code behind its own router: `hotswap run -b deepseek -- [claude args]`."""
     import os
@@ -131,7 +152,7 @@ def run(
     from hotswap.launcher import run_session
 
     try:
-        config = load_config(config_path)
+        config = with_model(load_config(config_path), backend, model)
         code = run_session(config, backend, port, list(claude_args), os.environ)
     except (HotswapError, OSError) as exc:
         _fail(exc)
@@ -146,9 +167,11 @@ def _register() -> None:
     from hotswap.commands.doctor import doctor_command
     from hotswap.commands.fast import COMMANDS
     from hotswap.commands.version import version_command
+    from hotswap.models_cli import models
 
     for command in (backends_command, doctor_command, config_group, version_command, *COMMANDS):
         cli.add_command(command)
+    cli.add_command(models)  # issue 15
     cli.add_command(cost_command)
     cli.add_command(logs_command)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from hotswap.backends import AUTH_KINDS, PRESETS, QUIRK_TYPES, WIRE_KINDS, Backend, Quirks
+from hotswap.backends import AUTH_KINDS, PRESETS, QUIRK_TYPES, WIRES, Backend, Quirks
 from hotswap.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -134,10 +134,23 @@ _BACKEND_KEYS = {
     "models",
     "fallback",
     "transient_fallback",
-    "kind",
+    "wire",
+    "kind",  # the former name of `wire`
     "quirks",
+    "default_model",
+    "deployment",
+    "api_version",
     "prices",  # read by _parse_prices: it is the ledger's, not the Backend's
 }
+_STRING_KEYS = (
+    "base_url",
+    "auth",
+    "api_key_env",
+    "wire",
+    "default_model",
+    "deployment",
+    "api_version",
+)
 _ROUTER_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "max_body_mb": ("max_body_bytes", lambda v: int(float(v) * MB)),
     "cache_mb": ("cache_bytes", lambda v: int(float(v) * MB)),
@@ -172,7 +185,9 @@ def _parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Ba
             path, f"{where}.{key}", data[key], f"unknown key; known: {sorted(_BACKEND_KEYS)}"
         )
     values: dict[str, Any] = {}
-    for key in ("base_url", "auth", "api_key_env", "kind"):
+    if "kind" in data and "wire" not in data:
+        data = {**data, "wire": data["kind"]}
+    for key in _STRING_KEYS:
         if key in data:
             _check_type(path, f"{where}.{key}", data[key], str)
             values[key] = data[key]
@@ -234,9 +249,11 @@ def _validate_backend(path: Path, b: Backend) -> None:
         raise _fail(path, f"{where}.base_url", b.base_url, "must start with http:// or https://")
     if b.auth not in AUTH_KINDS:
         raise _fail(path, f"{where}.auth", b.auth, f"one of {', '.join(AUTH_KINDS)}")
-    if b.kind not in WIRE_KINDS:
-        raise _fail(path, f"{where}.kind", b.kind, f"one of {', '.join(WIRE_KINDS)}")
-    if b.auth != "passthrough" and not b.api_key_env:
+    if b.wire not in WIRES:
+        raise _fail(path, f"{where}.wire", b.wire, f"one of {', '.join(WIRES)}")
+    if b.default_model is not None and not b.default_model.strip():
+        raise _fail(path, f"{where}.default_model", b.default_model, "must not be empty")
+    if b.needs_key and not b.api_key_env:
         raise _fail(path, f"{where}.api_key_env", None, f"required with auth = '{b.auth}'")
 
 

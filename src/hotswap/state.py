@@ -22,7 +22,7 @@ from hotswap.body.caches import BodyCaches
 from hotswap.config import Config
 from hotswap.exchange import STICKY, TRANSIENT, Observers
 from hotswap.fallback import Breakers
-from hotswap.modefile import ModeReader, write_mode
+from hotswap.modefile import ModeReader, split_mode, write_mode
 from hotswap.thinking import ThinkingOrigins
 from hotswap.tuning import IdleTrim
 
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from hotswap.ledger.attach import RouterLedger
 
 log = logging.getLogger("hotswap")
+
+MAX_MODEL_BACKENDS = 32  # backends with a model from the mode file, kept (RouterState._models)
 
 
 @dataclass
@@ -65,6 +67,9 @@ class RouterState:
     ledger: RouterLedger | None = None  # set by ledger.attach.open_ledger
     breakers: Breakers = field(init=False)
     _mode: ModeReader = field(init=False)  # reads mode_file (set once, at start)
+    # (backend, model) -> that backend sending every request to the model (`ollama qwen3`
+    # in the mode file): built once, so a request never rebuilds it; MAX_MODEL_BACKENDS.
+    _models: dict[tuple[str, str], Backend] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         settings = self.config.router
@@ -88,14 +93,26 @@ class RouterState:
             self._problem(None)
             self._last_good = self._default()
             return ActiveMode(self._last_good, "default")
+        name, model = split_mode(name)
         backend = self.config.resolve(name)
         if backend is None:
             return self._keep_last_good(f"{self.config.unknown_backend(name)} (in the mode file)")
+        if model is not None:
+            backend = self._with_model(backend, model)
         self._problem(None)
         self._last_good = backend
         if self._fallback_to is not None and backend is not self._fallback_to:
             self.fallback_note = self._fallback_to = None  # the user has switched since
         return ActiveMode(backend, "mode file")
+
+    def _with_model(self, backend: Backend, model: str) -> Backend:
+        key = (backend.name, model)
+        found = self._models.get(key)
+        if found is None:
+            if len(self._models) >= MAX_MODEL_BACKENDS:
+                self._models.clear()
+            found = self._models[key] = backend.with_model(model)
+        return found
 
     def _keep_last_good(self, problem: str) -> ActiveMode:
         self._problem(problem)
@@ -153,6 +170,7 @@ class RouterState:
         mode = self.active()
         return {
             "mode": mode.backend.name,
+            "model": mode.backend.default_model,
             "mode_source": mode.source,
             "mode_file": str(self.mode_file),
             "mode_problem": self.mode_problem,

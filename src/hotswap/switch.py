@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from hotswap.config import Config, load_config
 from hotswap.errors import HotswapError
-from hotswap.modefile import read_mode, write_mode
+from hotswap.modefile import read_mode, split_mode, write_mode
 from hotswap.sessions import Session, find, list_sessions, router_status
 
 EXIT_USAGE = 2
@@ -47,8 +47,11 @@ class Target(NamedTuple):
             return f"? ({exc})"
         if name is None:
             return self.default
+        name, model = split_mode(name)
         backend = config.resolve(name)
-        return backend.name if backend else f"{name} (unknown)"
+        if backend is None:
+            return f"{name} (unknown)"
+        return f"{backend.name} {model}" if model else backend.name
 
 
 def _session_target(config: Config, session: Session, alive: bool) -> Target:
@@ -106,15 +109,19 @@ def resolve_targets(
     return [_session_target(config, *found)]
 
 
-def switch(config: Config, name: str, targets: list[Target]) -> list[str]:
+def switch(config: Config, name: str, targets: list[Target], model: str | None = None) -> list[str]:
+    """Point every target at backend `name` (and `model`, for every request)."""
     backend = config.resolve(name)
     if backend is None:
         raise SwitchError(config.unknown_backend(name))
+    if model is not None and (not model.strip() or len(model.split()) != 1 or "#" in model):
+        raise SwitchError(f"invalid model name {model!r}: one word, no '#'")
+    after = f"{backend.name} {model}" if model else backend.name
     lines = []
     for target in targets:
         before = target.current(config)
-        write_mode(target.mode_file, backend.name)
-        lines.append(f"{target.label}: {before} -> {backend.name}")
+        write_mode(target.mode_file, backend.name, model)
+        lines.append(f"{target.label}: {before} -> {after}")
     return lines
 
 
@@ -125,6 +132,7 @@ class _Args:
     session_id: str | None = None
     port: int | None = None
     all_sessions = False
+    model: str | None = None
 
     def __init__(self, name: str | None) -> None:
         self.name = name
@@ -160,6 +168,12 @@ def _add_target_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_model_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", "-m", help="send every request to this model (instead of the model map)"
+    )
+
+
 def _targets(config: Config, args: _Args | argparse.Namespace) -> list[Target]:
     return resolve_targets(
         config, session_id=args.session_id, port=args.port, all_sessions=args.all_sessions
@@ -174,12 +188,13 @@ def cmd_use(config: Config, argv: list[str], prog: str, fixed: str | None = None
         if fixed is None:
             parser.add_argument("name", help="backend name or alias")
         _add_target_flags(parser)
+        _add_model_flag(parser)
         return parser
 
     args = _parse(argv, fixed is None, build)
     name = fixed if fixed is not None else args.name
     assert name is not None, "a positional argument, required by the parser"
-    for line in switch(config, name, _targets(config, args)):
+    for line in switch(config, name, _targets(config, args), args.model):
         print(line)
     return 0
 
@@ -191,12 +206,15 @@ def cmd_backend(config: Config, argv: list[str], prog: str) -> int:
         parser = _parser(prog, "Show or switch the backend.", "", "glm", "ds --port 41231")
         parser.add_argument("name", nargs="?", help="switch to this backend")
         _add_target_flags(parser)
+        _add_model_flag(parser)
         return parser
 
     args = _parse(argv, bool(argv), build)
+    if args.model and not args.name:
+        raise SwitchError("--model needs a backend name: `backend NAME --model MODEL`")
     targets = _targets(config, args)
     if args.name:
-        for line in switch(config, args.name, targets):
+        for line in switch(config, args.name, targets, args.model):
             print(line)
         return 0
     for target in targets:

@@ -44,6 +44,8 @@ def credential(backend: Backend, environ: Mapping[str, str]) -> tuple[str | None
 
 
 def key_text(backend: Backend, environ: Mapping[str, str]) -> str:
+    if backend.auth == "none":
+        return "none needed"
     name, value = credential(backend, environ)
     if backend.is_passthrough:
         return f"{name} {mask(value)}" if name else "Claude Code's own"
@@ -66,7 +68,8 @@ def backend_rows(
                 "aliases": list(b.aliases),
                 "base_url": b.base_url,
                 "auth": b.auth,
-                "kind": b.kind,
+                "wire": b.wire,
+                "default_model": b.default_model,
                 "key_env": key_env,
                 "key_set": bool(value),
                 "key": key_text(b, environ),

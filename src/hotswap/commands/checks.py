@@ -78,6 +78,8 @@ def check_keys(config: Config, environ: Mapping[str, str]) -> list[Check]:
     checks = []
     missing = []
     for b in config.backends.values():
+        if b.auth == "none":  # a local server: no key to check
+            continue
         var, value = credential(b, environ)
         if value is not None:
             if not (value.isascii() and value.isprintable()):

@@ -17,7 +17,16 @@ from hotswap.commands.backends import credential
 from hotswap.commands.output import mask
 from hotswap.config import MB, Config, default_state_dir, read_config_file
 
-_BACKEND_FIELDS = ("base_url", "auth", "api_key_env", "aliases", "models", "fallback", "kind")
+_BACKEND_FIELDS = (
+    "base_url",
+    "auth",
+    "api_key_env",
+    "aliases",
+    "models",
+    "fallback",
+    "wire",
+    "default_model",
+)
 _TOP = ("default_backend", "respond_to_bash_commands", "statusline")
 
 

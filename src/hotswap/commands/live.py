@@ -55,8 +55,8 @@ def client_headers(backend: Backend, environ: Mapping[str, str]) -> dict[str, st
 
 
 def skip_reason(backend: Backend, config: Config, environ: Mapping[str, str]) -> str | None:
-    if backend.kind != "anthropic":
-        return f"speaks the {backend.kind} wire; --live probes Anthropic-wire backends only"
+    if backend.wire != "anthropic":
+        return f"speaks the {backend.wire} wire; --live probes Anthropic-wire backends only"
     if client_headers(backend, environ) is None:
         return "needs ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN (a Claude login is not used)"
     if backend.api_key_env and not config.keys.get(backend.api_key_env):
