@@ -42,6 +42,9 @@ class Price(NamedTuple):
         ) / PER_TOKENS
 
 
+_FREE = Price(0.0, 0.0, 0.0, 0.0)
+
+
 def _same(input: float, output: float, cache_read: float) -> Price:
     """A vendor whose cache writes are billed as plain input."""
     return Price(input, output, cache_read, input)
@@ -138,6 +141,25 @@ BUILTIN: dict[str, tuple[tuple[str, Price], ...]] = {
         ("MiniMax-M2.7-highspeed*", Price(0.60, 2.40, 0.06, 0.375)),
         ("MiniMax-M2.7*", Price(0.30, 1.20, 0.06, 0.375)),
     ),
+    # Servers on your own machine: no API fee (electricity and hardware not counted), so
+    # their savings are the whole Claude price.
+    **{name: (("*", _FREE),) for name in ("ollama", "llamacpp", "vllm", "sglang", "lmstudio")},
+    # OpenAI: gpt-5 $1.25 / $10, cached input at 10%; gpt-5-mini $0.25 / $2 (as published on
+    # openai.com/api/pricing in 2026; not re-checked on 2026-12-05). No cache-write charge.
+    "openai": (
+        ("gpt-5-mini*", _same(0.25, 2.0, 0.025)),
+        ("gpt-5", _same(1.25, 10.0, 0.125)),
+        ("gpt-5-20*", _same(1.25, 10.0, 0.125)),
+    ),
+    # Google: gemini-2.5-pro $1.25 / $10 for prompts up to 200K (longer: more, not
+    # modelled), cached input $0.31; gemini-2.5-flash $0.30 / $2.50, cached $0.075
+    # (ai.google.dev/gemini-api/docs/pricing, as last published figures found).
+    "gemini": (
+        ("gemini-2.5-pro*", _same(1.25, 10.0, 0.31)),
+        ("gemini-2.5-flash*", _same(0.30, 2.50, 0.075)),
+    ),
+    # groq, cerebras, mistral, together, azure-openai: no figure confirmed; price yours in
+    # the config ([backends.NAME.prices."glob"]).
 }
 
 PriceTable = Mapping[str, tuple[tuple[str, Price], ...]]
