@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from fake_openai import FakeOpenAI, chat_sse, text_chunks, usage
 
 from conftest import MakeRouter, Router
 from fakes import encode_events, json_error, message_events, sse_reply
@@ -123,6 +124,29 @@ async def test_deepseek_cache_hit_and_miss_counts_land_as_cache_reads(
     (row,) = await rows_of(home, ledgers)
     assert row["backend"] == "deepseek" and row["wire_model"] == "deepseek-v4-pro"
     assert (row["input_tokens"], row["cache_read_tokens"]) == (200, 800)
+
+
+async def test_openai_cached_tokens_land_as_cache_reads_and_gpt5_is_priced(
+    make_router: MakeRouter, ledgers: list[RouterLedger], home: Path
+) -> None:
+    fake = await FakeOpenAI("openai").start()
+    try:
+        fake.script(chat_sse(text_chunks("ok", use=usage(prompt=1000, completion=40, cached=900))))
+        section = f'[backends.openai]\nbase_url = "{fake.url}/v1"\n'
+        router = await make_router(
+            {}, mode="openai", env={"OPENAI_API_KEY": "sk-oa"}, extra_toml=section
+        )
+        await with_ledger(router, ledgers)
+        assert await post(router) == 200
+        (row,) = await rows_of(home, ledgers)
+    finally:
+        await fake.stop()
+    assert (row["backend"], row["wire_model"]) == ("openai", "gpt-5")
+    assert (row["input_tokens"], row["cache_read_tokens"], row["output_tokens"]) == (100, 900, 40)
+    report = cost_report(load_config(), CostQuery())
+    assert report["total"]["cost_usd"] == pytest.approx(
+        (100 * 1.25 + 900 * 0.125 + 40 * 10) / 1e6, abs=1e-6
+    )
 
 
 async def test_a_failed_attempt_and_a_transient_fallback_are_recorded(
