@@ -164,6 +164,7 @@ def _register() -> None:
     from hotswap.commands.backends import backends_command
     from hotswap.commands.config_cmd import config_group
     from hotswap.commands.cost import cost_command, logs_command  # issue 13: the ledger
+    from hotswap.commands.dashboard import dashboard_command  # issue 16
     from hotswap.commands.doctor import doctor_command
     from hotswap.commands.fast import COMMANDS
     from hotswap.commands.version import version_command
@@ -174,6 +175,7 @@ def _register() -> None:
     cli.add_command(models)  # issue 15
     cli.add_command(cost_command)
     cli.add_command(logs_command)
+    cli.add_command(dashboard_command)
 
 
 _register()

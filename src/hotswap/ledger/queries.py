@@ -122,19 +122,43 @@ def cost(
     where: Filter | None = None,
 ) -> tuple[list[CostLine], CostLine]:
     """Cost lines grouped `by` (backend | model | day | session), and their total."""
-    where = where or Filter()
     if by not in GROUPS:
         raise ValueError(f"cannot group by {by!r}; one of {', '.join(GROUPS)}")
+    lines = _grouped(conn, table, GROUPS[by], where or Filter())
+    total = CostLine("total")
+    for line in lines:
+        total.merge(line)
+    return lines, total
+
+
+_PAIR = "\x1f"  # between the two keys of cost_by_day's groups: in no day or backend name
+
+
+def cost_by_day(
+    conn: sqlite3.Connection, table: PriceTable, then: str = "backend", where: Filter | None = None
+) -> list[tuple[str, str, CostLine]]:
+    """Cost lines per (local day, `then`): the dashboard's stacked bars. Days in order."""
+    if then not in GROUPS or then == "day":
+        raise ValueError(f"cannot group days by {then!r}")
+    key = f"{GROUPS['day']} || char(31) || {GROUPS[then]}"
+    out = []
+    for line in _grouped(conn, table, key, where or Filter()):
+        day, _, second = line.key.partition(_PAIR)
+        line.key = second
+        out.append((day, second, line))
+    return out
+
+
+def _grouped(
+    conn: sqlite3.Connection, table: PriceTable, key_sql: str, where: Filter
+) -> list[CostLine]:
     clause, params = where.where()
-    sql = _COST_SQL.format(key=GROUPS[by], model=MODEL_SQL, failed=FAILED_SQL, where=clause)
+    sql = _COST_SQL.format(key=key_sql, model=MODEL_SQL, failed=FAILED_SQL, where=clause)
     lines: dict[str, CostLine] = {}
     for row in conn.execute(sql, params):
         part = _priced(table, row)
         lines.setdefault(part.key, CostLine(part.key)).merge(part)
-    total = CostLine("total")
-    for line in lines.values():
-        total.merge(line)
-    return list(lines.values()), total
+    return list(lines.values())
 
 
 def _priced(table: PriceTable, row: tuple[Any, ...]) -> CostLine:
@@ -197,6 +221,20 @@ def after(
     )
     rows = conn.execute(sql, [*params, rowid, limit]).fetchall()
     return _with_attempts(conn, [dict(zip(LOG_COLUMNS, r, strict=True)) for r in rows])
+
+
+def failed_attempts(conn: sqlite3.Connection, since: float) -> dict[str, dict[str, Any]]:
+    """Per backend, its latest attempt that did not deliver since `since` (Unix seconds):
+    `{"at", "status", "reason", "session"}`. Read through the index on `started`."""
+    sql = (
+        "SELECT a.backend, e.started, a.status, a.reason, e.session FROM exchanges e "
+        "JOIN attempts a ON a.exchange = e.id "
+        "WHERE e.started >= ? AND a.verdict != 'deliver' ORDER BY a.id"
+    )
+    latest: dict[str, dict[str, Any]] = {}
+    for backend, started, status, reason, session in conn.execute(sql, (since,)):
+        latest[backend] = {"at": started, "status": status, "reason": reason, "session": session}
+    return latest
 
 
 def last_id(conn: sqlite3.Connection) -> int:

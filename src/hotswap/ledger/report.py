@@ -147,7 +147,8 @@ def _local(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
-def _note(entry: dict[str, Any]) -> str:
+def log_note(entry: dict[str, Any]) -> str:
+    """Why another backend answered, or what failed: the last column of `hotswap logs`."""
     notes = []
     if entry["fell_back_from"]:
         kind = f" ({entry['fallback_kind']})" if entry["fallback_kind"] else ""
@@ -177,6 +178,6 @@ def log_line(entry: dict[str, Any]) -> str:
         toks.ljust(30),
         cost.rjust(7),
         f"ttfb {ttfb}".ljust(11),
-        _note(entry),
+        log_note(entry),
     ]
     return "  ".join(parts).rstrip()
