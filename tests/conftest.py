@@ -129,3 +129,13 @@ async def make_router(home: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
 def caches() -> BodyCaches:
     """A router's body caches, fresh for each test (RouterState owns one per router)."""
     return BodyCaches()
+
+
+def pytest_report_header() -> str:
+    """Whether the dashboard's browser tests run here (a skip says why in the summary)."""
+    from browser import CHROMIUM, availability
+
+    reason = availability()
+    if reason is None:
+        return f"dashboard browser tests: headless {CHROMIUM}"
+    return f"dashboard browser tests: SKIPPED, {reason}"
