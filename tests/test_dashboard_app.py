@@ -316,3 +316,18 @@ def write_count(home: Path) -> int:
         return int(conn.execute("SELECT COUNT(*) FROM exchanges").fetchone()[0])
     finally:
         conn.close()
+
+
+async def test_stopping_the_dashboard_ends_an_open_page_stream(home: Path) -> None:
+    running = await start_dashboard(load_config(), 0, {}, poll_s=0.05)
+    async with (
+        aiohttp.ClientSession() as client,
+        client.get(running.base + "/events", headers=cookie(running)) as resp,
+    ):
+        assert (await resp.content.readline()).startswith(b"event: ")
+        started = time.monotonic()
+        await running.stop()
+        async with asyncio.timeout(10):
+            while await resp.content.readline():
+                pass
+        assert time.monotonic() - started < 5

@@ -22,6 +22,7 @@ from hotswap.dashboard.data import (
     day_start,
     key_state,
     spend,
+    with_health,
 )
 from hotswap.dashboard.live import Feed
 from hotswap.exchange import AttemptRecord, Usage
@@ -118,6 +119,18 @@ def test_breaker_summary_names_the_open_ones() -> None:
     assert breaker_summary(status) == ("open", "glm half-open, kimi open (retry in 12.5 s)")
     assert breaker_summary({"breakers": {}}) == ("closed", "closed")
     assert breaker_summary({}) == ("", "")
+
+
+def test_each_backend_shows_its_breaker_in_each_live_router_and_its_last_error() -> None:
+    rows = [{"name": "kimi"}, {"name": "deepseek"}]
+    statuses: dict[str, dict[str, object]] = {
+        "ab12": {"breakers": {"kimi": {"state": "open"}, "deepseek": {"state": "closed"}}},
+        "cd34": {"breakers": {"kimi": {"state": "half-open"}}},
+    }
+    error = {"at": NOON, "status": 529, "reason": "HTTP 529", "session": "ab12"}
+    kimi, deepseek = with_health(rows, statuses, {"kimi": error})
+    assert kimi["breaker"] == "open in ab12, half-open in cd34" and kimi["last_error"] == error
+    assert deepseek["breaker"] == "closed" and deepseek["last_error"] is None
 
 
 def test_a_tick_keeps_stale_sessions_and_tails_the_ledger(home: Path) -> None:

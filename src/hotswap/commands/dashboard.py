@@ -64,7 +64,8 @@ async def _serve(config: Config, port: int, open_browser: bool) -> None:
         if open_browser:
             import webbrowser
 
-            await asyncio.to_thread(webbrowser.open, running.url)
+            if not await asyncio.to_thread(webbrowser.open, running.url):
+                click.echo("  (no browser could be started here: open the URL above)")
         await asyncio.Event().wait()
     finally:
         await running.stop()
