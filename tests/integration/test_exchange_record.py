@@ -151,7 +151,7 @@ def test_observers_run_inline_without_a_loop_and_can_be_removed() -> None:
         wire_model=None,
         response_model=None,
         status=0,
-        outcome=exchange.REFUSED,
+        outcome=exchange.FAILED,
     )
     observers.publish(rec)
     observers.remove(seen.append)
