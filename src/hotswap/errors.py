@@ -37,9 +37,9 @@ ERROR_TYPES: dict[int, str] = {
 }
 
 # The reverse: the HTTP status Anthropic uses for each error type (api_error -> 500).
-STATUS_OF_TYPE: dict[str, int] = {}
-for _status, _kind in ERROR_TYPES.items():
-    STATUS_OF_TYPE.setdefault(_kind, _status)
+STATUS_OF_TYPE: dict[str, int] = {
+    kind: status for status, kind in reversed(tuple(ERROR_TYPES.items()))
+}
 
 
 def parse_error(body: bytes) -> tuple[str, str] | None:

@@ -1,0 +1,181 @@
+"""The dashboard in a real browser: two sessions' routers against fake backends, the page
+in headless Chromium. Both rows show; switching one session from the page sends its next
+request to the other fake; the live log grows; the spend plot is drawn; a stale session
+is removed; "switch all" works from the keyboard; the page fits a narrow window and turns
+dark with the system.
+
+Skipped (the reason is in pytest's summary) where Chromium or chromedriver is missing; CI
+installs them and sets HOTSWAP_BROWSER_TESTS=required. The screenshot this test takes is
+README's picture: `HOTSWAP_DASHBOARD_SCREENSHOT=docs/dashboard.png pytest
+tests/e2e/test_dashboard_browser.py` writes it there (else it goes to a temporary folder).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+from browser import Browser, need_browser
+from dashboard_scene import ask, register_stale, rows_in_ledger, start_session, write_history
+from hotswap.dashboard.app import RunningDashboard, start_dashboard
+
+SCREENSHOT_ENV = "HOTSWAP_DASHBOARD_SCREENSHOT"
+BAR_RGB = (78, 121, 167)  # PALETTE[0] in dashboard.js: the first (costliest) backend's bars
+
+COLORED_PIXELS_JS = """
+const canvas = document.querySelector('#cost-plot canvas');
+if (!canvas) return 0;
+const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+let n = 0;
+for (let i = 0; i < data.length; i += 4) {
+  if (Math.abs(data[i] - arguments[0]) < 4 && Math.abs(data[i + 1] - arguments[1]) < 4
+      && Math.abs(data[i + 2] - arguments[2]) < 4) n++;
+}
+return n;
+"""
+
+
+async def call(fn: Any, *args: Any) -> Any:
+    return await asyncio.to_thread(fn, *args)
+
+
+def session_cells(b: Browser, sid: str) -> dict[str, str]:
+    row = f'#sessions-table tr[data-id="{sid}"]'
+    names = ("cwd", "backend", "requests", "cost", "note", "age")
+    return {n: (b.texts(f"{row} td.{n}") or [""])[0] for n in names}
+
+
+async def test_the_dashboard_in_a_real_browser(
+    home: Path, fakes: Any, monkeypatch: Any, tmp_path: Path
+) -> None:
+    need_browser()
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-deepseek-test-key-0123456789")
+    ant, ds = await fakes("anthropic"), await fakes("deepseek")
+    from dashboard_scene import scene_config
+
+    config = scene_config(home, {"anthropic": ant.url, "deepseek": ds.url})
+    history = write_history(home)
+    one = await start_session(config, "a1b2", "/home/dev/api-server")
+    two = await start_session(config, "c3d4", "/home/dev/web-app", backend="anthropic")
+    register_stale(config, "9f0e", "/home/dev/old-spike")
+    dash: RunningDashboard | None = None
+    browser: Browser | None = None
+    try:
+        await ask(one)
+        await ask(two)
+        await rows_in_ledger(home, history + 2)
+        dash = await start_dashboard(config, 0, dict(os.environ), poll_s=0.2)
+        browser = await call(Browser)
+        await _check_the_page(browser, dash, one, two, ant, ds, home, history, tmp_path)
+    finally:
+        if browser is not None:
+            await call(browser.quit)
+        if dash is not None:
+            await dash.stop()
+        await one.stop()
+        await two.stop()
+
+
+async def _check_the_page(
+    b: Browser, dash: RunningDashboard, one: Any, two: Any, ant: Any, ds: Any,
+    home: Path, history: int, tmp_path: Path,
+) -> None:  # fmt: skip
+    await call(b.open, dash.url)
+    assert "token=" not in b.driver.current_url  # exchanged for the cookie
+
+    # Sessions: both live rows, on Anthropic, each with its request; the stale one marked.
+    rows = "#sessions-table tbody tr"
+    await call(b.wait, lambda: len(b.find_all(rows)) == 3, "three session rows")
+    await call(b.wait, lambda: b.texts("#conn") == ["live"], "the event stream connects")
+    first = await call(session_cells, b, "a1b2")
+    assert first["cwd"] == "/home/dev/api-server" and first["backend"] == "anthropic"
+    assert first["requests"] == "1" and first["cost"].startswith("$")
+    assert (await call(session_cells, b, "c3d4"))["backend"] == "anthropic"
+    stale = await call(b.find, '#sessions-table tr[data-id="9f0e"]')
+    assert "stale" in stale.get_attribute("class") and "stale" in stale.text
+
+    # Spend: the plot drawn (bars of the costliest backend), its table filled.
+    await call(b.wait, lambda: b.js(COLORED_PIXELS_JS, *BAR_RGB) > 200, "bars on the plot")
+    assert len(await call(b.find_all, "#cost-table tbody tr")) >= 10
+    assert "deepseek" in (await call(b.texts, "#cost-table thead th"))
+    assert len(await call(b.find_all, "#cache-plot canvas")) == 1
+
+    # The live log: the newest exchanges, newest first.
+    log = "#log-table tbody tr"
+    await call(b.wait, lambda: len(b.find_all(log)) >= 10, "the log's first rows")
+    before = len(await call(b.find_all, log))
+
+    # Switch session a1b2 to DeepSeek from the page: its mode file, and nothing else.
+    await call(b.select, '#sessions-table tr[data-id="a1b2"] select', "deepseek")
+    await call(lambda: b.find('#sessions-table tr[data-id="a1b2"] button').click())
+    await call(
+        b.wait, lambda: "-> deepseek" in b.texts("#action-message")[0], "the switch's message"
+    )
+    assert one.mode_file.read_text() == "deepseek\n"
+    assert not two.mode_file.exists()
+
+    # Its next request reaches the other fake; the page shows it.
+    sent = len(ant.received)
+    await ask(one)
+    assert len(ds.received) == 1 and len(ant.received) == sent
+    await rows_in_ledger(home, history + 3)
+    await call(b.wait, lambda: len(b.find_all(log)) == min(before + 1, 200), "the log grows")
+    newest = await call(b.texts, "#log-table tbody tr:first-child td")
+    assert newest[1:3] == ["a1b2", "deepseek"] and newest[4] == "200"
+    await call(
+        b.wait, lambda: session_cells(b, "a1b2")["backend"] == "deepseek", "the row's backend"
+    )
+
+    # Filter the log by session.
+    await call(b.select, "#filter-session", "c3d4")
+    shown = await call(b.js, "return [...document.querySelectorAll('#log-table tbody tr')]"
+                       ".filter(r => !r.hidden).map(r => r.cells[1].textContent)")  # fmt: skip
+    assert shown == ["c3d4"]
+    await call(b.select, "#filter-session", "")
+
+    await call(b.wait, lambda: b.texts("#backends-table tr[data-backend=kimi] .last-error")[0]
+               .find("529") >= 0, "kimi's last error")  # fmt: skip
+    keys = await call(b.texts, "#backends-table td")
+    assert "DEEPSEEK_API_KEY set" in keys and not any("0123456789" in k for k in keys)
+
+    shot = Path(os.environ.get(SCREENSHOT_ENV) or tmp_path / "dashboard.png")
+    await call(b.screenshot, shot)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    await _remove_stale_and_switch_all(b, one, two, home)
+    await _narrow_and_dark(b)
+    assert await call(b.console_errors) == []
+
+
+async def _remove_stale_and_switch_all(b: Browser, one: Any, two: Any, home: Path) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    await call(lambda: b.find('#sessions-table tr[data-id="9f0e"] button').click())
+    await call(
+        b.wait, lambda: not b.find_all('#sessions-table tr[data-id="9f0e"]'), "stale row gone"
+    )
+    assert not (home / "sessions" / "9f0e").exists()
+
+    # "Switch all" from the keyboard: choose in the picker, Tab to the button, Enter.
+    await call(b.select, "#all-backend", "anthropic")
+    await call(lambda: b.find("#all-backend").send_keys(Keys.TAB))
+    focused = await call(b.js, "return document.activeElement.textContent")
+    assert focused == "Switch all"
+    await call(lambda: b.driver.switch_to.active_element.send_keys(Keys.ENTER))
+    await call(b.wait, lambda: "c3d4" in b.texts("#action-message")[0], "switch all's message")
+    assert one.mode_file.read_text() == two.mode_file.read_text() == "anthropic\n"
+
+
+async def _narrow_and_dark(b: Browser) -> None:
+    await call(b.viewport, 400, 800)
+    overflow = await call(
+        b.js, "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0  # wide tables scroll in their own boxes, not the page
+    await call(b.viewport, 1280, 900)
+    await call(b.media, "dark")
+    background = await call(b.js, "return getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(13, 17, 23)"
+    await call(b.media, "light")
