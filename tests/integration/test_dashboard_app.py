@@ -331,3 +331,38 @@ async def test_stopping_the_dashboard_ends_an_open_page_stream(home: Path) -> No
             while await resp.content.readline():
                 pass
         assert time.monotonic() - started < 5
+
+
+async def test_sessions_come_and_go_while_the_page_is_open(
+    dash: RunningDashboard, home: Path
+) -> None:
+    """One stream: a session registered later appears; one whose record goes disappears."""
+    from hotswap.sessions import remove
+
+    config = load_config()
+    seen: list[list[str]] = []
+    steps = [
+        ([], lambda: live_session(config, "ab12")),
+        (["ab12"], lambda: remove(config.sessions_dir, "ab12")),  # its `hotswap run` ended
+        ([], None),
+    ]
+    async with (
+        aiohttp.ClientSession() as client,
+        client.get(dash.base + "/events", headers=cookie(dash)) as resp,
+        asyncio.timeout(20),
+    ):
+        event = ""
+        async for raw in resp.content:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("event: "):
+                event = line[7:]
+            if event != "sessions" or not line.startswith("data: "):
+                continue
+            seen.append([r["id"] for r in json.loads(line[6:])["rows"]])
+            want, then = steps[0]
+            if seen[-1] == want:
+                steps.pop(0)
+                if then is None:
+                    break
+                then()
+    assert seen == [[], ["ab12"], []]
