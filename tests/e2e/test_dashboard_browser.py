@@ -14,16 +14,32 @@ from __future__ import annotations
 
 import asyncio
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from browser import Browser, need_browser
-from dashboard_scene import ask, register_stale, rows_in_ledger, start_session, write_history
+from dashboard_scene import (
+    LiveSession,
+    ask,
+    register_stale,
+    rows_in_ledger,
+    scene_config,
+    start_session,
+    write_history,
+)
+from fakes import FakeUpstream
 from hotswap.dashboard.app import RunningDashboard, start_dashboard
 
 SCREENSHOT_ENV = "HOTSWAP_DASHBOARD_SCREENSHOT"
 BAR_RGB = (78, 121, 167)  # PALETTE[0] in dashboard.js: the first (costliest) backend's bars
 
+VISIBLE_LOG_SESSIONS_JS = """
+return [...document.querySelectorAll('#log-table tbody tr')]
+  .filter(r => !r.hidden).map(r => r.cells[1].textContent);
+"""
 COLORED_PIXELS_JS = """
 const canvas = document.querySelector('#cost-plot canvas');
 if (!canvas) return 0;
@@ -47,18 +63,28 @@ def session_cells(b: Browser, sid: str) -> dict[str, str]:
     return {n: (b.texts(f"{row} td.{n}") or [""])[0] for n in names}
 
 
+@dataclass
+class Scene:
+    b: Browser
+    dash: RunningDashboard
+    one: LiveSession  # a1b2
+    two: LiveSession  # c3d4
+    ant: FakeUpstream
+    ds: FakeUpstream
+    home: Path
+    written: int  # exchanges in the ledger
+
+
 async def test_the_dashboard_in_a_real_browser(
-    home: Path, fakes: Any, monkeypatch: Any, tmp_path: Path
+    home: Path, fakes: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     need_browser()
     monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-deepseek-test-key-0123456789")
     ant, ds = await fakes("anthropic"), await fakes("deepseek")
-    from dashboard_scene import scene_config
-
     config = scene_config(home, {"anthropic": ant.url, "deepseek": ds.url})
     history = write_history(home)
     one = await start_session(config, "a1b2", "/home/dev/api-server")
-    two = await start_session(config, "c3d4", "/home/dev/web-app", backend="anthropic")
+    two = await start_session(config, "c3d4", "/home/dev/web-app")
     register_stale(config, "9f0e", "/home/dev/old-spike")
     dash: RunningDashboard | None = None
     browser: Browser | None = None
@@ -68,7 +94,17 @@ async def test_the_dashboard_in_a_real_browser(
         await rows_in_ledger(home, history + 2)
         dash = await start_dashboard(config, 0, dict(os.environ), poll_s=0.2)
         browser = await call(Browser)
-        await _check_the_page(browser, dash, one, two, ant, ds, home, history, tmp_path)
+        scene = Scene(browser, dash, one, two, ant, ds, home, history + 2)
+        await _sessions_shown(scene)
+        await _spend_drawn(scene)
+        await _switch_one_from_the_page(scene)
+        await _log_and_backends(scene)
+        shot = Path(os.environ.get(SCREENSHOT_ENV) or tmp_path / "dashboard.png")
+        await call(browser.screenshot, shot)
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        await _remove_stale_and_switch_all(scene)
+        await _narrow_and_dark(browser)
+        assert await call(browser.console_errors) == []
     finally:
         if browser is not None:
             await call(browser.quit)
@@ -78,16 +114,12 @@ async def test_the_dashboard_in_a_real_browser(
         await two.stop()
 
 
-async def _check_the_page(
-    b: Browser, dash: RunningDashboard, one: Any, two: Any, ant: Any, ds: Any,
-    home: Path, history: int, tmp_path: Path,
-) -> None:  # fmt: skip
-    await call(b.open, dash.url)
+async def _sessions_shown(s: Scene) -> None:
+    """Both live rows, on Anthropic, each with its request; the stale one marked."""
+    b = s.b
+    await call(b.open, s.dash.url)
     assert "token=" not in b.driver.current_url  # exchanged for the cookie
-
-    # Sessions: both live rows, on Anthropic, each with its request; the stale one marked.
-    rows = "#sessions-table tbody tr"
-    await call(b.wait, lambda: len(b.find_all(rows)) == 3, "three session rows")
+    await call(b.wait, lambda: len(b.find_all("#sessions-table tbody tr")) == 3, "3 rows")
     await call(b.wait, lambda: b.texts("#conn") == ["live"], "the event stream connects")
     first = await call(session_cells, b, "a1b2")
     assert first["cwd"] == "/home/dev/api-server" and first["backend"] == "anthropic"
@@ -96,69 +128,63 @@ async def _check_the_page(
     stale = await call(b.find, '#sessions-table tr[data-id="9f0e"]')
     assert "stale" in stale.get_attribute("class") and "stale" in stale.text
 
-    # Spend: the plot drawn (bars of the costliest backend), its table filled.
+
+async def _spend_drawn(s: Scene) -> None:
+    """The plot drawn (bars of the costliest backend), the tables filled."""
+    b = s.b
     await call(b.wait, lambda: b.js(COLORED_PIXELS_JS, *BAR_RGB) > 200, "bars on the plot")
     assert len(await call(b.find_all, "#cost-table tbody tr")) >= 10
     assert "deepseek" in (await call(b.texts, "#cost-table thead th"))
     assert len(await call(b.find_all, "#cache-plot canvas")) == 1
+    assert len(await call(b.find_all, "#cache-table tbody tr")) >= 10
 
-    # The live log: the newest exchanges, newest first.
-    log = "#log-table tbody tr"
+
+async def _switch_one_from_the_page(s: Scene) -> None:
+    """a1b2 to DeepSeek from its row: its mode file only; its next request goes there, and
+    the log and the row show it."""
+    b, log = s.b, "#log-table tbody tr"
     await call(b.wait, lambda: len(b.find_all(log)) >= 10, "the log's first rows")
     before = len(await call(b.find_all, log))
-
-    # Switch session a1b2 to DeepSeek from the page: its mode file, and nothing else.
     await call(b.select, '#sessions-table tr[data-id="a1b2"] select', "deepseek")
     await call(lambda: b.find('#sessions-table tr[data-id="a1b2"] button').click())
-    await call(
-        b.wait, lambda: "-> deepseek" in b.texts("#action-message")[0], "the switch's message"
-    )
-    assert one.mode_file.read_text() == "deepseek\n"
-    assert not two.mode_file.exists()
-
-    # Its next request reaches the other fake; the page shows it.
-    sent = len(ant.received)
-    await ask(one)
-    assert len(ds.received) == 1 and len(ant.received) == sent
-    await rows_in_ledger(home, history + 3)
+    await call(b.wait, lambda: "-> deepseek" in b.texts("#action-message")[0], "switched")
+    assert s.one.mode_file.read_text() == "deepseek\n"
+    assert not s.two.mode_file.exists()
+    sent = len(s.ant.received)
+    await ask(s.one)
+    assert len(s.ds.received) == 1 and len(s.ant.received) == sent
+    await rows_in_ledger(s.home, s.written + 1)
     await call(b.wait, lambda: len(b.find_all(log)) == min(before + 1, 200), "the log grows")
     newest = await call(b.texts, "#log-table tbody tr:first-child td")
     assert newest[1:3] == ["a1b2", "deepseek"] and newest[4] == "200"
-    await call(
-        b.wait, lambda: session_cells(b, "a1b2")["backend"] == "deepseek", "the row's backend"
-    )
+    await call(b.wait, lambda: session_cells(b, "a1b2")["backend"] == "deepseek", "the row")
 
-    # Filter the log by session.
+
+async def _log_and_backends(s: Scene) -> None:
+    """The log filtered by session; the backends' key state and last error."""
+    b = s.b
     await call(b.select, "#filter-session", "c3d4")
-    shown = await call(b.js, "return [...document.querySelectorAll('#log-table tbody tr')]"
-                       ".filter(r => !r.hidden).map(r => r.cells[1].textContent)")  # fmt: skip
+    shown = await call(b.js, VISIBLE_LOG_SESSIONS_JS)
     assert shown == ["c3d4"]
     await call(b.select, "#filter-session", "")
-
-    await call(b.wait, lambda: b.texts("#backends-table tr[data-backend=kimi] .last-error")[0]
-               .find("529") >= 0, "kimi's last error")  # fmt: skip
+    kimi_error = "#backends-table tr[data-backend=kimi] .last-error"
+    await call(b.wait, lambda: "529" in b.texts(kimi_error)[0], "kimi's last error")
     keys = await call(b.texts, "#backends-table td")
     assert "DEEPSEEK_API_KEY set" in keys and not any("0123456789" in k for k in keys)
 
-    shot = Path(os.environ.get(SCREENSHOT_ENV) or tmp_path / "dashboard.png")
-    await call(b.screenshot, shot)
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    await _remove_stale_and_switch_all(b, one, two, home)
-    await _narrow_and_dark(b)
-    assert await call(b.console_errors) == []
-
-
-async def _remove_stale_and_switch_all(b: Browser, one: Any, two: Any, home: Path) -> None:
+async def _remove_stale_and_switch_all(s: Scene) -> None:
+    """The stale row removed from the page; "switch all" from the keyboard."""
     from selenium.webdriver.common.keys import Keys
 
+    b, one, two, home = s.b, s.one, s.two, s.home
     await call(lambda: b.find('#sessions-table tr[data-id="9f0e"] button').click())
     await call(
         b.wait, lambda: not b.find_all('#sessions-table tr[data-id="9f0e"]'), "stale row gone"
     )
     assert not (home / "sessions" / "9f0e").exists()
 
-    # "Switch all" from the keyboard: choose in the picker, Tab to the button, Enter.
+    # Choose in the picker, Tab to the button, Enter.
     await call(b.select, "#all-backend", "anthropic")
     await call(lambda: b.find("#all-backend").send_keys(Keys.TAB))
     focused = await call(b.js, "return document.activeElement.textContent")

@@ -20,6 +20,7 @@ from hotswap.dashboard.data import (
     breaker_summary,
     day_start,
     key_state,
+    session_row,
     spend,
     with_health,
 )
@@ -131,6 +132,24 @@ def test_each_backend_shows_its_breaker_in_each_live_router_and_its_last_error()
     kimi, deepseek = with_health(rows, statuses, {"kimi": error})
     assert kimi["breaker"] == "open in ab12, half-open in cd34" and kimi["last_error"] == error
     assert deepseek["breaker"] == "closed" and deepseek["last_error"] is None
+
+
+def test_a_session_row_says_what_sessions_says(home: Path) -> None:
+    config = load_config()
+    stale = register_stale(config, "ab12")
+    status: dict[str, object] = {
+        "requests": {"deepseek": 3, "anthropic": 2},
+        "fallback": "anthropic refused (HTTP 402): on deepseek from now on",
+        "breakers": {"anthropic": {"state": "open", "retry_in_s": 20}},
+    }
+    (config.sessions_dir / "ab12" / "mode").write_text("deepseek\n")
+    row = session_row(config, stale, True, status, None)
+    assert row["backend"] == "deepseek" and row["requests"] == 5
+    assert row["note"] == "anthropic refused (HTTP 402): on deepseek from now on"
+    assert row["breaker"] == "open" and row["breakers"] == "anthropic open (retry in 20 s)"
+    assert row["cost_today"] == "$0.00"
+    assert session_row(config, stale, False, {}, None)["note"].startswith("stale")
+    assert session_row(config, stale, True, {}, None)["note"] == "its router does not answer"
 
 
 def test_a_tick_keeps_stale_sessions_and_tails_the_ledger(home: Path) -> None:

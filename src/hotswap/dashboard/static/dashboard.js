@@ -220,7 +220,7 @@
       el("td", { class: "nowrap", text: clock(entry.started), title: when(entry.started) }),
       el("td", { class: "mono", text: entry.session }),
       el("td", { text: entry.backend }),
-      el("td", { class: "mono", text: entry.model }),
+      el("td", { class: "mono nowrap", text: entry.model }),
       el("td", { class: statusClass, text: String(entry.status) }),
       el("td", { class: "num", text: toks }),
       el("td", { class: "num", text: entry.cost }),
