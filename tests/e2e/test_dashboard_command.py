@@ -75,3 +75,26 @@ def test_dashboard_help_says_what_it_does(tmp_path: Path, home: Path) -> None:
     done = hotswap("dashboard", "--help", env=user_env(tmp_path, home))
     assert done.returncode == 0 and "--no-open" in done.stdout and "--port" in done.stdout
     assert "dashboard" in hotswap("--help", env=user_env(tmp_path, home)).stdout
+
+
+def test_without_a_display_it_prints_the_url_instead_of_opening_a_browser(
+    tmp_path: Path, home: Path
+) -> None:
+    """No DISPLAY, no BROWSER (a server, an ssh session): the URL only, no text browser."""
+    env = {**user_env(tmp_path, home), "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [str(BIN / "hotswap"), "dashboard"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    try:
+        assert proc.stdout.readline().startswith("hotswap dashboard: http://127.0.0.1:")
+        assert "token in the URL" in proc.stdout.readline()
+        assert "no browser could be started here" in proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(20) == 0

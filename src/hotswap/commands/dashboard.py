@@ -61,11 +61,21 @@ async def _serve(config: Config, port: int, open_browser: bool) -> None:
     click.echo(f"hotswap dashboard: {running.url}")
     click.echo("  (the token in the URL is the key to the page; Ctrl-C stops it)")
     try:
-        if open_browser:
-            import webbrowser
-
-            if not await asyncio.to_thread(webbrowser.open, running.url):
-                click.echo("  (no browser could be started here: open the URL above)")
+        if open_browser and not await asyncio.to_thread(open_page, running.url):
+            click.echo("  (no browser could be started here: open the URL above)")
         await asyncio.Event().wait()
     finally:
         await running.stop()
+
+
+def open_page(url: str) -> bool:
+    """Python's webbrowser, where a graphical one can run: on Linux without a display,
+    webbrowser would start a text browser (lynx, w3m) in this very terminal."""
+    import os
+    import sys
+    import webbrowser
+
+    graphical = ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER")
+    if sys.platform.startswith("linux") and not any(os.environ.get(v) for v in graphical):
+        return False
+    return webbrowser.open(url)
