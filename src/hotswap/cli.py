@@ -34,7 +34,7 @@ def cli() -> None:
 @cli.command()
 @click.option(
     "--port",
-    type=int,
+    type=click.IntRange(0, 65535),
     default=DEFAULT_PORT,
     show_default=True,
     help="Port to listen on; 0 picks a free one.",
@@ -77,7 +77,9 @@ def serve(
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("-b", "--backend", help="Backend to start with (default: config's default_backend).")
-@click.option("--port", type=int, default=0, help="Router port (default: a free one).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, help="Router port (default: a free one)."
+)
 @click.option(
     "--config",
     "config_path",

@@ -1,0 +1,165 @@
+"""Slow and idle client sockets cannot starve a router (inbound.py): a bounded soak on
+loopback with short timeouts. Every slow socket is closed within its timeout, with or
+without the session secret, and a real request is answered all along."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import aiohttp
+import pytest
+
+from fakes import sse_message
+
+SECRET = "soaksecret"
+LIMITS = """
+[router]
+header_timeout_s = 1
+body_timeout_s = 1
+keepalive_timeout_s = 1
+max_connections = {cap}
+"""
+SLACK_S = 1.0  # the timers run on a shared 2-core machine
+BODY = {"model": "claude-opus-5-5", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
+
+
+def head(path: str, extra: str = "") -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{extra}"
+    ).encode()
+
+
+# name -> (bytes sent, seconds it may stay open)
+SLOW = {
+    "silent": (b"", 1.0),
+    "half a header, with secret": (head(f"/s/{SECRET}/v1/messages"), 1.0),
+    "half a header, no secret": (head("/v1/messages"), 1.0),
+    "endless chunked body, with secret": (
+        head(f"/s/{SECRET}/v1/messages", "Transfer-Encoding: chunked\r\n\r\n") + b"5\r\n{\"a\":\r\n",
+        1.0,
+    ),
+    "endless chunked body, no secret": (
+        head("/v1/messages", "Transfer-Encoding: chunked\r\n\r\n") + b"5\r\n{\"a\":\r\n",
+        0.0,  # refused as soon as the path is read
+    ),
+    "short of its content-length, with secret": (
+        head(f"/s/{SECRET}/v1/messages", "Content-Length: 1000\r\n\r\n") + b'{"model"',
+        1.0,
+    ),
+}
+
+
+async def open_slow(port: int, data: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    if data:
+        writer.write(data)
+        await writer.drain()
+    return reader, writer
+
+
+async def seconds_until_closed(reader: asyncio.StreamReader, started: float) -> float:
+    try:
+        while await reader.read(65536):
+            pass
+    except ConnectionError:
+        pass
+    return time.monotonic() - started
+
+
+async def real_request(url: str) -> int:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{url}/s/{SECRET}/v1/messages", json={**BODY, "stream": True}) as resp,
+    ):
+        await resp.read()
+        return resp.status
+
+
+@pytest.mark.parametrize("per_kind", [5])
+async def test_slow_sockets_are_closed_in_time_and_never_block_a_real_request(
+    fakes, make_router, per_kind: int
+) -> None:
+    ant = await fakes("anthropic")
+    ant.script(*[sse_message("ok")] * 20)
+    router = await make_router(
+        {"anthropic": ant.url},
+        secret=SECRET,
+        extra_toml=LIMITS.format(cap=128),
+        env={"ANTHROPIC_API_KEY": "sk-ant-soak"},
+    )
+    started = time.monotonic()
+    slow = [
+        (name, allowed, await open_slow(router.running.port, data))
+        for name, (data, allowed) in SLOW.items()
+        for _ in range(per_kind)
+    ]
+    watches = [
+        asyncio.create_task(seconds_until_closed(reader, started)) for _, _, (reader, _) in slow
+    ]
+    # A real request, several times, while every slow socket is open.
+    for _ in range(3):
+        t0 = time.monotonic()
+        assert await real_request(router.url) == 200
+        assert time.monotonic() - t0 < 1.0
+    async with asyncio.timeout(max(a for _, a in SLOW.values()) + SLACK_S + 2):
+        closed = await asyncio.gather(*watches)
+    for (name, allowed, (_, writer)), seconds in zip(slow, closed, strict=True):
+        assert seconds <= allowed + SLACK_S, f"{name}: open for {seconds:.2f}s"
+        writer.close()
+    assert len(router.running.conns.open) == 0
+    assert await real_request(router.url) == 200
+
+
+async def test_a_refused_request_gets_its_error_and_the_connection_closes(
+    fakes, make_router
+) -> None:
+    ant = await fakes("anthropic")
+    router = await make_router({"anthropic": ant.url}, secret=SECRET, extra_toml=LIMITS.format(cap=8))
+    data = head("/v1/messages", "Transfer-Encoding: chunked\r\n\r\n") + b"5\r\n{\"a\":\r\n"
+    reader, writer = await open_slow(router.running.port, data)
+    async with asyncio.timeout(2):
+        answer = await reader.read()  # to EOF: the router closed it
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 401 Unauthorized"
+    body = json.loads(rest.partition(b"\r\n\r\n")[2])
+    assert body["type"] == "error" and body["error"]["type"] == "authentication_error"
+    writer.close()
+
+
+async def test_an_idle_keepalive_connection_is_closed_after_keepalive_timeout(
+    fakes, make_router
+) -> None:
+    ant = await fakes("anthropic")
+    router = await make_router({"anthropic": ant.url}, secret=SECRET, extra_toml=LIMITS.format(cap=8))
+    request = f"GET /s/{SECRET}/_hotswap/status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    reader, writer = await open_slow(router.running.port, request)
+    started = time.monotonic()
+    assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+    async with asyncio.timeout(1 + SLACK_S + 2):
+        seconds = await seconds_until_closed(reader, started)
+    assert 0.5 < seconds <= 1 + SLACK_S
+    writer.close()
+
+
+async def test_at_the_connection_cap_idle_sockets_make_room_for_a_real_request(
+    fakes, make_router
+) -> None:
+    ant = await fakes("anthropic")
+    ant.script(sse_message("ok"))
+    router = await make_router(
+        {"anthropic": ant.url},
+        secret=SECRET,
+        extra_toml=LIMITS.format(cap=8).replace("header_timeout_s = 1", "header_timeout_s = 30"),
+        env={"ANTHROPIC_API_KEY": "sk-ant-soak"},
+    )
+    idle = [await open_slow(router.running.port, b"") for _ in range(20)]
+    await asyncio.sleep(0)  # let the router accept them
+    t0 = time.monotonic()
+    assert await real_request(router.url) == 200
+    assert time.monotonic() - t0 < 1.0
+    live = [c for c in router.running.conns.open if c.transport is not None]
+    assert len(live) <= 8
+    for _, writer in idle:
+        writer.close()
