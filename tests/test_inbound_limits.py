@@ -31,19 +31,16 @@ def head(path: str, extra: str = "") -> bytes:
     ).encode()
 
 
+CHUNKED = 'Transfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\n'
+
 # name -> (bytes sent, seconds it may stay open)
 SLOW = {
     "silent": (b"", 1.0),
     "half a header, with secret": (head(f"/s/{SECRET}/v1/messages"), 1.0),
     "half a header, no secret": (head("/v1/messages"), 1.0),
-    "endless chunked body, with secret": (
-        head(f"/s/{SECRET}/v1/messages", "Transfer-Encoding: chunked\r\n\r\n") + b"5\r\n{\"a\":\r\n",
-        1.0,
-    ),
-    "endless chunked body, no secret": (
-        head("/v1/messages", "Transfer-Encoding: chunked\r\n\r\n") + b"5\r\n{\"a\":\r\n",
-        0.0,  # refused as soon as the path is read
-    ),
+    "endless chunked body, with secret": (head(f"/s/{SECRET}/v1/messages", CHUNKED), 1.0),
+    # refused as soon as its headers are read
+    "endless chunked body, no secret": (head("/v1/messages", CHUNKED), 0.0),
     "short of its content-length, with secret": (
         head(f"/s/{SECRET}/v1/messages", "Content-Length: 1000\r\n\r\n") + b'{"model"',
         1.0,
@@ -116,8 +113,10 @@ async def test_a_refused_request_gets_its_error_and_the_connection_closes(
     fakes, make_router
 ) -> None:
     ant = await fakes("anthropic")
-    router = await make_router({"anthropic": ant.url}, secret=SECRET, extra_toml=LIMITS.format(cap=8))
-    data = head("/v1/messages", "Transfer-Encoding: chunked\r\n\r\n") + b"5\r\n{\"a\":\r\n"
+    router = await make_router(
+        {"anthropic": ant.url}, secret=SECRET, extra_toml=LIMITS.format(cap=8)
+    )
+    data = head("/v1/messages", CHUNKED)
     reader, writer = await open_slow(router.running.port, data)
     async with asyncio.timeout(2):
         answer = await reader.read()  # to EOF: the router closed it
@@ -132,7 +131,9 @@ async def test_an_idle_keepalive_connection_is_closed_after_keepalive_timeout(
     fakes, make_router
 ) -> None:
     ant = await fakes("anthropic")
-    router = await make_router({"anthropic": ant.url}, secret=SECRET, extra_toml=LIMITS.format(cap=8))
+    router = await make_router(
+        {"anthropic": ant.url}, secret=SECRET, extra_toml=LIMITS.format(cap=8)
+    )
     request = f"GET /s/{SECRET}/_hotswap/status HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
     reader, writer = await open_slow(router.running.port, request)
     started = time.monotonic()
