@@ -82,9 +82,7 @@ async def stream_until_signalled(
     arrived; return everything the client got and how long the router took to exit."""
     async with (
         aiohttp.ClientSession() as http,
-        http.post(
-            f"{url}/v1/messages", json=BODY, headers={"x-api-key": "sk-ant-client"}
-        ) as resp,
+        http.post(f"{url}/v1/messages", json=BODY, headers={"x-api-key": "sk-ant-client"}) as resp,
     ):
         assert resp.status == 200
         got = await resp.content.readuntil(b"\n\n")

@@ -87,9 +87,7 @@ class _Signals:
         (self.second if self.first.is_set() else self.first).set()
 
 
-async def _serve_forever(
-    state: RouterState, sock: socket.socket, host: str, guard: Guard
-) -> None:
+async def _serve_forever(state: RouterState, sock: socket.socket, host: str, guard: Guard) -> None:
     # Handlers first: whoever reads the `listening` line may send SIGTERM at once.
     signals = _Signals()
     router = await start_router(state, guard=guard, sock=sock)
