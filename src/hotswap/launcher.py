@@ -314,7 +314,7 @@ def _resume_hint(environ: Mapping[str, str], cwd: Path, since: float) -> None:
 
 def _project_key(cwd: Path) -> str:
     """Claude Code's folder name for a project: its path, every other character a `-`."""
-    return "".join(c if c.isalnum() else "-" for c in str(cwd))
+    return "".join(c if c.isascii() and c.isalnum() else "-" for c in str(cwd))
 
 
 def with_users_base_url(config: Config, environ: Mapping[str, str]) -> Config:

@@ -217,12 +217,14 @@ def serve_router(state_dir: Path) -> dict[str, object] | None:
 STATUS_TIMEOUT_S = 0.25
 
 
-def router_status(session: Session) -> dict[str, object]:
+def router_status(session: Session, timeout_s: float = STATUS_TIMEOUT_S) -> dict[str, object]:
     """GET /_hotswap/status from the session's router; {} when it does not answer."""
-    return status_at(session.port, f"/s/{session.secret}")
+    return status_at(session.port, f"/s/{session.secret}", timeout_s)
 
 
-def status_at(port: int, prefix: str = "") -> dict[str, object]:
+def status_at(
+    port: int, prefix: str = "", timeout_s: float = STATUS_TIMEOUT_S
+) -> dict[str, object]:
     """GET {prefix}/_hotswap/status from the router on a loopback port; {} when it does not
     answer. A raw socket: no http.client to import, and never an HTTP proxy (the path holds
     the session secret)."""
@@ -233,7 +235,7 @@ def status_at(port: int, prefix: str = "") -> dict[str, object]:
         "Connection: close\r\n\r\n"
     ).encode()
     try:
-        with socket.create_connection(("127.0.0.1", port), STATUS_TIMEOUT_S) as sock:
+        with socket.create_connection(("127.0.0.1", port), timeout_s) as sock:
             sock.sendall(request)
             chunks = []
             while chunk := sock.recv(65536):

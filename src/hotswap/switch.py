@@ -18,9 +18,13 @@ from typing import TYPE_CHECKING, NamedTuple
 from hotswap.config import Config, load_config
 from hotswap.errors import HotswapError
 from hotswap.modefile import read_mode, write_mode
-from hotswap.sessions import Session, find, list_sessions, router_status
+from hotswap.sessions import Session, find, list_sessions, router_status, serve_router, status_at
 
 EXIT_USAGE = 2
+EXIT_PROBLEM = 1  # `backend`: the mode file cannot be read or names no backend
+# A switch asks the router for the keys it lacks; one still loading (just started) may
+# take longer than a status line can wait.
+SWITCH_STATUS_TIMEOUT_S = 1.0
 
 
 class SwitchError(Exception):
@@ -41,14 +45,27 @@ class Target(NamedTuple):
     session: Session | None = None  # None: the global `hotswap serve` mode file
 
     def current(self, config: Config) -> str:
+        return self.read(config)[0]
+
+    def read(self, config: Config) -> tuple[str, bool]:
+        """The backend the mode file names, as shown to the user, and whether it is valid."""
         try:
             name = read_mode(self.mode_file)
         except (OSError, ValueError) as exc:
-            return f"? ({exc})"
+            return f"? ({exc})", False
         if name is None:
-            return self.default
+            return self.default, True
         backend = config.resolve(name)
-        return backend.name if backend else f"{name} (unknown)"
+        return (backend.name, True) if backend else (f"{name} (unknown)", False)
+
+    def router(self, config: Config) -> dict[str, object] | None:
+        """The status of the router that follows this mode file; None when none runs."""
+        if self.session is not None:
+            return router_status(self.session, SWITCH_STATUS_TIMEOUT_S) if self.alive else None
+        serve = serve_router(config.state_dir)
+        if serve is None or serve.get("mode_file") != str(self.mode_file):
+            return None
+        return status_at(int(str(serve.get("port", 0))), timeout_s=SWITCH_STATUS_TIMEOUT_S)
 
 
 def _session_target(config: Config, session: Session, alive: bool) -> Target:
@@ -107,6 +124,8 @@ def resolve_targets(
 
 
 def switch(config: Config, name: str, targets: list[Target]) -> list[str]:
+    """Write the mode files; one line per target, and the warnings it deserves (printed
+    to stderr: lines starting with `warning:` or `note:`)."""
     backend = config.resolve(name)
     if backend is None:
         raise SwitchError(f"unknown backend {name!r}; valid names: {_valid(config)}")
@@ -115,7 +134,36 @@ def switch(config: Config, name: str, targets: list[Target]) -> list[str]:
         before = target.current(config)
         write_mode(target.mode_file, backend.name)
         lines.append(f"{target.label}: {before} -> {backend.name}")
+        lines += _after_switch(config, target, backend.name)
     return lines
+
+
+def _after_switch(config: Config, target: Target, backend: str) -> list[str]:
+    """What the switch will not do by itself: a router that lacks the backend's key, or no
+    router following the mode file at all."""
+    status = target.router(config)
+    if status is None:
+        if target.session is None:
+            return [
+                f"note: wrote {target.mode_file}, but no `hotswap serve` follows it: start "
+                "one, or use `hotswap run` for a session of its own"
+            ]
+        return []
+    missing = status.get("missing_keys")
+    variable = missing.get(backend) if isinstance(missing, dict) else None
+    if not variable:
+        return []
+    where = f"session {target.session.id}'s router" if target.session else "the router"
+    return [
+        f"warning: {variable} is not set where {where} runs, so requests to {backend} will "
+        f"fail; export {variable} before starting it"
+    ]
+
+
+def _print_lines(lines: list[str]) -> None:
+    for line in lines:
+        warning = line.startswith(("warning:", "note:"))
+        print(line, file=sys.stderr if warning else sys.stdout)
 
 
 def _valid(config: Config) -> str:
@@ -176,8 +224,7 @@ def cmd_use(config: Config, argv: list[str], prog: str, fixed: str | None = None
     args = _parse(argv, fixed is None, build)
     name = fixed if fixed is not None else args.name
     assert name is not None, "a positional argument, required by the parser"
-    for line in switch(config, name, _targets(config, args)):
-        print(line)
+    _print_lines(switch(config, name, _targets(config, args)))
     return 0
 
 
@@ -193,12 +240,14 @@ def cmd_backend(config: Config, argv: list[str], prog: str) -> int:
     args = _parse(argv, bool(argv), build)
     targets = _targets(config, args)
     if args.name:
-        for line in switch(config, args.name, targets):
-            print(line)
+        _print_lines(switch(config, args.name, targets))
         return 0
+    code = 0
     for target in targets:
-        print(f"{target.current(config)}  ({target.label})")
-    return 0
+        shown, valid = target.read(config)
+        print(f"{shown}  ({target.label})")
+        code = code if valid else EXIT_PROBLEM
+    return code
 
 
 def _age(seconds: float) -> str:
