@@ -49,6 +49,8 @@ def measure(runs: int) -> dict[str, float]:
         }
         env.pop("HOTSWAP_SESSION", None)
         env.pop("ANTHROPIC_BASE_URL", None)
+        # An installed hotswap runs from .pyc files: the warm-up run writes any missing.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         run = [str(bin_dir / "hotswap"), "run"]
         time_once(run, env, started)  # warm the page cache
         direct, through = [], []

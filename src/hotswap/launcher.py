@@ -6,19 +6,18 @@ The router runs in this process; Claude Code is its child. When Claude Code exit
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from hotswap.backends import PLACEHOLDER_TOKEN
+from hotswap.child import Child, forward, spawn
 from hotswap.config import Config
 from hotswap.errors import ConfigError
 from hotswap.listen import listen
@@ -52,9 +51,10 @@ _CREDENTIAL_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CO
 def find_claude(environ: Mapping[str, str]) -> str:
     explicit = environ.get("HOTSWAP_CLAUDE_BIN")
     if explicit:
-        if shutil.which(explicit) is None:
+        found = shutil.which(explicit)
+        if found is None:
             raise ConfigError(f"HOTSWAP_CLAUDE_BIN={explicit} is not an executable")
-        return explicit
+        return found
     found = shutil.which("claude", path=environ.get("PATH"))
     if found is None:
         raise ConfigError(INSTALL_HINT)
@@ -206,20 +206,6 @@ def our_settings(config: Config, environ: Mapping[str, str], cwd: Path) -> dict[
     return settings
 
 
-def _pdeathsig() -> Callable[[], None] | None:
-    """In the child: get SIGTERM if hotswap itself is killed (Linux), not left orphaned.
-    libc is loaded here, in the parent: the child only makes the call before its exec."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def run_session(
     config: Config,
     backend: str | None,
@@ -277,21 +263,15 @@ def _register(config: Config, session_id: str, backend: str, port: int) -> Sessi
     return session
 
 
-def _launch(argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(argv, env=env, preexec_fn=_pdeathsig())
+def _launch(argv: list[str], env: dict[str, str]) -> Child:
+    child = spawn(argv, env)
     # Ctrl-C reaches Claude Code from the terminal itself; hotswap waits for it to exit.
     # SIGTERM and SIGHUP are passed on, already while the router loads.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if sig is not None:
-            signal.signal(sig, lambda signum, _frame: forward(proc, signum))
-    return proc
-
-
-def forward(proc: subprocess.Popen[bytes], sig: int) -> None:
-    """Pass a signal on to Claude Code (gone already: nothing to do)."""
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(sig)
+            signal.signal(sig, lambda signum, _frame: forward(child, signum))
+    return child
 
 
 def _prints(claude_args: list[str]) -> bool:

@@ -14,13 +14,13 @@ import logging.handlers
 import os
 import signal
 import socket
-import subprocess
 from pathlib import Path
 from typing import cast
 
 from hotswap.app import Guard, start_router
+from hotswap.child import Child, forward
 from hotswap.config import Config
-from hotswap.launcher import ROUTER_LOG, forward, wait_exit_code
+from hotswap.launcher import ROUTER_LOG, wait_exit_code
 from hotswap.modefile import read_mode, write_mode
 from hotswap.sessions import MODE, RECORD, Session, register
 from hotswap.state import RouterState
@@ -33,17 +33,13 @@ LOG_BACKUPS = 2
 RECHECK_S = 2.0  # how often the router checks that its session folder still exists
 
 
-def serve_session(
-    config: Config, session: Session, sock: socket.socket, proc: subprocess.Popen[bytes]
-) -> int:
+def serve_session(config: Config, session: Session, sock: socket.socket, proc: Child) -> int:
     """Serve until Claude Code exits; return its exit code."""
     tune_process()
     return asyncio.run(_serve(config, session, sock, proc))
 
 
-async def _serve(
-    config: Config, session: Session, sock: socket.socket, proc: subprocess.Popen[bytes]
-) -> int:
+async def _serve(config: Config, session: Session, sock: socket.socket, proc: Child) -> int:
     folder = session.dir(config.sessions_dir)
     log_to_file(folder / ROUTER_LOG)
     state = RouterState(config, folder / MODE, session.backend, session_id=session.id)
