@@ -37,7 +37,10 @@ CHUNKED = 'Transfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\n'
 SLOW = {
     "silent": (b"", 1.0),
     "half a header, with secret": (head(f"/s/{SECRET}/v1/messages"), 1.0),
-    "half a header, no secret": (head("/v1/messages"), 1.0),
+    # refused as soon as the request line is read
+    "half a header, no secret": (head("/v1/messages"), 0.0),
+    "half a request line, no secret": (b"POST /v1/mess", 1.0),
+    "a wrong secret": (head("/s/wrong/v1/messages"), 0.0),
     "endless chunked body, with secret": (head(f"/s/{SECRET}/v1/messages", CHUNKED), 1.0),
     # refused as soon as its headers are read
     "endless chunked body, no secret": (head("/v1/messages", CHUNKED), 0.0),
@@ -109,17 +112,28 @@ async def test_slow_sockets_are_closed_in_time_and_never_block_a_real_request(
     assert await real_request(router.url) == 200
 
 
-async def test_a_refused_request_gets_its_error_and_the_connection_closes(
-    fakes, make_router
+LONG_TIMEOUTS = LIMITS.format(cap=8).replace("= 1\n", "= 30\n")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        head("/v1/messages", CHUNKED),  # an endless body
+        head("/v1/messages"),  # half a header
+        b"GET /s/wrong/_hotswap/status HTTP/1.1\r\n",  # a wrong secret, half a header
+    ],
+    ids=["endless body", "half a header", "wrong secret"],
+)
+async def test_without_the_secret_the_connection_closes_once_the_path_is_read(
+    fakes, make_router, data: bytes
 ) -> None:
     ant = await fakes("anthropic")
-    router = await make_router(
-        {"anthropic": ant.url}, secret=SECRET, extra_toml=LIMITS.format(cap=8)
-    )
-    data = head("/v1/messages", CHUNKED)
+    router = await make_router({"anthropic": ant.url}, secret=SECRET, extra_toml=LONG_TIMEOUTS)
+    started = time.monotonic()
     reader, writer = await open_slow(router.running.port, data)
-    async with asyncio.timeout(2):
+    async with asyncio.timeout(5):
         answer = await reader.read()  # to EOF: the router closed it
+    assert time.monotonic() - started < 1.0  # not the 30 s header or body timeout
     status_line, _, rest = answer.partition(b"\r\n")
     assert status_line == b"HTTP/1.1 401 Unauthorized"
     body = json.loads(rest.partition(b"\r\n\r\n")[2])

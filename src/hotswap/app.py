@@ -16,7 +16,13 @@ from aiohttp.typedefs import Middleware
 
 from hotswap.config import Config
 from hotswap.errors import HotswapError, InternalError, RequestError
-from hotswap.inbound import CONNECTIONS, Connections, Limits, make_inbound_middleware
+from hotswap.inbound import (
+    CONNECTIONS,
+    NO_SECRET_MESSAGE,
+    Connections,
+    Limits,
+    make_inbound_middleware,
+)
 from hotswap.listen import listen
 from hotswap.proxy import STATE, UPSTREAM, error_response, handle_messages
 from hotswap.state import RouterState
@@ -86,11 +92,7 @@ def make_guard_middleware(guard: Guard) -> Middleware:
                 raise refusal
             path = guard.strip_secret(request.rel_url.raw_path)
             if path is None:
-                raise RequestError(
-                    "hotswap: this router belongs to another session (missing or wrong "
-                    "session secret in ANTHROPIC_BASE_URL)",
-                    status=401,
-                )
+                raise RequestError(NO_SECRET_MESSAGE, status=401)
             if path != request.rel_url.raw_path:
                 url = request.rel_url.with_path(path, encoded=True)
                 request = request.clone(rel_url=url.with_query(request.rel_url.query))
@@ -140,10 +142,11 @@ async def handle_unknown(request: web.Request) -> web.Response:
 
 
 def make_app(state: RouterState, guard: Guard | None = None) -> web.Application:
-    middlewares = [make_inbound_middleware(), make_guard_middleware(guard or Guard())]
+    guard = guard or Guard()
+    middlewares = [make_inbound_middleware(), make_guard_middleware(guard)]
     app = web.Application(middlewares=middlewares)
     app[STATE] = state
-    app[CONNECTIONS] = Connections(Limits.of(state.config.router))
+    app[CONNECTIONS] = Connections(Limits.of(state.config.router), secret=guard.secret)
     app[UPSTREAM] = Upstream(state.config.router)
     app.router.add_post("/v1/messages", handle_messages)
     app.router.add_post("/v1/messages/count_tokens", handle_messages)

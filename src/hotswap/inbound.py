@@ -11,8 +11,10 @@ session secret. Here, per router (`[router]` in the config):
     max_connections      at the cap, the oldest connection not in a request makes room for
                          a new one; when every one is in a request, the new one gets a 503
 
-A request the guard refuses (no session secret, a browser's Origin) gets its error and its
-connection is closed at once, whatever it was still sending. Errors of aiohttp's HTTP parser
+A connection whose first request line has no session secret in its path gets a 401 and is
+closed as soon as that line is read. A request the guard refuses (no session secret, a
+browser's Origin) gets its error and its connection is closed at once, whatever it was
+still sending. Errors of aiohttp's HTTP parser
 (a bad request line, a header too long) are Anthropic-shaped JSON and one short log line.
 """
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -32,6 +35,12 @@ from hotswap.config import MB, RouterSettings
 from hotswap.errors import ERROR_TYPES, error_body
 
 log = logging.getLogger("hotswap")
+
+MAX_REQUEST_LINE = 8190  # aiohttp's max_line_size: a longer line is its 400 anyway
+NO_SECRET_MESSAGE = (
+    "hotswap: this router belongs to another session (missing or wrong session secret in "
+    "ANTHROPIC_BASE_URL)"
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -65,6 +74,26 @@ class Connection(web.RequestHandler):
         self.conns = conns
         self.requests_seen = 0
         self.in_request = False
+        # The first request line, until it is complete: checked for the session secret.
+        self.first_line: bytes | None = b"" if conns.secret is not None else None
+
+    def data_received(self, data: bytes) -> None:
+        if self.first_line is not None:
+            line = self.first_line + data[:MAX_REQUEST_LINE]
+            self.first_line = line
+            if b"\n" in line or len(line) > MAX_REQUEST_LINE:
+                self.first_line = None
+                if not self.conns.admits(line):
+                    self._refuse_at_once()
+                    return
+        super().data_received(data)
+
+    def _refuse_at_once(self) -> None:
+        """No session secret in the first request's path: its 401, and the connection is
+        closed without waiting for the rest of the request."""
+        if self.transport is not None:
+            self.transport.write(_raw_response(401, "authentication_error", NO_SECRET_MESSAGE))
+        self.force_close()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -107,6 +136,7 @@ class Connections:
     the connection cap, the header deadline, and the requests in flight."""
 
     limits: Limits
+    secret: str | None = None  # the session's (the Guard's), checked on the first request line
     server: web.Server | None = None  # aiohttp's, once the runner is set up
     open: dict[Connection, asyncio.TimerHandle | None] = field(default_factory=dict)
     in_flight: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -137,6 +167,18 @@ class Connections:
         log.info("closed an idle connection to make room (max_connections)")
         victim.force_close()
         return True
+
+    def admits(self, line: bytes) -> bool:
+        """Does a request line carry the session secret? A target that is not a plain path
+        (`*`, an absolute URL) is left to the parser and the guard."""
+        parts = line.split(b"\n", 1)[0].split(b" ")
+        if self.secret is None or len(parts) < 2 or not parts[1].startswith(b"/"):
+            return True
+        path = parts[1]
+        if not path.startswith(b"/s/"):
+            return False
+        given = path[3:].split(b"?", 1)[0].split(b"/", 1)[0]
+        return hmac.compare_digest(given, self.secret.encode())
 
     def opened(self, conn: Connection) -> None:
         loop = asyncio.get_running_loop()
@@ -176,13 +218,20 @@ class _Refuse(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
-        body = error_body("overloaded_error", "hotswap: too many connections (max_connections)")
-        head = (
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        )
-        transport.write(head.encode() + body)
+        message = "hotswap: too many connections (max_connections)"
+        transport.write(_raw_response(503, "overloaded_error", message))
         transport.close()
+
+
+def _raw_response(status: int, error_type: str, message: str) -> bytes:
+    """A whole HTTP/1.1 error response, for a connection aiohttp is not going to answer."""
+    body = error_body(error_type, message)
+    reason = {401: "Unauthorized", 503: "Service Unavailable"}.get(status, "Error")
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 CONNECTIONS: web.AppKey[Connections] = web.AppKey("connections", Connections)
