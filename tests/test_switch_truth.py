@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from claude_env import needs_claude, offline_env
 from runner import BIN, clean_env, cmd, hotswap_run, post, ready
 
 from fakes import ThreadedFake
@@ -151,3 +152,24 @@ def test_no_resume_hint_after_claude_p(env: dict[str, str], tmp_path: Path) -> N
     with hotswap_run(env, "--", "-p", "hi", cwd=tmp_path) as run:
         out, _ = run.finish()
     assert "resume" not in out
+
+
+@needs_claude
+def test_claude_code_shows_a_missing_key_as_it_is_not_as_a_login_problem(tmp_path: Path) -> None:
+    """The real Claude Code, through `hotswap run -b kimi` without MOONSHOT_API_KEY: it
+    reports our message once, without "Failed to authenticate" or a /login hint (which
+    it adds to 401 and 403)."""
+    home = tmp_path / "hotswap-home"
+    home.mkdir()
+    done = subprocess.run(
+        [str(BIN / "hotswap"), "run", "-b", "kimi", "--", "-p", "hi"],
+        env=offline_env(tmp_path, home, ANTHROPIC_API_KEY="sk-ant-user"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stdout.startswith("API Error: 424 hotswap: backend 'kimi' needs its API key")
+    assert "MOONSHOT_API_KEY" in done.stdout
+    assert "authenticate" not in done.stdout.lower() and "login" not in done.stdout.lower()
