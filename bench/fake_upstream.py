@@ -17,6 +17,11 @@ like Anthropic's (thinking block with a signature, text block, message_delta, me
 written one event per write; otherwise a JSON message. The stream's message_start carries a
 null `cache_read_input_tokens`, as some Anthropic-compatible backends send, so the router's
 usage normalisation has one event to rewrite (`expected_events(normalised=True)`).
+
+A request to a path ending in `/chat/completions` is answered in OpenAI's Chat Completions
+format instead (the translated target: the router's `openai` wire): the same reasoning and
+text as Chat Completions chunks (`CHAT_EVENTS`, then a usage-only chunk and `[DONE]`), or one
+ChatCompletion (`CHAT_MESSAGE`); `x-bench-key` is then the crc32 of `Authorization`.
 """
 
 from __future__ import annotations
@@ -179,6 +184,94 @@ EVENT_COUNT = len(EVENTS)
 MESSAGE = message_body()
 
 
+# -- Chat Completions mode: a request to .../chat/completions (the router's openai wire) ----
+
+CHAT_MODEL = "gpt-bench"
+CHAT_THINKING = [f'Step {i}: check the "mode" file, then relay.\n' for i in range(THINKING_DELTAS)]
+CHAT_TEXT = [
+    " ".join(_WORDS[(i * 3 + k) % len(_WORDS)] for k in range(3)) + " " for i in range(TEXT_DELTAS)
+]
+
+
+def _chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+    choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+    data = {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion.chunk",
+        "created": 1_760_000_000,
+        "model": CHAT_MODEL,
+        "choices": [choice] if delta is not None else [],
+        **extra,
+    }
+    return b"data: " + msgspec.json.encode(data) + b"\n\n"
+
+
+CHAT_USAGE = {
+    "prompt_tokens": 41873,
+    "completion_tokens": 312,
+    "total_tokens": 42185,
+    "prompt_tokens_details": {"cached_tokens": 38912},
+}
+
+
+def chat_events() -> list[bytes]:
+    """A streamed Chat Completions answer like the Anthropic one: reasoning, then text in
+    as many deltas, a finish chunk, a usage-only chunk and [DONE]."""
+    out = [_chunk({"role": "assistant", "content": ""})]
+    out += [_chunk({"reasoning_content": t}) for t in CHAT_THINKING]
+    out += [_chunk({"content": t}) for t in CHAT_TEXT]
+    out.append(_chunk({}, "stop"))
+    out.append(_chunk(None, usage=CHAT_USAGE))  # type: ignore[arg-type]
+    out.append(b"data: [DONE]\n\n")
+    return out
+
+
+def chat_message() -> bytes:
+    message = {
+        "role": "assistant",
+        "content": " ".join(_WORDS * 4),
+        "reasoning_content": "Check the mode file.",
+        "tool_calls": [
+            {
+                "id": "call_bench_01",
+                "type": "function",
+                "function": {
+                    "name": "Read",
+                    "arguments": '{"file_path":"/home/user/project/src/hotswap/proxy.py"}',
+                },
+            }
+        ],
+    }
+    choice = {"index": 0, "message": message, "finish_reason": "tool_calls", "logprobs": None}
+    data = {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "created": 1_760_000_000,
+        "model": CHAT_MODEL,
+        "choices": [choice],
+        "usage": CHAT_USAGE,
+    }
+    return msgspec.json.encode(data)
+
+
+CHAT_EVENTS = chat_events()
+CHAT_MESSAGE = chat_message()
+
+
+def chat_summary(raw: bytes) -> str:
+    """What a translated request must hold (the rest is the translation's, unit-tested)."""
+    body = msgspec.json.decode(raw)
+    return msgspec.json.encode(
+        {
+            "model": body.get("model"),
+            "stream": body.get("stream"),
+            "stream_options": body.get("stream_options"),
+            "context_management": "context_management" in body,
+            "first_role": (body.get("messages") or [{}])[0].get("role"),
+        }
+    ).decode()
+
+
 def _crc(data: bytes) -> str:
     return f"{zlib.crc32(data):08x}"
 
@@ -207,16 +300,19 @@ def make_app(gap_s: float) -> web.Application:
         headers["x-bench-crc"] = _crc(raw)
         headers["x-bench-len"] = str(len(raw))
         headers["x-bench-path"] = request.path
-        headers["x-bench-key"] = _crc(request.headers.get("x-api-key", "").encode())
+        chat = request.path.endswith("/chat/completions")
+        key = request.headers.get("Authorization" if chat else "x-api-key", "")
+        headers["x-bench-key"] = _crc(key.encode())
         if request.headers.get("x-bench-inspect") == "1":
-            headers["x-bench-summary"] = summary(raw)
+            headers["x-bench-summary"] = chat_summary(raw) if chat else summary(raw)
         if request.headers.get("x-bench-stream") != "1":
-            return web.Response(body=MESSAGE, content_type="application/json", headers=headers)
+            body = CHAT_MESSAGE if chat else MESSAGE
+            return web.Response(body=body, content_type="application/json", headers=headers)
         headers["Content-Type"] = "text/event-stream; charset=utf-8"
         headers["Cache-Control"] = "no-cache"
         resp = web.StreamResponse(headers=headers)
         await resp.prepare(request)
-        for event in EVENTS:
+        for event in CHAT_EVENTS if chat else EVENTS:
             await resp.write(event)
             if gap_s:
                 await asyncio.sleep(gap_s)

@@ -10,7 +10,11 @@ x-bench-* headers, what it received), so a broken router cannot look fast:
 - streaming: the events, one by one, equal to the fake's (with hotswap's usage
   normalisation applied for kind `hotswap`);
 - the upstream received the body it should have (crc32 + length), on the right path,
-  with the right x-api-key (hotswap: the backend's key, not the client's).
+  with the right x-api-key (hotswap: the backend's key, not the client's);
+- kind `translated` (the router's openai wire, the fake answering Chat Completions): the
+  answer is Anthropic's, rebuilt from the fake's chunks: the events in order (thinking
+  block, text block, message_delta with the usage, message_stop) holding the fake's
+  reasoning and text, or the message with its thinking, text and tool_use blocks.
 
 What "the body it should have" is through hotswap is settled by a probe, the first request
 of each phase: the fake parses it and reports its shape, which must show the model
@@ -41,12 +45,22 @@ import msgspec
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import contextlib
 
-from fake_upstream import EVENT_COUNT, MESSAGE, _crc, expected_events, summary
+from fake_upstream import (
+    CHAT_MODEL,
+    CHAT_TEXT,
+    CHAT_THINKING,
+    EVENT_COUNT,
+    MESSAGE,
+    _crc,
+    expected_events,
+    summary,
+)
 
 CLIENT_MODEL = "claude-sonnet-4-5-20250929"
 MAPPED_MODEL = "deepseek-v4-flash"  # what bench/run.py's config.toml maps CLIENT_MODEL to
 CLIENT_KEY = "sk-ant-bench-client-key"
 BACKEND_KEY = "bench-deepseek-key"  # the dummy DEEPSEEK_API_KEY run.py gives the router
+KINDS = ("direct", "hotswap", "passthrough", "translated")
 SAMPLE_S = 0.02
 
 _VOCAB = [
@@ -239,12 +253,15 @@ class Case:
     up_key: str
     events: list[bytes]
     up_summary: dict[str, Any]
+    translated: bool = False
 
 
 @functools.cache
 def make_case(kind: str, size: int, stream: bool) -> Case:
     body = make_body(size, stream)
     raw = msgspec.json.encode(body)
+    if kind == "translated":
+        return _translated_case(raw, stream)
     if kind == "hotswap":  # model remapped, context_management dropped, history rewritten
         body["model"] = MAPPED_MODEL
         del body["context_management"]
@@ -262,6 +279,65 @@ def make_case(kind: str, size: int, stream: bool) -> Case:
         events=expected_events(normalised=kind == "hotswap"),
         up_summary=msgspec.json.decode(summary(msgspec.json.encode(body))),
     )
+
+
+def _translated_case(raw: bytes, stream: bool) -> Case:
+    summary = {
+        "model": CHAT_MODEL,
+        "stream": True if stream else None,
+        "stream_options": {"include_usage": True} if stream else None,
+        "context_management": False,
+        "first_role": "system",
+    }
+    return Case(
+        body=raw,
+        headers=client_headers(stream),
+        stream=stream,
+        up_crc=None,
+        up_len=None,
+        up_path="/openai/v1/chat/completions",
+        up_key=_crc(f"Bearer {BACKEND_KEY}".encode()),
+        events=[],
+        up_summary=summary,
+        translated=True,
+    )
+
+
+# The translated stream's events, by name, and what its deltas must add up to.
+TRANSLATED_NAMES = (
+    ["message_start", "content_block_start"]
+    + ["content_block_delta"] * len(CHAT_THINKING)
+    + ["content_block_stop", "content_block_start"]
+    + ["content_block_delta"] * len(CHAT_TEXT)
+    + ["content_block_stop", "message_delta", "message_stop"]
+)
+TRANSLATED_USAGE = {
+    "input_tokens": 41873 - 38912,
+    "output_tokens": 312,
+    "cache_read_input_tokens": 38912,
+    "cache_creation_input_tokens": 0,
+}
+
+
+def _check_translated(data: bytes, stream: bool) -> None:
+    if not stream:
+        message = msgspec.json.decode(data)
+        kinds = [b["type"] for b in message.get("content", [])]
+        if kinds != ["thinking", "text", "tool_use"] or message.get("stop_reason") != "tool_use":
+            raise Mismatch(f"translated message: blocks {kinds}, {message.get('stop_reason')}")
+        return
+    events = [e for e in data.split(b"\n\n") if e]
+    names = [e[7 : e.index(b"\n")].decode() for e in events]
+    if names != TRANSLATED_NAMES:
+        raise Mismatch(f"translated events: {names[:6]}... ({len(names)})")
+    datas = [msgspec.json.decode(e[e.index(b"\ndata: ") + 7 :]) for e in events]
+    deltas = [d["delta"] for d in datas if d["type"] == "content_block_delta"]
+    thinking = "".join(d.get("thinking", "") for d in deltas)
+    text = "".join(d.get("text", "") for d in deltas)
+    if thinking != "".join(CHAT_THINKING) or text != "".join(CHAT_TEXT):
+        raise Mismatch("translated stream: thinking or text differs from the fake's")
+    if datas[-2].get("usage") != TRANSLATED_USAGE:
+        raise Mismatch(f"translated usage: {datas[-2].get('usage')}")
 
 
 async def probe(session: aiohttp.ClientSession, url: str, case: Case) -> int:
@@ -324,7 +400,9 @@ async def one(session: aiohttp.ClientSession, url: str, case: Case) -> Sample:
         t1 = time.perf_counter_ns()
         _check_headers(case, resp)
     data = b"".join(parts)
-    if case.stream:
+    if case.translated:
+        _check_translated(data, case.stream)
+    elif case.stream:
         _check_events(case, data)
     elif data != MESSAGE:
         raise Mismatch(f"body differs ({len(data)} bytes, expected {len(MESSAGE)})")
@@ -464,7 +542,7 @@ async def main_async(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="bench load generator (see module doc)")
     parser.add_argument("--url", required=True, help="full URL of POST /v1/messages")
-    parser.add_argument("--kind", choices=("direct", "hotswap", "passthrough"), required=True)
+    parser.add_argument("--kind", choices=KINDS, required=True)
     parser.add_argument("--watch-pid", type=int, default=0, help="process to measure")
     parser.add_argument("--plan", required=True, help="JSON list of phases")
     args = parser.parse_args()

@@ -1,4 +1,4 @@
-"""hotswap's benchmark (issue 6): direct vs through hotswap vs a bare aiohttp pass-through.
+"""hotswap's benchmark: direct vs through hotswap vs a bare aiohttp pass-through.
 
     .venv/bin/python bench/run.py            # ~3 minutes, 5 rounds, medians
     .venv/bin/python bench/run.py --quick    # ~30 s, 1 round (smoke)
@@ -37,6 +37,10 @@ from run_startup import measure as measure_startup  # noqa: E402
 from switch_timing import measure as measure_switch  # noqa: E402
 
 TARGETS = ("direct", "hotswap", "passthrough")
+# A second router whose backend speaks Chat Completions (wire = "openai"), the fake answering
+# in that format: what translation adds (issue 15).
+TRANSLATED = "translated"
+ALL_TARGETS = (*TARGETS, TRANSLATED)
 SIZES = {"ns50": 50_000, "ns150": 150_000, "ns500": 500_000, "ns2000": 2_000_000}
 MB = 1_000_000
 START_TIMEOUT_S = 30.0
@@ -143,9 +147,9 @@ def start(
     return Proc(name, popen, line, err)
 
 
-def router_argv(src: Path | None) -> list[str]:
+def router_argv(src: Path | None, *extra: str) -> list[str]:
     """`hotswap serve` as installed beside this interpreter, or from another source tree."""
-    args = ["serve", "--port", "0", "--backend", "deepseek"]
+    args = ["serve", "--port", "0", "--backend", "deepseek", *extra]
     if src is None:
         return [str(Path(sys.executable).parent / "hotswap"), *args]
     boot = (
@@ -176,6 +180,12 @@ base_url = "{upstream}/fireworks"
 
 [backends.anthropic]
 base_url = "{upstream}"
+
+[backends.openai]
+base_url = "{upstream}/openai/v1"
+api_key_env = "OPENAI_API_KEY"
+[backends.openai.models]
+"*" = "gpt-bench"
 """
     )
     return path
@@ -425,6 +435,33 @@ def report(run: Run, info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def translated_report(run: Run) -> str:
+    """The translated target (an OpenAI-wire backend): what translation adds, against
+    direct and against hotswap's Anthropic path (the translation's own cost)."""
+    a = run.added
+
+    def vs_hotswap(phase: str, key: str) -> float:
+        pairs = zip(run.rows(TRANSLATED, phase), run.rows("hotswap", phase), strict=False)
+        diffs = [t[key] - h[key] for t, h in pairs if t["ok"] and h["ok"]]
+        return statistics.median(diffs) if diffs else float("nan")
+
+    p50, ttfb = a(TRANSLATED, "ns150", "p50_ms"), a(TRANSLATED, "ttfb150", "ttfb_p50_ms")
+    cpu, cpu_h = cpu_per_1000(run, TRANSLATED), cpu_per_1000(run, "hotswap")
+    rows = [
+        ("150 KB non-stream p50, added", fmt(p50, " ms"), fmt(vs_hotswap("ns150", "p50_ms"), " ms"),
+         f"<= 2 ms {verdict(p50 <= 2)}"),
+        ("stream TTFB p50, added", fmt(ttfb, " ms"),
+         fmt(vs_hotswap("ttfb150", "ttfb_p50_ms"), " ms"), ""),
+        ("stream total p50, added", fmt(a(TRANSLATED, "ttfb150", "p50_ms"), " ms"),
+         fmt(vs_hotswap("ttfb150", "p50_ms"), " ms"), ""),
+        ("CPU-s per 1000 streams (router)", fmt(cpu), fmt(cpu - cpu_h),
+         f"<= 2 {verdict(cpu <= 2)}"),
+    ]  # fmt: skip
+    head = ("translated (wire = openai)", "vs direct", "vs hotswap (translation)", "target")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
 # -- main ------------------------------------------------------------------------------
 
 
@@ -437,7 +474,7 @@ def cores(no_pin: bool) -> tuple[set[int] | None, set[int] | None]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="hotswap benchmark (issue 6)")
+    parser = argparse.ArgumentParser(description="hotswap benchmark")
     parser.add_argument("--quick", action="store_true", help="~30 s smoke run, 1 round")
     parser.add_argument("--rounds", type=int, help="rounds (default 5, quick 1)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
@@ -456,7 +493,7 @@ def main() -> None:
             for proc in reversed(procs):
                 proc.stop()
     info["wall_s"] = round(time.perf_counter() - started, 1)
-    table = report(run, info)
+    table = report(run, info) + "\n\n" + translated_report(run)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"info": info, "results": run.results}, indent=1))
     print(table)
@@ -495,9 +532,18 @@ def _measure(
         "HOTSWAP_HOME": str(home),
         "DEEPSEEK_API_KEY": BACKEND_KEY,
         "FIREWORKS_API_KEY": "bench-fireworks-key",
+        "OPENAI_API_KEY": BACKEND_KEY,
     }
     router = start("hotswap", router_argv(args.src), router_env, router_cpus, tmp)
     procs.append(router)
+    translating = start(
+        TRANSLATED,
+        router_argv(args.src, "--backend", "openai", "--mode-file", str(tmp / "mode-openai")),
+        router_env,
+        router_cpus,
+        tmp,
+    )
+    procs.append(translating)
     yard = start(
         "passthrough",
         [sys.executable, str(HERE / "passthrough.py"), upstream],
@@ -510,8 +556,14 @@ def _measure(
         "direct": f"{upstream}/v1/messages",
         "hotswap": router.line.split()[-1] + "/v1/messages",
         "passthrough": f"http://127.0.0.1:{yard.line.split()[-1]}/v1/messages",
+        TRANSLATED: translating.line.split()[-1] + "/v1/messages",
     }
-    pids = {"direct": fake.pid, "hotswap": router.pid, "passthrough": yard.pid}
+    pids = {
+        "direct": fake.pid,
+        "hotswap": router.pid,
+        "passthrough": yard.pid,
+        TRANSLATED: translating.pid,
+    }
     info: dict[str, Any] = {
         "router_cpus": sorted(router_cpus or []),
         "load_cpus": sorted(load_cpus or []),
@@ -527,12 +579,12 @@ def _measure(
         # same phase of two targets is seconds apart, not a whole round, so the machine's
         # slow and fast spells (each lasting seconds here) mostly cancel in "added".
         for j, phase in enumerate(phases):
-            k = (i + j) % 3
-            for target in TARGETS[k:] + TARGETS[:k]:
+            k = (i + j) % len(ALL_TARGETS)
+            for target in ALL_TARGETS[k:] + ALL_TARGETS[:k]:
                 for row in run_loadgen(urls[target], target, pids[target], [phase], load_cpus):
                     run.add(target, row)
         print(f"round {i + 1}/{rounds} done", file=sys.stderr, flush=True)
-    info["hwm_mb"] = {t: rss_kb(pids[t], "VmHWM") / 1024 for t in TARGETS}
+    info["hwm_mb"] = {t: rss_kb(pids[t], "VmHWM") / 1024 for t in ALL_TARGETS}
     info["idle_after_mb"] = {t: rss_kb(pids[t]) / 1024 for t in TARGETS}
     info["checked"] = sum(r["ok"] for t in run.results.values() for rs in t.values() for r in rs)
     info["switch"] = measure_switch(8 if args.quick else 30)

@@ -60,13 +60,15 @@ def hotswap_run_claude(
     prompt: str,
     *,
     backend: str = "anthropic",
+    model: str | None = None,
     timeout_s: float = 180,
     **env: str,
 ) -> dict[str, object]:
-    """`hotswap run -b BACKEND -- -p PROMPT --allowedTools Bash --output-format json` with
-    the real Claude Code, offline; returns Claude Code's JSON result (asserting exit 0)."""
+    """`hotswap run -b BACKEND [--model M] -- -p PROMPT --allowedTools Bash --output-format
+    json` with the real Claude Code, offline; returns its JSON result (asserting exit 0)."""
+    model_args = ["--model", model] if model else []
     done = subprocess.run(
-        [str(BIN / "hotswap"), "run", "-b", backend, "--", "-p", prompt,
+        [str(BIN / "hotswap"), "run", "-b", backend, *model_args, "--", "-p", prompt,
          "--allowedTools", "Bash", "--output-format", "json"],
         env=offline_env(tmp, hotswap_home, **env), cwd=tmp, capture_output=True, text=True,
         timeout=timeout_s,

@@ -100,7 +100,14 @@ async def make_router(home: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
         extra_toml: str = "",
         secret: str | None = None,
         initial: str = "anthropic",
+        transient: bool = False,
     ) -> Router:
+        if transient:  # transient faults may cross to the next backend ([router])
+            line = "transient_fallback = true\n"
+            if "[router]\n" in extra_toml:
+                extra_toml = extra_toml.replace("[router]\n", "[router]\n" + line, 1)
+            else:
+                extra_toml += "\n[router]\n" + line
         for key, value in (env or {}).items():
             monkeypatch.setenv(key, value)
         (home / "config.toml").write_text(backends_toml(urls, extra_toml))

@@ -1,6 +1,6 @@
 """Strict backend emulators: each rejects what its real backend is documented to reject,
-with the documented status and error text (sources in /tmp/notes/backends.md, cited per
-rule), and answers valid requests with its own signed thinking blocks.
+with the documented status and error text (the vendors' docs, cited per rule;
+docs/compatibility.md), and answers valid requests with its own signed thinking blocks.
 
 The rules are pure functions (`check(name, body)`), so the conformance matrix can run both
 through a real router (tests/test_conformance.py) and in-process (tests/gen_compat.py).
@@ -27,7 +27,9 @@ from fakes import FakeUpstream, Received, block_events, encode_events, json_repl
 from hotswap.sse import SSEParser
 
 SHAPES_DIR = Path(__file__).resolve().parent / "data" / "shapes"
-BACKENDS = ("anthropic", "deepseek", "openrouter", "fireworks", "kimi", "glm", "qwen", "minimax")
+CLOUD = ("anthropic", "deepseek", "openrouter", "fireworks", "kimi", "glm", "qwen", "minimax")
+LOCAL = ("ollama", "llamacpp", "vllm", "sglang", "lmstudio")
+BACKENDS = (*CLOUD, *LOCAL)
 THINKING = ("thinking", "redacted_thinking")
 MEDIA = ("image", "document")
 
@@ -74,7 +76,10 @@ def _mac(backend: str, text: str) -> str:
     return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-UNSIGNED = ("kimi",)  # returns thinking without a signature (exercises text provenance)
+# Return thinking without a signature (exercises text provenance). The local servers too:
+# Ollama's ToMessagesResponse sets no signature; vLLM's and llama.cpp's come from a
+# Chat Completions reasoning field, which has none.
+UNSIGNED = ("kimi", *LOCAL)
 
 
 def mint_thinking(backend: str, text: str) -> dict[str, Any]:
@@ -437,6 +442,54 @@ def no_media(body: dict[str, Any]) -> Rejection | None:
     return None
 
 
+# -- local servers (docs/compatibility.md, "Local servers") ----------------------------------
+
+
+def ollama_image_source(body: dict[str, Any]) -> Rejection | None:
+    """ollama/ollama anthropic/anthropic.go, resolveImageSource (verbatim); the docs list
+    "Image content (base64)" only."""
+    for _, _, b in each_block(body):
+        source = b.get("source") if b.get("type") == "image" else None
+        if isinstance(source, dict) and source.get("type") != "base64":
+            return anthropic_error(
+                f"invalid image source type: {source.get('type')}. Only base64 images are "
+                "supported."
+            )
+    return None
+
+
+def ollama_tool_use_fields(body: dict[str, Any]) -> Rejection | None:
+    """ollama/ollama anthropic/anthropic.go, convertMessage (verbatim)."""
+    for _, _, b in each_block(body):
+        if b.get("type") == "tool_use":
+            for field_name in ("id", "name"):
+                if not b.get(field_name):
+                    return anthropic_error(f"tool_use block missing required '{field_name}' field")
+    return None
+
+
+VLLM_BLOCKS = ("text", "image", "tool_use", "tool_result", "thinking")
+VLLM_TOOL_CHOICES = ("auto", "any", "tool")
+
+
+def vllm_schema(body: dict[str, Any]) -> Rejection | None:
+    """vllm/entrypoints/anthropic/protocol.py: AnthropicContentBlock.type, AnthropicTool
+    (input_schema required) and AnthropicToolChoice.type are closed pydantic fields; the
+    message is pydantic's (the text around it is ours)."""
+    for i, m in enumerate(body.get("messages") or []):
+        for j, b in enumerate(blocks(m)):
+            if b.get("type") not in VLLM_BLOCKS:
+                allowed = ", ".join(f"'{t}'" for t in VLLM_BLOCKS)
+                return anthropic_error(f"messages.{i}.content.{j}.type: Input should be {allowed}")
+    for i, tool in enumerate(body.get("tools") or []):
+        if "input_schema" not in tool:
+            return anthropic_error(f"tools.{i}.input_schema: Field required")
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") not in VLLM_TOOL_CHOICES:
+        return anthropic_error("tool_choice.type: Input should be 'auto', 'any' or 'tool'")
+    return None
+
+
 @dataclass(frozen=True)
 class Profile:
     rules: tuple[Rule, ...]
@@ -463,7 +516,14 @@ PROFILES: dict[str, Profile] = {
     "glm": Profile((glm_max_tokens, glm_params), thinking_default_on=True),
     "qwen": Profile((qwen_forced_tool,)),
     "minimax": Profile((no_media,)),
+    "ollama": Profile((ollama_image_source, ollama_tool_use_fields)),
+    "llamacpp": Profile(()),  # documents no refusal of what Claude Code sends
+    "vllm": Profile((vllm_schema,)),
+    "sglang": Profile(()),  # documents no refusal of what Claude Code sends
+    "lmstudio": Profile(()),  # documents no refusal of what Claude Code sends
 }
+# Emulators that take Claude Code's requests unchanged (no documented refusal of them).
+ACCEPT_RAW = ("llamacpp", "sglang", "lmstudio", "ollama")
 
 
 def check(backend: str, body: dict[str, Any]) -> Rejection | None:
@@ -645,6 +705,7 @@ SEQUENCES: tuple[tuple[str, ...], ...] = (
     ("kimi", "anthropic", "kimi", "glm", "anthropic"),
     ("anthropic", "glm", "qwen", "minimax", "fireworks", "openrouter", "anthropic"),
     ("openrouter", "fireworks", "anthropic", "deepseek", "anthropic", "anthropic"),
+    ("anthropic", "ollama", "anthropic", "vllm", "llamacpp", "sglang", "lmstudio", "anthropic"),
 )
 
 

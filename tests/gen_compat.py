@@ -124,6 +124,11 @@ def raw_rejections() -> list[str]:
     return rows
 
 
+# Sources of the local presets' quirk profiles and emulators, the OpenAI wire, and what the
+# pinned Claude Code does with /v1/models (static text: facts, not generated).
+SOURCES = (Path(__file__).resolve().parent / "data" / "compat_sources.md").read_text()
+
+
 def render() -> str:
     version = next(iter(emu.load_shapes().values())).get("claude_code", "?")
     grid, total, passed = matrix()
@@ -142,6 +147,8 @@ def render() -> str:
         "\n## Without hotswap's rewrite\n",
         "The same requests sent unchanged (the emulators bite):\n",
         *raw_rejections(),
+        "",
+        SOURCES.rstrip("\n"),
     ]
     return "\n".join(parts) + "\n"
 

@@ -5,6 +5,7 @@ stays up, and its memory does not grow from round to round. Bounded loops, no ti
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import tracemalloc
@@ -25,6 +26,13 @@ HI = [{"role": "user", "content": "hi"}]
 OVERLOADED = encode_events(
     [("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})]
 )
+
+
+@pytest.fixture
+def make_router(make_router):
+    """In this module transient faults may cross to the next backend ([router]
+    transient_fallback = true): that is what these tests are about."""
+    return functools.partial(make_router, transient=True)
 
 
 def flapping(count: int) -> list[Reply]:

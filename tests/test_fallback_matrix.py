@@ -4,6 +4,7 @@ fake received, what the client got, and what the mode file says afterwards."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import socket
 from typing import Any
@@ -41,6 +42,13 @@ CLAUDE_BODY: dict[str, Any] = {
     "context_management": {"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]},
     "metadata": {"user_id": "u1"},
 }
+
+
+@pytest.fixture
+def make_router(make_router):
+    """In this module transient faults may cross to the next backend ([router]
+    transient_fallback = true): that is what these tests are about."""
+    return functools.partial(make_router, transient=True)
 
 
 class Clock:

@@ -22,6 +22,7 @@ from hotswap.fallback import (
     Verdict,
     classify,
     classify_event_error,
+    crosses_on_transient,
     plan,
     retry_same_after,
 )
@@ -204,11 +205,14 @@ def test_breakers_share_an_injectable_clock() -> None:
     assert breakers.get("a").clock is clock
 
 
-def _config(tmp_path: Path, fallback: bool = True, **chains: tuple[str, ...]) -> Config:
+def _config(
+    tmp_path: Path, fallback: bool = True, transient: bool = False, **chains: tuple[str, ...]
+) -> Config:
     backends = dict(PRESETS)
     for name, chain in chains.items():
         backends[name] = backends[name]._replace(fallback=chain)
-    return Config(state_dir=tmp_path, backends=backends, router=RouterSettings(fallback=fallback))
+    router = RouterSettings(fallback=fallback, transient_fallback=transient)
+    return Config(state_dir=tmp_path, backends=backends, router=router)
 
 
 def _names(backends: list) -> list[str]:
@@ -235,7 +239,7 @@ def test_fallback_off_per_backend_and_globally(tmp_path: Path) -> None:
 
 
 def test_plan_skips_open_breakers_but_never_plans_nothing(tmp_path: Path) -> None:
-    config = _config(tmp_path, anthropic=("deepseek", "openrouter"))
+    config = _config(tmp_path, transient=True, anthropic=("deepseek", "openrouter"))
     breakers = Breakers(1, 30)
     breakers.get("anthropic").failure()
     assert _names(plan(config, config.backends["anthropic"], breakers)) == [
@@ -265,3 +269,27 @@ def test_transport_failures_map_to_our_errors(
         raise raised
     assert caught.value.backend == "anthropic"
     assert classify(0) is R  # every one of them: next backend, this request only
+
+
+def test_an_open_breaker_sends_nothing_elsewhere_unless_transient_faults_may_cross(
+    tmp_path: Path,
+) -> None:
+    config = _config(tmp_path, anthropic=("deepseek",))
+    breakers = Breakers(1, 30)
+    breakers.get("anthropic").failure()
+    assert _names(plan(config, config.backends["anthropic"], breakers)) == [
+        "anthropic",
+        "deepseek",  # for a refusal only
+    ]
+
+
+@pytest.mark.parametrize(
+    ("router", "backend", "crosses"),
+    [(False, None, False), (True, None, True), (False, True, True), (True, False, False)],
+)
+def test_transient_fallback_per_router_and_per_backend(
+    tmp_path: Path, router: bool, backend: bool | None, crosses: bool
+) -> None:
+    config = _config(tmp_path, transient=router)
+    anthropic = config.backends["anthropic"]._replace(transient_fallback=backend)
+    assert crosses_on_transient(config, anthropic) is crosses

@@ -1,4 +1,4 @@
-"""What the hot-path work of issue 6 must not break: repaired bodies are re-serialised,
+"""What the hot path's shortcuts must not break: repaired bodies are re-serialised,
 no netrc credentials reach a backend, the proxy variables are honoured (read once, by
 config.py), the SSE fast path parses like the general one. Speed itself is bench/'s job."""
 

@@ -17,6 +17,7 @@ from hotswap.modefile import (
     mount_type,
     parse_mode,
     read_mode,
+    split_mode,
     write_mode,
 )
 
@@ -42,9 +43,32 @@ def test_parse_mode_without_a_name_is_a_value_error(text: str) -> None:
         parse_mode(text)
 
 
-def test_parse_mode_with_two_words_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match="'deep seek'"):
-        parse_mode("deep seek\n")
+def test_parse_mode_with_three_words_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="'deep seek now'"):
+        parse_mode("deep seek now\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "mode", "parts"),
+    [
+        ("ollama qwen3-coder\n", "ollama qwen3-coder", ("ollama", "qwen3-coder")),
+        ("  ollama\t qwen3-coder:30b  # local\n", "ollama qwen3-coder:30b",
+         ("ollama", "qwen3-coder:30b")),
+        ("deepseek\n", "deepseek", ("deepseek", None)),
+    ],
+)  # fmt: skip
+def test_a_model_may_follow_the_backend_name(text: str, mode: str, parts: tuple) -> None:
+    assert parse_mode(text) == mode
+    assert split_mode(mode) == parts
+
+
+def test_write_mode_with_a_model_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "mode"
+    write_mode(path, "ollama", "qwen3-coder")
+    assert path.read_text() == "ollama qwen3-coder\n"
+    assert read_mode(path) == "ollama qwen3-coder"
+    write_mode(path, "deepseek")
+    assert read_mode(path) == "deepseek"
 
 
 def test_read_mode_of_a_missing_file_is_none(tmp_path: Path) -> None:

@@ -352,7 +352,7 @@ async def test_unreachable_upstream_is_a_502_naming_backend_and_cause(fakes, mak
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [("GET", "/v1/models"), ("POST", "/v2/messages"), ("GET", "/")]
+    ("method", "path"), [("POST", "/v1/models"), ("POST", "/v2/messages"), ("GET", "/")]
 )
 async def test_unknown_path_is_an_anthropic_404(fakes, make_router, method: str, path: str) -> None:
     ds, router = await ds_router(fakes, make_router)
@@ -537,7 +537,8 @@ async def get_status(url: str) -> dict[str, Any]:
     ("content", "problem"),
     [
         (b"no-such-backend\n", "no-such-backend"),
-        (b"deep seek\n", "one backend name"),
+        (b"deep seek\n", "unknown backend 'deep'"),
+        (b"deep seek now\n", "a backend name and a model"),
         (b"\xff\xfe\x00", "UTF-8"),
         (b"# nothing\n", "empty"),
     ],

@@ -52,7 +52,9 @@ def test_a_busy_port_is_one_error_line_and_exit_2(env: dict[str, str], command: 
         done = hotswap(env, command, "--port", str(port))
     assert done.returncode == 2
     assert done.stdout == ""
-    assert done.stderr == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    first, fix = done.stderr.splitlines()  # the house style: the error, then its fix
+    assert first == f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert fix.startswith("  fix: ")
 
 
 def test_a_fallback_chain_naming_its_own_backend_is_a_config_error(

@@ -128,7 +128,7 @@ def test_a_base_url_pointing_at_a_hotswap_router_is_refused(env: dict[str, str])
     assert "points at a hotswap router" in nested.stderr
     secret = router.rsplit("/", 1)[1]
     assert secret not in nested.stderr
-    assert len(nested.stderr.splitlines()) == 1
+    assert len(nested.stderr.splitlines()) == 2  # the error, then its `  fix:` line
 
 
 def test_after_an_interactive_session_it_says_how_to_resume_through_hotswap(

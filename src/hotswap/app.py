@@ -16,6 +16,7 @@ from aiohttp.typedefs import Middleware
 
 from hotswap.config import Config
 from hotswap.errors import HotswapError, InternalError, RequestError
+from hotswap.estimate import handle_count_tokens
 from hotswap.inbound import (
     CONNECTIONS,
     NO_SECRET_MESSAGE,
@@ -24,6 +25,7 @@ from hotswap.inbound import (
     make_inbound_middleware,
 )
 from hotswap.listen import listen
+from hotswap.models import handle_models
 from hotswap.proxy import STATE, UPSTREAM, error_response, handle_messages
 from hotswap.state import RouterState
 from hotswap.upstream import Upstream
@@ -129,14 +131,15 @@ def missing_keys(config: Config) -> dict[str, str]:
     return {
         b.name: b.api_key_env
         for b in config.backends.values()
-        if b.api_key_env and b.auth != "passthrough" and config.keys.get(b.api_key_env) is None
+        if b.api_key_env and b.needs_key and config.keys.get(b.api_key_env) is None
     }
 
 
 async def handle_unknown(request: web.Request) -> web.Response:
     raise RequestError(
         f"hotswap: no route for {request.method} {request.path}; the router serves "
-        "POST /v1/messages, POST /v1/messages/count_tokens and GET /_hotswap/status",
+        "POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models and "
+        "GET /_hotswap/status",
         status=404,
     )
 
@@ -149,7 +152,8 @@ def make_app(state: RouterState, guard: Guard | None = None) -> web.Application:
     app[CONNECTIONS] = Connections(Limits.of(state.config.router), secret=guard.secret)
     app[UPSTREAM] = Upstream(state.config.router)
     app.router.add_post("/v1/messages", handle_messages)
-    app.router.add_post("/v1/messages/count_tokens", handle_messages)
+    app.router.add_post("/v1/messages/count_tokens", handle_count_tokens)
+    app.router.add_get("/v1/models", handle_models)
     app.router.add_get("/_hotswap/status", handle_status)
     app.router.add_route("*", "/{tail:.*}", handle_unknown)
     app.cleanup_ctx.append(_upstream_ctx)

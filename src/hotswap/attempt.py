@@ -139,8 +139,8 @@ async def _send_once(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
     wire = adapter_for(backend)
-    out = wire.prepare(backend, req.path_qs, data, headers)
     try:
+        out = wire.prepare(backend, req.path_qs, data, headers)  # may refuse the request
         sent = await upstream.send(backend, out.path_qs, out.headers, out.body, wait_s)
     except UpstreamError as exc:
         return Attempt(backend, classify(0), reason=exc.cause, error=exc)

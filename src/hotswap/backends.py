@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-AUTH_KINDS = ("passthrough", "x-api-key", "bearer")
-WIRE_KINDS = ("anthropic",)
+# How a backend authenticates: the client's own credential (passthrough), its key in a
+# header (x-api-key, bearer, api-key: Azure OpenAI's), or nothing at all (none: local servers).
+AUTH_KINDS = ("passthrough", "x-api-key", "bearer", "api-key", "none")
+# The protocol a backend speaks upstream (wire/: one adapter each).
+WIRES = ("anthropic", "openai")
 
 
 class Quirks(NamedTuple):
@@ -37,6 +40,9 @@ class Quirks(NamedTuple):
     unknown_thinking: str = "drop"  # blocks of unknown provenance: "drop" | "keep"
     forced_tool_choice: str = "keep"  # with thinking: "keep" | "disable_thinking" | "auto"
     effort_needs_thinking: bool = False  # drop output_config.effort when thinking is off
+    # OpenAI wire only (wire/openai_request.py)
+    max_completion_tokens: bool = False  # send max_tokens as max_completion_tokens (o-series)
+    reasoning_effort: bool = False  # thinking -> reasoning_effort (the endpoint takes it)
 
     def check(self) -> Quirks:
         """Self, when every string quirk is within its vocabulary; else TypeError."""
@@ -79,6 +85,8 @@ QUIRK_TYPES: dict[str, type] = {
     "unknown_thinking": str,
     "forced_tool_choice": str,
     "effort_needs_thinking": bool,
+    "max_completion_tokens": bool,
+    "reasoning_effort": bool,
 }
 
 
@@ -92,12 +100,26 @@ class Backend(NamedTuple):
     aliases: tuple[str, ...] = ()
     models: tuple[tuple[str, str], ...] = ()  # (glob, target); first match wins
     fallback: tuple[str, ...] = ()
-    kind: str = "anthropic"
+    transient_fallback: bool | None = None  # None: the router's [router] transient_fallback
+    wire: str = "anthropic"  # one of WIRES
     quirks: Quirks = Quirks()
+    default_model: str | None = None  # for every model the map does not name
+    # Azure OpenAI: the deployment in the path (None: the mapped model name) and api-version
+    deployment: str | None = None
+    api_version: str | None = None
 
     @property
     def is_passthrough(self) -> bool:
         return self.auth == "passthrough"
+
+    @property
+    def needs_key(self) -> bool:
+        return self.auth not in ("passthrough", "none")
+
+    def with_model(self, model: str) -> Backend:
+        """This backend with every request going to `model` (`--model`, `backend NAME MODEL`):
+        the model map is set aside."""
+        return self._replace(default_model=model, models=())
 
 
 def _preset(**kwargs: Any) -> Backend:
@@ -107,7 +129,7 @@ def _preset(**kwargs: Any) -> Backend:
     return Backend(**kwargs)
 
 
-# What every non-Anthropic endpoint is given (backends.md, "Universal safe transforms"):
+# What every non-Anthropic endpoint is given (docs/compatibility.md has the sources):
 # no context_management, no tool search (defer_loading, tool_reference), no rotating
 # billing line in the prompt prefix (it defeats their prefix caches), thinking as
 # `enabled` + budget rather than `adaptive`, and no forced tool_choice with thinking on.
@@ -124,6 +146,122 @@ _THIRD_PARTY: dict[str, Any] = {
 def _third_party(**overrides: Any) -> Quirks:
     return Quirks(**(_THIRD_PARTY | overrides))
 
+
+# Local servers speaking Anthropic's Messages API themselves; no key (auth "none"), and no
+# model map: set `default_model` (or `--model`) to a model the server has. Sources and gaps:
+# docs/compatibility.md ("Local servers").
+LOCAL_PRESETS: tuple[Backend, ...] = (
+    _preset(  # https://docs.ollama.com/api/anthropic-compatibility (>= 0.14)
+        name="ollama",
+        base_url="http://127.0.0.1:11434",
+        auth="none",
+        quirks=_third_party(),
+    ),
+    _preset(  # llama.cpp tools/server/README.md, "POST /v1/messages" (tools need --jinja)
+        name="llamacpp",
+        base_url="http://127.0.0.1:8080",
+        auth="none",
+        aliases=("llama.cpp", "llama-server"),
+        quirks=_third_party(),
+    ),
+    _preset(  # https://docs.vllm.ai (vllm.entrypoints.anthropic)
+        name="vllm",
+        base_url="http://127.0.0.1:8000",
+        auth="none",
+        quirks=_third_party(),
+    ),
+    _preset(  # https://docs.sglang.io/docs/basic_usage/anthropic_api
+        name="sglang",
+        base_url="http://127.0.0.1:30000",
+        auth="none",
+        quirks=_third_party(),
+    ),
+    _preset(  # https://lmstudio.ai/docs/developer/anthropic-compat (POST /v1/messages)
+        name="lmstudio",
+        base_url="http://127.0.0.1:1234",
+        auth="none",
+        aliases=("lms",),
+        quirks=_third_party(),
+    ),
+)
+
+
+def _openai(**overrides: Any) -> Quirks:
+    """Chat Completions endpoints: the request translation (wire/openai_request.py) drops
+    what Chat Completions has no field for; the rules only need to settle thinking."""
+    return _third_party(**overrides)
+
+
+# OpenAI-compatible clouds, reached by translation (wire = "openai"). base_url is what an
+# OpenAI SDK takes as its base URL; the adapter appends /chat/completions.
+OPENAI_PRESETS: tuple[Backend, ...] = (
+    _preset(  # https://platform.openai.com/docs/api-reference/chat
+        name="openai",
+        base_url="https://api.openai.com/v1",
+        auth="bearer",
+        api_key_env="OPENAI_API_KEY",
+        aliases=("gpt",),
+        wire="openai",
+        models={"claude-haiku-*": "gpt-5-mini", "*": "gpt-5"},
+        quirks=_openai(max_completion_tokens=True, reasoning_effort=True),
+    ),
+    _preset(  # https://ai.google.dev/gemini-api/docs/openai
+        name="gemini",
+        base_url="https://generativelanguage.googleapis.com/v1beta/openai",
+        auth="bearer",
+        api_key_env="GEMINI_API_KEY",
+        aliases=("google",),
+        wire="openai",
+        models={"claude-haiku-*": "gemini-2.5-flash", "*": "gemini-2.5-pro"},
+        quirks=_openai(reasoning_effort=True),
+    ),
+    _preset(  # https://console.groq.com/docs/openai
+        name="groq",
+        base_url="https://api.groq.com/openai/v1",
+        auth="bearer",
+        api_key_env="GROQ_API_KEY",
+        wire="openai",
+        models={"*": "openai/gpt-oss-120b"},
+        quirks=_openai(),
+    ),
+    _preset(  # https://inference-docs.cerebras.ai/resources/openai
+        name="cerebras",
+        base_url="https://api.cerebras.ai/v1",
+        auth="bearer",
+        api_key_env="CEREBRAS_API_KEY",
+        wire="openai",
+        models={"*": "gpt-oss-120b"},
+        quirks=_openai(),
+    ),
+    _preset(  # https://docs.mistral.ai/api/ (chat/completions)
+        name="mistral",
+        base_url="https://api.mistral.ai/v1",
+        auth="bearer",
+        api_key_env="MISTRAL_API_KEY",
+        wire="openai",
+        models={"claude-haiku-*": "mistral-small-latest", "*": "devstral-medium-latest"},
+        quirks=_openai(),
+    ),
+    _preset(  # https://docs.together.ai/docs/openai-api-compatibility
+        name="together",
+        base_url="https://api.together.xyz/v1",
+        auth="bearer",
+        api_key_env="TOGETHER_API_KEY",
+        wire="openai",
+        models={"*": "Qwen/Qwen3-Coder-480B-A35B-Instruct-FP8"},
+        quirks=_openai(),
+    ),
+    _preset(  # https://learn.microsoft.com/azure/ai-foundry/openai/reference
+        name="azure-openai",
+        base_url="https://YOUR-RESOURCE.openai.azure.com",  # set base_url in the config
+        auth="api-key",
+        api_key_env="AZURE_OPENAI_API_KEY",
+        aliases=("azure",),
+        wire="openai",
+        api_version="2024-10-21",
+        quirks=_openai(max_completion_tokens=True, reasoning_effort=True),
+    ),
+)
 
 PRESETS: dict[str, Backend] = {
     b.name: b
@@ -231,6 +369,8 @@ PRESETS: dict[str, Backend] = {
             models={"claude-haiku-*": "MiniMax-M2.7-highspeed", "*": "MiniMax-M3"},
             quirks=_third_party(text_only=True),
         ),
+        *LOCAL_PRESETS,
+        *OPENAI_PRESETS,
     )
 }
 

@@ -8,16 +8,38 @@ from pathlib import Path
 import click
 
 from hotswap import __version__
+from hotswap.commands.output import GuardedGroup
 from hotswap.config import DEFAULT_PORT, load_config
 from hotswap.errors import HotswapError
+from hotswap.launcher import ERROR_FIX, with_model
 
 
 def _fail(exc: HotswapError | OSError) -> None:
     click.echo(f"Error: {exc}", err=True)
+    click.echo(ERROR_FIX, err=True)
     sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+_MODEL_HELP = "Send every request of this backend to MODEL (instead of its model map)."
+
+
+CLI_EXAMPLES = """\b
+Examples (the first ten minutes):
+  hotswap doctor               is everything in place? (each problem with its fix)
+  hotswap run                  Claude Code behind its own router; then `!ds` / `!ant` in it
+  hotswap backends             every backend, its key (masked) and model map
+
+\b
+Shell completion (bash, zsh, fish):
+  eval "$(_HOTSWAP_COMPLETE=bash_source hotswap)"    # in ~/.bashrc
+  eval "$(_HOTSWAP_COMPLETE=zsh_source hotswap)"     # in ~/.zshrc
+  _HOTSWAP_COMPLETE=fish_source hotswap | source     # in ~/.config/fish/config.fish
+"""
+
+
+@click.group(
+    cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]}, epilog=CLI_EXAMPLES
+)
 @click.version_option(__version__, prog_name="hotswap")
 def cli() -> None:
     """Swap the model behind a running Claude Code session.
@@ -31,7 +53,15 @@ def cli() -> None:
     """
 
 
-@cli.command()
+SERVE_EXAMPLES = """\b
+Examples:
+  hotswap serve                         127.0.0.1:3199, following $HOTSWAP_HOME/mode
+  hotswap serve --port 0 -b deepseek    a free port, starting on DeepSeek
+  ANTHROPIC_BASE_URL=http://127.0.0.1:3199 claude    (in another terminal)
+"""
+
+
+@cli.command(epilog=SERVE_EXAMPLES)
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -46,6 +76,7 @@ def cli() -> None:
     help="Mode file to follow (default: the state directory's `mode`).",
 )
 @click.option("-b", "--backend", help="Backend to start with (written into the mode file).")
+@click.option("-m", "--model", help=_MODEL_HELP)
 @click.option(
     "--config",
     "config_path",
@@ -59,6 +90,7 @@ def serve(
     host: str,
     mode_file: Path | None,
     backend: str | None,
+    model: str | None,
     config_path: Path | None,
     allow_remote: bool,
     log_level: str,
@@ -69,14 +101,26 @@ def serve(
 
     configure_logging(log_level)
     try:
-        config = load_config(config_path)
+        config = with_model(load_config(config_path), backend, model)
         run_server(config, host, port, mode_file or config.global_mode_file, backend, allow_remote)
     except (HotswapError, OSError) as exc:
         _fail(exc)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+RUN_EXAMPLES = """\b
+Examples:
+  hotswap run                           Claude Code on the default backend
+  hotswap run -b deepseek -- --model opus    args after -- go to claude
+  (then, inside Claude Code: !ds, !ant, !backend kimi)
+"""
+
+
+@cli.command(
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    epilog=RUN_EXAMPLES,
+)
 @click.option("-b", "--backend", help="Backend to start with (default: config's default_backend).")
+@click.option("-m", "--model", help=_MODEL_HELP)
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=0, help="Router port (default: a free one)."
 )
@@ -88,7 +132,11 @@ def serve(
 )
 @click.argument("claude_args", nargs=-1, type=click.UNPROCESSED)
 def run(
-    backend: str | None, port: int, config_path: Path | None, claude_args: tuple[str, ...]
+    backend: str | None,
+    model: str | None,
+    port: int,
+    config_path: Path | None,
+    claude_args: tuple[str, ...],
 ) -> None:
     """Launch Claude Code behind its own router: `hotswap run -b deepseek -- [claude args]`."""
     import os
@@ -96,8 +144,25 @@ def run(
     from hotswap.launcher import run_session
 
     try:
-        config = load_config(config_path)
+        config = with_model(load_config(config_path), backend, model)
         code = run_session(config, backend, port, list(claude_args), os.environ)
     except (HotswapError, OSError) as exc:
         _fail(exc)
     sys.exit(code)
+
+
+def _register() -> None:
+    """The commands of issue 14, each in its own module under hotswap/commands/."""
+    from hotswap.commands.backends import backends_command
+    from hotswap.commands.config_cmd import config_group
+    from hotswap.commands.doctor import doctor_command
+    from hotswap.commands.fast import COMMANDS
+    from hotswap.commands.version import version_command
+    from hotswap.models_cli import models
+
+    for command in (backends_command, doctor_command, config_group, version_command, *COMMANDS):
+        cli.add_command(command)
+    cli.add_command(models)  # issue 15
+
+
+_register()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from hotswap.backends import AUTH_KINDS, PRESETS, QUIRK_TYPES, WIRE_KINDS, Backend, Quirks
+from hotswap.backends import AUTH_KINDS, PRESETS, QUIRK_TYPES, WIRES, Backend, Quirks
 from hotswap.errors import ConfigError
 
 DEFAULT_PORT = 3199
@@ -71,10 +71,12 @@ class RouterSettings(NamedTuple):
     """Limits and timeouts of the router."""
 
     max_body_bytes: int = 32 * MB
+    cache_bytes: int = 32 * MB  # the body caches' budget (body/caches.py)
     connect_timeout_s: float = 10.0
     first_byte_timeout_s: float = 120.0
     idle_timeout_s: float = 300.0
     fallback: bool = True
+    transient_fallback: bool = False  # a transient fault may go to another backend
     breaker_failures: int = 5
     breaker_cooldown_s: float = 30.0
     # Inbound: what a client connection may take (inbound.py) and how a router stops.
@@ -115,6 +117,10 @@ class Config(NamedTuple):
         here only for a Config made by hand, as tests do)."""
         return self.by_name or _name_table(Path("<config>"), self.backends)
 
+    def unknown_backend(self, name: str) -> str:
+        """The one message for a backend name that is not known, listing the valid ones."""
+        return f"unknown backend {name!r}; valid names: {', '.join(sorted(self.names()))}"
+
     def resolve(self, name: str) -> Backend | None:
         canonical = self.names().get(name.strip().lower())
         return self.backends.get(canonical) if canonical else None
@@ -127,15 +133,31 @@ _BACKEND_KEYS = {
     "aliases",
     "models",
     "fallback",
-    "kind",
+    "transient_fallback",
+    "wire",
+    "kind",  # the former name of `wire`
     "quirks",
+    "default_model",
+    "deployment",
+    "api_version",
 }
+_STRING_KEYS = (
+    "base_url",
+    "auth",
+    "api_key_env",
+    "wire",
+    "default_model",
+    "deployment",
+    "api_version",
+)
 _ROUTER_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "max_body_mb": ("max_body_bytes", lambda v: int(float(v) * MB)),
+    "cache_mb": ("cache_bytes", lambda v: int(float(v) * MB)),
     "connect_timeout_s": ("connect_timeout_s", float),
     "first_byte_timeout_s": ("first_byte_timeout_s", float),
     "idle_timeout_s": ("idle_timeout_s", float),
     "fallback": ("fallback", bool),
+    "transient_fallback": ("transient_fallback", bool),
     "breaker_failures": ("breaker_failures", int),
     "breaker_cooldown_s": ("breaker_cooldown_s", float),
     "header_timeout_s": ("header_timeout_s", float),
@@ -167,9 +189,13 @@ def _parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Ba
             path, f"{where}.{key}", data[key], f"unknown key; known: {sorted(_BACKEND_KEYS)}"
         )
     values: dict[str, Any] = {}
+    if "kind" in data and "wire" not in data:
+        data = {**data, "wire": data["kind"]}
     if "api_key_env" in data:
         values["api_key_env"] = _parse_key_env(path, where, data["api_key_env"])
-    for key in ("base_url", "auth", "kind"):
+    for key in _STRING_KEYS:
+        if key == "api_key_env":
+            continue
         if key in data:
             _check_type(path, f"{where}.{key}", data[key], str)
             values[key] = data[key]
@@ -177,6 +203,9 @@ def _parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Ba
         if key in data:
             _check_list_of_str(path, f"{where}.{key}", data[key])
             values[key] = tuple(data[key])
+    if "transient_fallback" in data:
+        _check_type(path, f"{where}.transient_fallback", data["transient_fallback"], bool)
+        values["transient_fallback"] = data["transient_fallback"]
     if "models" in data:
         _check_type(path, f"{where}.models", data["models"], dict)
         for pattern, target in data["models"].items():
@@ -249,9 +278,11 @@ def _validate_backend(path: Path, b: Backend) -> None:
         raise _fail(path, f"{where}.base_url", b.base_url, "must start with http:// or https://")
     if b.auth not in AUTH_KINDS:
         raise _fail(path, f"{where}.auth", b.auth, f"one of {', '.join(AUTH_KINDS)}")
-    if b.kind not in WIRE_KINDS:
-        raise _fail(path, f"{where}.kind", b.kind, f"one of {', '.join(WIRE_KINDS)}")
-    if b.auth != "passthrough" and not b.api_key_env:
+    if b.wire not in WIRES:
+        raise _fail(path, f"{where}.wire", b.wire, f"one of {', '.join(WIRES)}")
+    if b.default_model is not None and not b.default_model.strip():
+        raise _fail(path, f"{where}.default_model", b.default_model, "must not be empty")
+    if b.needs_key and not b.api_key_env:
         raise _fail(path, f"{where}.api_key_env", None, f"required with auth = '{b.auth}'")
 
 

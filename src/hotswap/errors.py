@@ -87,28 +87,30 @@ class MissingKeyError(HotswapError):
 
     status = 424
 
-    def __init__(self, backend: str, env_var: str) -> None:
+    def __init__(
+        self, backend: str, env_var: str, message: str | None = None, reason: str | None = None
+    ) -> None:
         super().__init__(
-            f"hotswap: backend '{backend}' needs its API key in the environment variable "
+            message
+            or f"hotswap: backend '{backend}' needs its API key in the environment variable "
             f"{env_var}, which is not set where the router runs"
         )
         self.backend = backend
         self.env_var = env_var
-        self.reason = f"{env_var} is not set"
+        self.reason = reason or f"{env_var} is not set"
 
 
 class InvalidKeyError(MissingKeyError):
     """A backend's key variable holds characters no HTTP header may carry."""
 
     def __init__(self, backend: str, env_var: str) -> None:
-        HotswapError.__init__(
-            self,
+        super().__init__(
+            backend,
+            env_var,
             f"hotswap: the API key in {env_var} (backend '{backend}') contains control "
             "characters or non-ASCII text, so it cannot be sent; check how it was exported",
+            f"{env_var} holds an invalid key",
         )
-        self.backend = backend
-        self.env_var = env_var
-        self.reason = f"{env_var} holds an invalid key"
 
 
 class NoCredentialError(MissingKeyError):
@@ -118,15 +120,14 @@ class NoCredentialError(MissingKeyError):
     status = 403
 
     def __init__(self, backend: str) -> None:
-        HotswapError.__init__(
-            self,
+        super().__init__(
+            backend,
+            "",
             f"hotswap: backend '{backend}' needs your Anthropic credential, and this session "
             "has none (no ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN or Claude login); "
             "switch with `ds` or `backend NAME`",
+            "no Anthropic credential in this session",
         )
-        self.backend = backend
-        self.env_var = ""
-        self.reason = "no Anthropic credential in this session"
 
 
 class UpstreamError(HotswapError):

@@ -6,8 +6,9 @@
     retry_same_after(...)           -> seconds to wait before retrying the same backend, or None
 
 Verdicts: DELIVER (commit to the client), SWITCH (credentials or credit refused: try the next
-backend and make the switch sticky), RETRY (transient: try the next backend for this request
-only), FINAL (the client's own error: pass it through verbatim, never retry).
+backend and make the switch sticky), RETRY (transient: the next backend for this request
+only, where crosses_on_transient allows it), FINAL (the client's own error: pass it through
+verbatim, never retry).
 """
 
 from __future__ import annotations
@@ -190,14 +191,24 @@ def chain(config: Config, active: Backend) -> list[Backend]:
     return backends
 
 
+def crosses_on_transient(config: Config, backend: Backend) -> bool:
+    """May a transient fault of `backend` (429, 5xx, timeout) send the request on to the
+    next backend of the chain? Only where the user enabled it: another vendor then sees
+    the conversation (the backend's `transient_fallback`, else the router's)."""
+    if backend.transient_fallback is not None:
+        return backend.transient_fallback
+    return config.router.transient_fallback
+
+
 def plan(config: Config, active: Backend, breakers: Breakers | None = None) -> list[Backend]:
     """The backends to try for one request, skipping those whose breaker is open.
 
     When every one of them is open the active backend is tried anyway: the breaker saves
-    time, it never refuses a request on its own.
+    time, it never refuses a request on its own. An open breaker sends a request elsewhere
+    only where transient faults may cross to another backend (crosses_on_transient).
     """
     backends = chain(config, active)
-    if breakers is None:
+    if breakers is None or not crosses_on_transient(config, active):
         return backends
     allowed = [b for b in backends if breakers.get(b.name).available()]
     return allowed or [active]

@@ -222,7 +222,7 @@ def run_session(
     name = backend or config.default_backend
     resolved = config.resolve(name)
     if resolved is None:
-        raise ConfigError(f"unknown backend {name!r}; known: {', '.join(sorted(config.names()))}")
+        raise ConfigError(config.unknown_backend(name))
     config = with_users_base_url(config, environ)
     ours = our_settings(config, environ, Path.cwd())
     argv = [claude, *merge_settings(claude_args, ours)]
@@ -346,19 +346,40 @@ def _is_hotswap_router(url: str, config: Config, environ: Mapping[str, str]) -> 
     return int(port) in ports
 
 
+def with_model(config: Config, name: str | None, model: str | None) -> Config:
+    """`--model X`: the config with backend `name` (else the default one) sending every
+    request to X, whatever its model map says."""
+    if model is None:
+        return config
+    backend = config.resolve(name or config.default_backend)
+    if backend is None:
+        raise ConfigError(config.unknown_backend(name or config.default_backend))
+    return config._replace(backends={**config.backends, backend.name: backend.with_model(model)})
+
+
 def wait_exit_code(code: int) -> int:
     """Claude Code's exit status as a shell reports it (killed by signal N: 128 + N)."""
     return 128 - code if code < 0 else code
 
 
-_RUN_OPTIONS = {"-b": "backend", "--backend": "backend", "--port": "port", "--config": "config"}
+# The second line of every `Error:` of the hotswap command (cli._fail prints it too).
+ERROR_FIX = "  fix: `hotswap doctor` checks the whole setup and says what to change"
+_RUN_OPTIONS = {
+    "-b": "backend",
+    "--backend": "backend",
+    "-m": "model",
+    "--model": "model",
+    "--port": "port",
+    "--config": "config",
+}
 
 
 def parse_run_args(args: list[str]) -> dict[str, Any] | None:
-    """`hotswap run [-b NAME] [--port N] [--config PATH] [--] [claude args]` without click
-    (~30 ms of the start-up budget); None for anything else (help, an unknown option, a
-    bad value): click parses those and reports the errors."""
-    found: dict[str, Any] = {"backend": None, "port": 0, "config": None, "claude_args": []}
+    """`hotswap run [-b NAME] [-m MODEL] [--port N] [--config PATH] [--] [claude args]`,
+    without click (~30 ms of the start-up budget); None for anything else (help, an unknown
+    option, a bad value): click parses those and reports the errors."""
+    found: dict[str, Any] = {"backend": None, "model": None, "port": 0, "config": None}
+    found["claude_args"] = []
     i = 0
     while i < len(args):
         arg = args[i]
@@ -366,7 +387,7 @@ def parse_run_args(args: list[str]) -> dict[str, Any] | None:
         if arg == "--":
             found["claude_args"] = args[i + 1 :]
             break
-        if name in _RUN_OPTIONS and (eq or arg == name) and not (eq and name == "-b"):
+        if name in _RUN_OPTIONS and (eq or arg == name) and not (eq and len(name) == 2):
             if not eq:
                 if i + 1 >= len(args):
                     return None
@@ -396,9 +417,10 @@ def run_main(args: list[str]) -> int | None:
 
     try:
         config = load_config(Path(parsed["config"]) if parsed["config"] else None)
+        config = with_model(config, parsed["backend"], parsed["model"])
         return run_session(
             config, parsed["backend"], parsed["port"], parsed["claude_args"], os.environ
         )
     except (HotswapError, OSError) as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(f"Error: {exc}\n{ERROR_FIX}", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
-"""The mode file: one backend name in a plain text file, so `echo deepseek > FILE` works.
+"""The mode file: one backend name in a plain text file, so `echo deepseek > FILE` works;
+optionally a model after it (`ollama qwen3-coder`) that every request then goes to.
 
 Stdlib only. Writes are atomic (temp file + os.replace) and private to the user (0600).
 """
@@ -17,14 +18,21 @@ _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY
 
 
 def parse_mode(text: str) -> str:
-    """The backend name a mode file's text holds: its first word, ignoring `#` comments."""
+    """The mode a mode file's text holds: its first line that is not blank or a `#` comment,
+    a backend name and optionally a model after it (`ollama qwen3-coder`), spaces squeezed."""
     for line in text.splitlines():
-        word = line.split("#", 1)[0].strip()
-        if word:
-            if len(word.split()) != 1:
-                raise ValueError(f"expected one backend name, got {word!r}")
-            return word
+        words = line.split("#", 1)[0].split()
+        if words:
+            if len(words) > 2:
+                raise ValueError(f"expected a backend name and a model, got {' '.join(words)!r}")
+            return " ".join(words)
     raise ValueError("the mode file is empty")
+
+
+def split_mode(mode: str) -> tuple[str, str | None]:
+    """(backend name, model or None) of a mode parse_mode returned."""
+    name, _, model = mode.partition(" ")
+    return name, model or None
 
 
 def read_mode(path: Path) -> str | None:
@@ -159,9 +167,20 @@ def decode_mode(raw: bytes) -> str:
         raise ValueError("the mode file is not UTF-8 or UTF-16 text") from None
 
 
+def make_private_dir(path: Path) -> None:
+    """mkdir -p, every folder it creates 0700 (Path.mkdir gives missing parents the
+    default mode: a fresh state directory would be 0755)."""
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir(mode=0o700, exist_ok=True)
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Write `data` to `path` atomically, readable by the user alone."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(path.parent)
     tmp = path.parent / f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
@@ -186,6 +205,6 @@ def _replace(tmp: Path, path: Path, tries: int = 20) -> None:
             time.sleep(0.005)
 
 
-def write_mode(path: Path, name: str) -> None:
-    """Point the mode file at backend `name`, atomically."""
-    write_private(path, (name + "\n").encode())
+def write_mode(path: Path, name: str, model: str | None = None) -> None:
+    """Point the mode file at backend `name` (and `model`, for every request), atomically."""
+    write_private(path, (f"{name} {model}" if model else name).encode() + b"\n")

@@ -35,7 +35,7 @@ from hotswap.errors import (
     to_anthropic_error,
 )
 from hotswap.exchange import AttemptRecord, ExchangeRecord
-from hotswap.fallback import Verdict, plan
+from hotswap.fallback import Verdict, crosses_on_transient, plan
 from hotswap.jsoncodec import parse_json_body
 from hotswap.relay import Delivery, commit
 from hotswap.rewrite import map_model
@@ -69,15 +69,16 @@ class Exchange:
 
 async def handle_messages(request: web.Request) -> web.StreamResponse:
     state, upstream = request.app[STATE], request.app[UPSTREAM]
-    ex = await receive(request, state)
-    try:
-        return await route(request, ex, state, upstream)
-    except BaseException:
-        ex.delivery.client_gone = True  # cancelled: the client went away
-        raise
-    finally:
-        if state.observers:
-            state.observers.publish(record(ex, state))
+    with state.idle_trim.request(request.content_length or 0):
+        ex = await receive(request, state)
+        try:
+            return await route(request, ex, state, upstream)
+        except BaseException:
+            ex.delivery.client_gone = True  # cancelled: the client went away
+            raise
+        finally:
+            if state.observers:
+                state.observers.publish(record(ex, state))
 
 
 async def route(
@@ -91,10 +92,13 @@ async def route(
         ex.tried.append(result)
         if result.verdict in (Verdict.DELIVER, Verdict.FINAL):
             ex.answered = result
-            make_sticky(ex, result, state)
+            if backend.name != ex.active.name:
+                note_fallback(ex, result, state)
             ex.delivery.release = ex.req.body.release
             return await commit(request, result, state, ex.delivery, ex.req.is_messages)
         log.warning("%s failed (%s): %s", backend.name, result.verdict.value, result.reason)
+        if result.verdict is Verdict.RETRY and not crosses_on_transient(state.config, backend):
+            break  # a transient fault stays with its backend unless the user allowed more
     return give_up(ex, state)
 
 
@@ -125,16 +129,17 @@ def _too_large(size: int, limit: int) -> str:
     return f"hotswap: request body of {size} bytes exceeds the limit of {limit} bytes (max_body_mb)"
 
 
-def make_sticky(ex: Exchange, winner: Attempt, state: RouterState) -> None:
-    """Step 4a: the active backend refused this session (credentials, credit) and another
-    backend answered: write it into the mode file so later requests go straight there."""
+def note_fallback(ex: Exchange, winner: Attempt, state: RouterState) -> None:
+    """Step 4a: another backend than the active one answers; never unseen. If the active
+    backend refused this session (credentials, credit), the switch is made sticky: written
+    into the mode file so later requests go straight there. Either way the router counts
+    it, logs it and shows it in its status (so in the status line and `sessions`)."""
     first = ex.tried[0]
-    if first.verdict is not Verdict.SWITCH or first.backend.name != ex.active.name:
-        return
-    if winner.backend.name == ex.active.name:
-        return
-    if state.active().backend.name != ex.active.name:
-        return  # the user switched while this request was in flight: their choice wins
+    sticky = first.verdict is Verdict.SWITCH and first.backend.name == ex.active.name
+    kind = exchange.STICKY if sticky else exchange.TRANSIENT
+    state.record_fallback(kind, ex.active.name, winner.backend.name, first.reason)
+    if not sticky or state.active().backend.name != ex.active.name:
+        return  # for this request only; or the user switched meanwhile: their choice wins
     note = f"fell back from {ex.active.name} to {winner.backend.name}: {first.reason}"
     state.switch_to(winner.backend, note)
 
@@ -222,7 +227,9 @@ def record(ex: Exchange, state: RouterState) -> ExchangeRecord:
     fell_back_from = kind = None
     if backend is not None and backend.name != ex.active.name:
         fell_back_from = ex.active.name
-        kind = exchange.STICKY if ex.tried[0].verdict is Verdict.SWITCH else exchange.TRANSIENT
+        first = ex.tried[0]
+        sticky = first.verdict is Verdict.SWITCH and first.backend.name == ex.active.name
+        kind = exchange.STICKY if sticky else exchange.TRANSIENT
     return ExchangeRecord(
         id=uuid.uuid4().hex,
         started=ex.started_at,

@@ -29,12 +29,13 @@ MODEL_READS = Reads(top=frozenset(("model",)))
 
 
 def map_model(model: str, backend: Backend) -> str:
-    """The model name to send to `backend`: the first matching glob of its model map."""
+    """The model name to send to `backend`: the first matching glob of its model map, else
+    its default_model, else the name itself."""
     name = _SUFFIX.sub("", model) if backend.quirks.strip_model_suffix else model
     for pattern, target in backend.models:
         if fnmatchcase(name, pattern):
             return target
-    return name
+    return backend.default_model or name
 
 
 def request_reads(backend: Backend) -> Reads:

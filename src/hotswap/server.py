@@ -33,8 +33,7 @@ def prepare_state(config: Config, mode_file: Path, backend: str | None) -> Route
     name = backend or config.default_backend
     resolved = config.resolve(name)
     if resolved is None:
-        known = ", ".join(sorted(config.names()))
-        raise ConfigError(f"unknown backend {name!r}; known: {known}")
+        raise ConfigError(config.unknown_backend(name))
     if backend is not None:
         write_mode(mode_file, resolved.name)
     return RouterState(config=config, mode_file=mode_file, initial_backend=resolved.name)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from hotswap.modefile import write_private
+from hotswap.modefile import make_private_dir, write_private
 
 RECORD = "session.json"
 MODE = "mode"
@@ -47,7 +47,7 @@ class Session(NamedTuple):
 def new_session_id(sessions_dir: Path) -> str:
     """A new session id, its folder created (private): creating it is what claims the id,
     so two launches at the same moment cannot pick the same one."""
-    sessions_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(sessions_dir)
     while True:
         candidate = os.urandom(2).hex()  # what secrets.token_hex does, without its imports
         try:
@@ -67,7 +67,7 @@ def new_secret() -> str:
 
 def register(sessions_dir: Path, session: Session) -> None:
     folder = session.dir(sessions_dir)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dir(folder)
     write_private(folder / RECORD, json.dumps(session._asdict(), indent=1).encode())
 
 

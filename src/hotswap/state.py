@@ -20,12 +20,15 @@ from hotswap import __version__
 from hotswap.backends import Backend
 from hotswap.body.caches import BodyCaches
 from hotswap.config import Config
-from hotswap.exchange import Observers
+from hotswap.exchange import STICKY, TRANSIENT, Observers
 from hotswap.fallback import Breakers
-from hotswap.modefile import ModeReader, write_mode
+from hotswap.modefile import ModeReader, split_mode, write_mode
 from hotswap.thinking import ThinkingOrigins
+from hotswap.tuning import IdleTrim
 
 log = logging.getLogger("hotswap")
+
+MAX_MODEL_BACKENDS = 32  # backends with a model from the mode file, kept (RouterState._models)
 
 
 @dataclass
@@ -48,19 +51,27 @@ class RouterState:
     errors: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
     mode_problem: str | None = None
+    fallbacks: Counter[str] = field(default_factory=Counter)  # by kind: sticky, transient
+    transient_via: Counter[str] = field(default_factory=Counter)  # by the backend that answered
+    last_fallback: dict[str, Any] | None = None
     fallback_note: str | None = None
     _fallback_to: Backend | None = None  # the note holds while the mode names this backend
     _last_good: Backend | None = None
     thinking: ThinkingOrigins = field(default_factory=ThinkingOrigins)  # who made each block
-    caches: BodyCaches = field(default_factory=BodyCaches)  # the body layer's (body/caches.py)
+    caches: BodyCaches = field(init=False)  # the body layer's (body/caches.py), cache_mb
+    idle_trim: IdleTrim = field(default_factory=IdleTrim)  # heap trimmed after a burst
     observers: Observers = field(default_factory=Observers)  # told of each finished exchange
     breakers: Breakers = field(init=False)
     _mode: ModeReader = field(init=False)  # reads mode_file (set once, at start)
+    # (backend, model) -> that backend sending every request to the model (`ollama qwen3`
+    # in the mode file): built once, so a request never rebuilds it; MAX_MODEL_BACKENDS.
+    _models: dict[tuple[str, str], Backend] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         settings = self.config.router
         self.breakers = Breakers(settings.breaker_failures, settings.breaker_cooldown_s)
         self._mode = ModeReader(self.mode_file)
+        self.caches = BodyCaches(settings.cache_bytes)
 
     def _default(self) -> Backend:
         backend = self.config.resolve(self.initial_backend)
@@ -78,15 +89,26 @@ class RouterState:
             self._problem(None)
             self._last_good = self._default()
             return ActiveMode(self._last_good, "default")
+        name, model = split_mode(name)
         backend = self.config.resolve(name)
         if backend is None:
-            known = ", ".join(sorted(self.config.names()))
-            return self._keep_last_good(f"unknown backend {name!r} in mode file (known: {known})")
+            return self._keep_last_good(f"{self.config.unknown_backend(name)} (in the mode file)")
+        if model is not None:
+            backend = self._with_model(backend, model)
         self._problem(None)
         self._last_good = backend
         if self._fallback_to is not None and backend is not self._fallback_to:
             self.fallback_note = self._fallback_to = None  # the user has switched since
         return ActiveMode(backend, "mode file")
+
+    def _with_model(self, backend: Backend, model: str) -> Backend:
+        key = (backend.name, model)
+        found = self._models.get(key)
+        if found is None:
+            if len(self._models) >= MAX_MODEL_BACKENDS:
+                self._models.clear()
+            found = self._models[key] = backend.with_model(model)
+        return found
 
     def _keep_last_good(self, problem: str) -> ActiveMode:
         self._problem(problem)
@@ -113,14 +135,48 @@ class RouterState:
     def record_error(self, message: str) -> None:
         self.last_error = message
 
+    def record_fallback(self, kind: str, source: str, target: str, reason: str) -> None:
+        """Another backend answered a request (exchange.STICKY or TRANSIENT): counted,
+        logged, and shown in the status (`fallbacks`, `transient_note`)."""
+        self.fallbacks[kind] += 1
+        if kind == TRANSIENT:
+            self.transient_via[target] += 1
+        self.last_fallback = {
+            "at": round(time.time(), 3),
+            "kind": kind,
+            "from": source,
+            "to": target,
+            "reason": reason,
+        }
+        scope = "from now on" if kind == STICKY else "for this request"
+        log.info("fallback: %s -> %s %s (%s)", source, target, scope, reason)
+
+    def transient_note(self) -> str | None:
+        """`1 req via deepseek (anthropic: HTTP 529 ...)`: requests another backend
+        answered for a transient fault of the active one, since the router started."""
+        last = self.last_fallback
+        if not self.transient_via or last is None:
+            return None
+        via = ", ".join(f"{n} req via {name}" for name, n in self.transient_via.most_common())
+        if last["kind"] != TRANSIENT:
+            return via
+        return f"{via} ({last['from']} {_short(last['reason'])})"
+
     def status(self) -> dict[str, Any]:
         mode = self.active()
         return {
             "mode": mode.backend.name,
+            "model": mode.backend.default_model,
             "mode_source": mode.source,
             "mode_file": str(self.mode_file),
             "mode_problem": self.mode_problem,
             "fallback": self.fallback_note if mode.backend is self._fallback_to else None,
+            "fallbacks": {
+                "sticky": self.fallbacks[STICKY],
+                "transient": self.fallbacks[TRANSIENT],
+                "last": self.last_fallback,
+            },
+            "transient_note": self.transient_note(),
             "session": self.session_id,
             "port": self.port,
             "pid": os.getpid(),
@@ -130,5 +186,13 @@ class RouterState:
             "errors": dict(self.errors),
             "last_error": self.last_error,
             "breakers": {name: b.snapshot() for name, b in self.breakers.by_backend.items()},
+            "body_caches": self.caches.snapshot(),
             "backends": sorted(self.config.backends),
         }
+
+
+def _short(reason: str) -> str:
+    """`HTTP 529 overloaded_error: Overloaded` -> `HTTP 529`; other reasons, cut short."""
+    if reason.startswith("HTTP "):
+        return " ".join(reason.split()[:2])
+    return reason[:40]

@@ -23,6 +23,9 @@ def render(backend: str, session: Session | None, status: dict[str, object]) -> 
     requests = status.get("requests")
     if isinstance(requests, dict) and requests:
         parts.append(f"{sum(requests.values())} req")
+    via = status.get("transient_note")
+    if via:
+        parts.append(f"↷ {via}")
     note = status.get("fallback") or status.get("mode_problem")
     if note:
         parts.append(f"⚠ {note}")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from hotswap.config import Config, load_config
 from hotswap.errors import HotswapError
-from hotswap.modefile import read_mode, write_mode
+from hotswap.modefile import read_mode, split_mode, write_mode
 from hotswap.sessions import Session, find, list_sessions, router_status, serve_router, status_at
 
 EXIT_USAGE = 2
@@ -55,8 +55,11 @@ class Target(NamedTuple):
             return f"? ({exc})", False
         if name is None:
             return self.default, True
+        name, model = split_mode(name)
         backend = config.resolve(name)
-        return (backend.name, True) if backend else (f"{name} (unknown)", False)
+        if backend is None:
+            return f"{name} (unknown)", False
+        return (f"{backend.name} {model}" if model else backend.name), True
 
     def router(self, config: Config) -> dict[str, object] | None:
         """The status of the router that follows this mode file; None when none runs."""
@@ -123,17 +126,20 @@ def resolve_targets(
     return [_session_target(config, *found)]
 
 
-def switch(config: Config, name: str, targets: list[Target]) -> list[str]:
-    """Write the mode files; one line per target, and the warnings it deserves (printed
-    to stderr: lines starting with `warning:` or `note:`)."""
+def switch(config: Config, name: str, targets: list[Target], model: str | None = None) -> list[str]:
+    """Point every target at backend `name` (and `model`, for every request); one line per
+    target, and the warnings it deserves (printed to stderr: `warning:` or `note:` lines)."""
     backend = config.resolve(name)
     if backend is None:
-        raise SwitchError(f"unknown backend {name!r}; valid names: {_valid(config)}")
+        raise SwitchError(config.unknown_backend(name))
+    if model is not None and (not model.strip() or len(model.split()) != 1 or "#" in model):
+        raise SwitchError(f"invalid model name {model!r}: one word, no '#'")
+    after = f"{backend.name} {model}" if model else backend.name
     lines = []
     for target in targets:
         before = target.current(config)
-        write_mode(target.mode_file, backend.name)
-        lines.append(f"{target.label}: {before} -> {backend.name}")
+        write_mode(target.mode_file, backend.name, model)
+        lines.append(f"{target.label}: {before} -> {after}")
         lines += _after_switch(config, target, backend.name)
     return lines
 
@@ -166,10 +172,6 @@ def _print_lines(lines: list[str]) -> None:
         print(line, file=sys.stderr if warning else sys.stdout)
 
 
-def _valid(config: Config) -> str:
-    return ", ".join(sorted(config.names()))
-
-
 class _Args:
     """What the flag-less forms (`ds`, `backend`, `backend NAME`) parse to, without argparse:
     importing it (and the `re` it pulls in) would be ~8 ms of a ~50 ms command."""
@@ -177,6 +179,7 @@ class _Args:
     session_id: str | None = None
     port: int | None = None
     all_sessions = False
+    model: str | None = None
 
     def __init__(self, name: str | None) -> None:
         self.name = name
@@ -191,10 +194,16 @@ def _parse(
     return build().parse_args(argv)
 
 
-def _parser(prog: str, description: str) -> argparse.ArgumentParser:
+def _parser(prog: str, description: str, *examples: str) -> argparse.ArgumentParser:
     import argparse
 
-    return argparse.ArgumentParser(prog=prog, description=description)
+    epilog = "examples:\n" + "\n".join(f"  {prog} {e}".rstrip() for e in examples)
+    return argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog=epilog if examples else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def _add_target_flags(parser: argparse.ArgumentParser) -> None:
@@ -203,6 +212,12 @@ def _add_target_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--port", "-p", type=int, help="the session's router port")
     group.add_argument(
         "--all", "-a", dest="all_sessions", action="store_true", help="every live session"
+    )
+
+
+def _add_model_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", "-m", help="send every request to this model (instead of the model map)"
     )
 
 
@@ -215,16 +230,18 @@ def _targets(config: Config, args: _Args | argparse.Namespace) -> list[Target]:
 def cmd_use(config: Config, argv: list[str], prog: str, fixed: str | None = None) -> int:
 
     def build() -> argparse.ArgumentParser:
-        parser = _parser(prog, "Switch the backend of a session.")
+        examples = ("", "--all", "--session 3f2a") if fixed else ("deepseek", "kimi --all")
+        parser = _parser(prog, "Switch the backend of a session.", *examples)
         if fixed is None:
             parser.add_argument("name", help="backend name or alias")
         _add_target_flags(parser)
+        _add_model_flag(parser)
         return parser
 
     args = _parse(argv, fixed is None, build)
     name = fixed if fixed is not None else args.name
     assert name is not None, "a positional argument, required by the parser"
-    _print_lines(switch(config, name, _targets(config, args)))
+    _print_lines(switch(config, name, _targets(config, args), args.model))
     return 0
 
 
@@ -232,15 +249,18 @@ def cmd_backend(config: Config, argv: list[str], prog: str) -> int:
     """`backend` prints the current backend; `backend NAME` switches to it."""
 
     def build() -> argparse.ArgumentParser:
-        parser = _parser(prog, "Show or switch the backend.")
+        parser = _parser(prog, "Show or switch the backend.", "", "glm", "ds --port 41231")
         parser.add_argument("name", nargs="?", help="switch to this backend")
         _add_target_flags(parser)
+        _add_model_flag(parser)
         return parser
 
     args = _parse(argv, bool(argv), build)
+    if args.model and not args.name:
+        raise SwitchError("--model needs a backend name: `backend NAME --model MODEL`")
     targets = _targets(config, args)
     if args.name:
-        _print_lines(switch(config, args.name, targets))
+        _print_lines(switch(config, args.name, targets, args.model))
         return 0
     code = 0
     for target in targets:
@@ -274,14 +294,27 @@ def session_rows(config: Config) -> list[dict[str, object]]:
                 "age_s": round(time.time() - session.started),
                 "requests": sum(requests.values()) if isinstance(requests, dict) else 0,
                 "alive": alive,
-                "note": status.get("fallback") or status.get("mode_problem") or "",
+                "note": _note(status),
             }
         )
     return rows
 
 
+def _note(status: dict[str, object]) -> str:
+    """What a session's row says about it: a sticky fallback, requests another backend
+    answered (transient fallback), a mode file problem."""
+    notes = []
+    if status.get("fallback"):
+        notes.append(str(status["fallback"]))
+    if status.get("transient_note"):
+        notes.append(f"↷ {status['transient_note']}")
+    if status.get("mode_problem"):
+        notes.append(str(status["mode_problem"]))
+    return "; ".join(notes)
+
+
 def cmd_sessions(config: Config, argv: list[str], prog: str) -> int:
-    parser = _parser(prog, "List hotswap sessions.")
+    parser = _parser(prog, "List hotswap sessions.", "", "--json")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
     rows = session_rows(config)

@@ -6,9 +6,11 @@ Each one is measured in docs/performance.md; none changes what the router does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import gc
 import sys
+from collections.abc import Iterator
 
 GC_GEN0_THRESHOLD = 50_000
 # glibc mallopt parameters (malloc.h) and the values set for them.
@@ -60,3 +62,54 @@ def tune_malloc() -> bool:
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     ok = mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
     return mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1 and ok
+
+
+TRIM_AFTER_BYTES = 32 * 1024 * 1024  # request bytes handled since the last trim
+TRIM_IDLE_S = 1.0  # how long the router must have been idle
+
+
+def trim_malloc() -> bool:
+    """Give the heap's free memory back to the kernel (glibc's malloc_trim): tune_malloc
+    keeps up to 64 MB of it, and fragmentation keeps more, so after a burst of large
+    requests the resident size would stay near its peak. True when it ran."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        return bool(ctypes.CDLL(None).malloc_trim(0))
+    except (OSError, AttributeError):
+        return False
+
+
+class IdleTrim:
+    """After a burst, once the router has been idle for TRIM_IDLE_S, trim the heap once
+    (trim_malloc): RSS comes back down instead of staying at the burst's peak. Counts the
+    requests in flight; each one's body size counts towards TRIM_AFTER_BYTES."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.pending_bytes = 0
+        self.trims = 0
+        self._timer: asyncio.TimerHandle | None = None
+
+    @contextlib.contextmanager
+    def request(self, size: int) -> Iterator[None]:
+        self.in_flight += 1
+        self.pending_bytes += size
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight and self.pending_bytes >= TRIM_AFTER_BYTES:
+                loop = asyncio.get_running_loop()
+                self._timer = loop.call_later(TRIM_IDLE_S, self._trim)
+
+    def _trim(self) -> None:
+        self._timer = None
+        if self.in_flight:
+            return
+        self.pending_bytes = 0
+        if trim_malloc():
+            self.trims += 1

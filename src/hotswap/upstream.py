@@ -50,7 +50,7 @@ _DROP_REQUEST = frozenset(
 )
 log = logging.getLogger("hotswap")
 MAX_CACHED_URLS = 256  # backends x request paths (query strings included)
-_CLIENT_AUTH = frozenset(("x-api-key", "authorization"))
+_CLIENT_AUTH = frozenset(("x-api-key", "authorization", "api-key"))
 # Never relayed back: hop-by-hop, and framing that no longer holds once aiohttp decoded it.
 _DROP_RESPONSE = frozenset(
     (
@@ -83,7 +83,7 @@ def upstream_headers(
     """Client headers as the backend must see them: its own auth, never the client's.
 
     Passthrough backends (Anthropic) get the client's credentials untouched; every other
-    backend gets them removed and its own key injected.
+    backend gets them removed and its own key injected (none for auth = "none").
     """
     out: CIMultiDict[str] = CIMultiDict(client)  # a copy, then deletions: in C
     drop = _DROP_REQUEST | _connection_tokens(client)
@@ -97,6 +97,8 @@ def upstream_headers(
         if PLACEHOLDER_TOKEN in out.get("authorization", ""):
             raise NoCredentialError(backend.name)
         return out
+    if backend.auth == "none":  # a local server: the client's credentials stripped, none sent
+        return out
     assert backend.api_key_env is not None
     key = keys.get(backend.api_key_env)
     if not key:
@@ -105,6 +107,8 @@ def upstream_headers(
         raise InvalidKeyError(backend.name, backend.api_key_env)
     if backend.auth == "bearer":
         out["Authorization"] = f"Bearer {key}"
+    elif backend.auth == "api-key":  # Azure OpenAI
+        out["api-key"] = key
     else:
         out["x-api-key"] = key
     return out

@@ -1,17 +1,20 @@
 """What the body layer keeps between requests: one BodyCaches per router (RouterState owns it).
 
 Every request of a Claude Code conversation repeats the previous one and appends a turn or
-two, so most of each body was split, decoded and rewritten before. Four caches keep that
-work, all bounded, all owned by one router (tests build a fresh one each; nothing lives at
-module level):
+two, so most of each body was split, decoded and rewritten before. These caches keep that
+work, all owned by one router (tests build a fresh one each; nothing lives at module
+level), and all counted against one budget, `[router] cache_mb` (default 32 MB), in
+estimated bytes held, decoded objects included:
 
-- `prefix`: each of the last MAX_RECORDS (8) conversations' latest request, cut at its
-  turns' ends, with its turns split (prefix.py): ~2.5x the body each;
-- `assistant`: assistant turns' content, decoded, by their bytes (memo.Memo): at most
-  ASSISTANT_MEMO_BYTES (2 MB) of JSON, ~10 MB decoded;
-- `tools`, `system`: the last 4 values of each, decoded (memo.Recent);
-- `turns`: each assistant turn as the rules rewrote it for a backend (turns.py): at most
-  MAX_TURNS (4096) turns, ~1-4 KB each;
+- `prefix` (65 % of the budget): each of the last MAX_RECORDS (8) conversations' latest
+  request, cut at its turns' ends, with its turns split (prefix.py); a record costs its
+  body plus ~900 bytes a turn. A body costing more than this share is not recorded: its
+  conversation is split whole every time (slower, never wrong);
+- `assistant` (15 %): assistant turns' content, decoded, by their bytes (memo.Memo): each
+  costs ~5x its JSON;
+- `turns` (15 %): each assistant turn as the rules rewrote it for a backend (turns.py), at
+  most MAX_TURNS (4096);
+- `tools`, `system` (5 %): the last 4 values of each, decoded (memo.Recent);
 - `reads`: what the rules read, per backend (a handful of entries).
 
 How long: until evicted (least recently used first out); nothing expires by time. A
@@ -22,37 +25,29 @@ decoded object its bytes map to and by the backend.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from hotswap.body.memo import Memo, Recent, decode_objects
 from hotswap.body.prefix import MAX_RECORDS, PrefixSplitter
 from hotswap.body.turns import MAX_TURNS, TurnRecords
 
-# Of JSON. A 200K-token conversation's assistant turns are ~0.3 MB; a full memo holds
-# ~10 MB of decoded objects.
-ASSISTANT_MEMO_BYTES = 2 * 1024 * 1024
+DEFAULT_BUDGET_BYTES = 32 * 1024 * 1024
 
 
-def _assistant_memo() -> Memo:
-    return Memo(ASSISTANT_MEMO_BYTES)
-
-
-def _tools() -> Recent:
-    return Recent(decode_objects)  # one level (each tool's keys, raw values): rules drop keys
-
-
-@dataclass
 class BodyCaches:
     """The body layer's caches of one router (see the module doc)."""
 
-    prefix: PrefixSplitter = field(default_factory=lambda: PrefixSplitter(MAX_RECORDS))
-    assistant: Memo = field(default_factory=_assistant_memo)
-    tools: Recent = field(default_factory=_tools)
-    system: Recent = field(default_factory=Recent)
-    turns: TurnRecords = field(default_factory=lambda: TurnRecords(MAX_TURNS))
-    # request_reads per backend (name, quirks): a handful of entries, one per backend used
-    reads: dict[tuple[str, Any], Any] = field(default_factory=dict)
+    def __init__(self, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
+        self.budget_bytes = budget_bytes
+        self.prefix = PrefixSplitter(MAX_RECORDS, max_bytes=budget_bytes * 65 // 100)
+        self.assistant = Memo(budget_bytes * 15 // 100)
+        self.turns = TurnRecords(MAX_TURNS, max_bytes=budget_bytes * 15 // 100)
+        stable = budget_bytes * 5 // 200  # half of 5 % each
+        # `tools` decoded one level (each tool's keys, raw values): the rules drop keys
+        self.tools = Recent(decode_objects, max_bytes=stable)
+        self.system = Recent(max_bytes=stable)
+        # request_reads per backend (name, quirks): one entry per backend used
+        self.reads: dict[tuple[str, Any], Any] = {}
 
     def stable(self, key: str) -> Recent | None:
         """The cache of a top-level value that is the same in every request, if any."""
@@ -62,13 +57,18 @@ class BodyCaches:
             return self.system
         return None
 
+    @property
+    def size(self) -> int:
+        """Estimated bytes held, all caches together (at most `budget_bytes`)."""
+        parts = (self.prefix.size, self.assistant.size, self.turns.size)
+        return sum(parts) + self.tools.size + self.system.size
+
     def snapshot(self) -> dict[str, Any]:
         """How full each cache is (the status endpoint's `body_caches`)."""
         return {
+            "budget_mb": round(self.budget_bytes / 1024 / 1024, 1),
+            "held_mb": round(self.size / 1024 / 1024, 1),
             "conversations": len(self.prefix),
             "assistant_turns": len(self.assistant),
-            "assistant_bytes": self.assistant.size,
             "rewritten_turns": len(self.turns),
-            "tools_bytes": self.tools.bytes_held,
-            "system_bytes": self.system.bytes_held,
         }

@@ -106,14 +106,8 @@ class LazyBody(dict[str, Any]):
         return _ANY.decode(value)
 
     def _messages(self, value: Raw | list[Any]) -> Any:
-        """The turns as the rules get them: decoded where a rule may read, else opaque.
-
-        Runs over every turn of every request, so written as one tight loop: the typed
-        assistant turns before the last one are offered to turn reuse, the others are
-        decoded or left opaque by _decode_turn; a typed turn's memo and bytes come from
-        prefix.py's record when the split had one. The run of turns at the start that
-        came out reused or opaque is kept for the conversation's next request, which takes
-        it whole if every reused turn still holds (Run)."""
+        """The turns as the rules get them: decoded where a rule may read, else opaque. One
+        tight loop (it runs over every turn of every request); Run: what is kept of it."""
         memo = raws = None
         if isinstance(value, Raw):
             try:
@@ -123,18 +117,11 @@ class LazyBody(dict[str, Any]):
         else:
             turns, memo, raws = value, self._memo, self._raws
         reuse = self.reuse
-        last = -1  # the last typed assistant turn: never reused (turns.py)
-        if reuse is not None:
-            for i in range(len(turns) - 1, -1, -1):
-                if type(turns[i]) is AssistantTurn:
-                    last = i
-                    break
+        last = _last_typed_assistant(turns) if reuse is not None else -1  # never reused
         carry = self._carry if memo is not None and reuse is not None else None
-        out: list[Any] = []
         run = Run.take(carry, reuse, self._rewritten, turns, last)
+        out: list[Any] = [] if run is None else list(run.out)
         assistant = self._caches.assistant
-        if run is not None:
-            out = list(run.out)
         start = len(out)
         run_end = -1  # where the run of reused or opaque turns stops
         append = out.append
@@ -161,14 +148,12 @@ class LazyBody(dict[str, Any]):
                 decoded = self._decode_turn(turn, i, memo)
             if decoded is None:  # opaque to the rules: written as it came
                 append(turn if raws is None else raws[i])
-            else:
-                if run_end < 0:
-                    run_end = i
-                self._turn_source[id(decoded)] = turn
-                append(decoded)
-        if carry is not None:
-            end = len(out) if run_end < 0 else run_end
-            Run.keep(carry, run, reuse, self._rewritten, turns, out, end)
+                continue
+            run_end = i if run_end < 0 else run_end
+            self._turn_source[id(decoded)] = turn
+            append(decoded)
+        if carry is not None:  # the run ends where the first decoded turn stands
+            Run.keep(carry, run, reuse, self._rewritten, turns, out, run_end)
         return out
 
     def _decode_turn(self, turn: Any, i: int, memo: list[Any] | None) -> dict[str, Any] | None:
@@ -221,7 +206,9 @@ class LazyBody(dict[str, Any]):
 
 
 class Run(NamedTuple):
-    """The first turns of a request as the rules were given them, all reused or opaque: the
+    """The first turns of a request as the rules were given them, all reused or opaque (the
+    typed assistant turns before the last one are offered to turn reuse, a typed turn's
+    memo and bytes come from prefix.py's record when the split had one): the
     next request of the conversation starts with the same turn objects (prefix.py),
     so it takes them whole, after one check of every reused turn (TurnReuse.take)
     instead of a pass over each."""
@@ -266,6 +253,7 @@ class Run(NamedTuple):
     ) -> None:
         """Keep `out[:end]` (all reused or opaque) as the run, growing `taken` if it was
         one: a reused turn's entry and checks are worked out once."""
+        end = len(out) if end < 0 else end  # -1: every turn was reused or opaque
         start = 0 if taken is None else len(taken.out)
         if taken is not None and end == start and carry.get("run") is taken:
             return
@@ -276,6 +264,14 @@ class Run(NamedTuple):
                 entries.append(turn.entry)
                 checks.extend(zip(turn.entry.keys, turn.entry.verdicts, strict=True))
         carry["run"] = Run((reuse.backend, kinds), turns[:end], out[:end], entries, checks)
+
+
+def _last_typed_assistant(turns: list[Any]) -> int:
+    """The index of the last typed assistant turn (turn reuse never takes it), or -1."""
+    for i in range(len(turns) - 1, -1, -1):
+        if type(turns[i]) is AssistantTurn:
+            return i
+    return -1
 
 
 def _content(turn: Any, i: int, memo: list[Any] | None, assistant: Memo) -> Any:

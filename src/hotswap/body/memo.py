@@ -31,8 +31,15 @@ def decode_objects(raw: bytes | Raw) -> Any:
         return _ANY.decode(raw)
 
 
+# What an entry costs: its key, its decoded value (measured: ~4x the JSON for the text and
+# tool-use blocks of an assistant turn), and the entry's own objects.
+DECODED_PER_BYTE = 4
+ENTRY_BYTES = 600
+
+
 class Memo:
-    """Decoded values by their bytes, least recently used first out, bounded by bytes.
+    """Decoded values by their bytes, least recently used first out, bounded by what they
+    hold (`size`: each entry's bytes and decoded objects, estimated by _cost).
 
     Each request of a conversation repeats every earlier assistant turn: decoding each
     once per conversation instead of once per request saves ~1.3 us per KB (turns a
@@ -54,12 +61,18 @@ class Memo:
             self._entries.move_to_end(key)
             return value
         value = self._decode(key)
+        if _cost(key) > self.max_bytes:
+            return value  # larger than the whole memo: decoded, not kept
         self._entries[key] = value
-        self.size += len(key)
+        self.size += _cost(key)
         while self.size > self.max_bytes:
             old, _ = self._entries.popitem(last=False)
-            self.size -= len(old)
+            self.size -= _cost(old)
         return value
+
+
+def _cost(key: bytes) -> int:
+    return (1 + DECODED_PER_BYTE) * len(key) + ENTRY_BYTES
 
 
 class Recent:
@@ -67,17 +80,24 @@ class Recent:
     than hashing them: `tools` (tens of KB) is the same in every request of a session, and
     hashing it cost 8 us a request where the comparison costs 1.5."""
 
-    def __init__(self, decode: Callable[[bytes], Any] = decode_any, size: int = 4) -> None:
+    def __init__(
+        self,
+        decode: Callable[[bytes], Any] = decode_any,
+        size: int = 4,
+        max_bytes: int = 4 * 1024 * 1024,
+    ) -> None:
         self._decode = decode
         self._size = size
+        self.max_bytes = max_bytes  # a value costing more (_cost) is decoded, not kept
         self._entries: list[tuple[bytes, Any]] = []
 
     def __len__(self) -> int:
         return len(self._entries)
 
     @property
-    def bytes_held(self) -> int:
-        return sum(len(key) for key, _ in self._entries)
+    def size(self) -> int:
+        """What the kept values hold, estimated as Memo's are."""
+        return sum(_cost(key) for key, _ in self._entries)
 
     def decode(self, raw: Raw) -> Any:
         key = bytes(raw)
@@ -87,6 +107,7 @@ class Recent:
                     self._entries.insert(0, self._entries.pop(i))
                 return value
         value = self._decode(key)
-        self._entries.insert(0, (key, value))
-        del self._entries[self._size :]
+        if _cost(key) * self._size <= self.max_bytes:
+            self._entries.insert(0, (key, value))
+            del self._entries[self._size :]
         return value

@@ -49,6 +49,9 @@ from hotswap.body.shape import (
 )
 
 MAX_RECORDS = 8  # conversations at once: a session's main thread, its subagents, titles
+# What a record costs beyond its bytes, per turn: the split turn, its Raw view, its memo
+# slot, what LazyBody keeps of it (measured: ~900 bytes for a one-word turn).
+TURN_BYTES = 900
 
 Turn = UserTurn | SystemTurn | AssistantTurn
 
@@ -72,6 +75,7 @@ _SPLIT_FAILED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 class Record(NamedTuple):
     """One request's body, cut at its turns' ends (see the module doc)."""
 
+    cost: int  # bytes it holds, estimated: the body, plus TURN_BYTES a turn
     segments: list[bytes]
     head: dict[str, Raw]  # the top-level values before `messages`
     turns: list[Turn]  # each decoded from its own segment
@@ -101,8 +105,10 @@ class Found(NamedTuple):
 class PrefixSplitter:
     """The records of the last few conversations, and the split that uses them."""
 
-    def __init__(self, max_records: int = MAX_RECORDS) -> None:
+    def __init__(self, max_records: int = MAX_RECORDS, max_bytes: int = 32 * 1024 * 1024) -> None:
         self.max_records = max_records
+        self.max_bytes = max_bytes  # a record costing more is not kept (Record.cost)
+        self.size = 0
         self._records: OrderedDict[int, Record] = OrderedDict()  # by id(segments[0])
 
     def __len__(self) -> int:
@@ -159,9 +165,19 @@ class PrefixSplitter:
         memo = record.memo[:k] + [None] * len(new_turns)
         suffix = kept + _endings(raw, array_end, end, rest)
         del self._records[key]
+        self.size -= record.cost
         carry = record.carry
         self._keep(
-            Record(segments[:k] + new_segments, record.head, turns, raws, memo, carry, suffix)
+            Record(
+                _cost(raw, turns),
+                segments[:k] + new_segments,
+                record.head,
+                turns,
+                raws,
+                memo,
+                carry,
+                suffix,
+            )
         )
         return Found(top, raws, memo, carry)
 
@@ -192,13 +208,26 @@ class PrefixSplitter:
             # (else a key before `messages` is given again after it: no record)
             head_values = {k: Raw(v) for k, v in head.items()}
             suffix = _endings(raw, array_end, end, whole)
-            self._keep(Record(segments, head_values, turns, raws, memo, carry, suffix))
+            record = Record(
+                _cost(raw, turns), segments, head_values, turns, raws, memo, carry, suffix
+            )
+            self._keep(record)
         return Found(top, raws, memo, carry)
 
     def _keep(self, record: Record) -> None:
+        """Keep `record` (least recently used out first, within both bounds); a record
+        larger than the whole budget is not kept: its conversation is split whole."""
+        if record.cost > self.max_bytes:
+            return
         self._records[id(record.segments[0])] = record
-        while len(self._records) > self.max_records:
-            self._records.popitem(last=False)
+        self.size += record.cost
+        while len(self._records) > self.max_records or self.size > self.max_bytes:
+            _, old = self._records.popitem(last=False)
+            self.size -= old.cost
+
+
+def _cost(raw: bytes, turns: list[Turn]) -> int:
+    return len(raw) + TURN_BYTES * len(turns)
 
 
 def _no_messages_key(raw: bytes, lo: int, end: int) -> bool:

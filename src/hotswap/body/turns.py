@@ -37,24 +37,47 @@ from hotswap.backends import Backend
 from hotswap.thinking import THINKING_TYPES, Origins, block_key
 
 MAX_TURNS = 4096  # recorded turns kept (each holds its rewritten bytes: ~1-4 KB)
+ENTRY_BYTES = 700  # a record's own objects (Rewritten, its tuples, Raw), measured roughly
 _ENCODER = msgspec.json.Encoder()
 
 
 class TurnRecords:
     """The recorded rewrites of one router, by the identity of the decoded content they
     were made from (a body.memo.Memo value, shared by every request that repeats the
-    turn), least recently used first out, at most `max_turns`."""
+    turn), least recently used first out, at most `max_turns` and `max_bytes` (each
+    counted as its rewritten bytes plus ENTRY_BYTES)."""
 
-    def __init__(self, max_turns: int = MAX_TURNS) -> None:
+    def __init__(self, max_turns: int = MAX_TURNS, max_bytes: int = 8 * 1024 * 1024) -> None:
         self.max_turns = max_turns
+        self.max_bytes = max_bytes
+        self.size = 0
         self.by_content: OrderedDict[int, Rewritten] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self.by_content)
 
+    def add(self, key: int, entry: Rewritten) -> None:
+        old = self.by_content.pop(key, None)
+        if old is not None:
+            self.size -= _cost(old)
+        self.by_content[key] = entry
+        self.size += _cost(entry)
+
+    def discard(self, key: int) -> None:
+        old = self.by_content.pop(key, None)
+        if old is not None:
+            self.size -= _cost(old)
+
     def trim(self) -> None:
-        while len(self.by_content) > self.max_turns:
-            self.by_content.popitem(last=False)
+        while self.by_content and (
+            len(self.by_content) > self.max_turns or self.size > self.max_bytes
+        ):
+            _, old = self.by_content.popitem(last=False)
+            self.size -= _cost(old)
+
+
+def _cost(entry: Rewritten) -> int:
+    return len(entry.output) + ENTRY_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +171,7 @@ class TurnReuse:
         stale = [entry for entry in self.reused if entry.thinking_on != thinking_on]
         if stale:  # recorded with thinking the other way: forget them, to be recorded anew
             for entry in stale:
-                self._recorded.pop(id(entry.content), None)
+                self._records.discard(id(entry.content))
             return False
         if len(final) != len(given):  # the rules keep every turn at its index; if not, skip
             return True
@@ -167,7 +190,7 @@ class TurnReuse:
                 output=msgspec.Raw(_ENCODER.encode(final[i])),
                 changed=final[i] is not turn,
             )
-            self._recorded[id(content)] = entry
+            self._records.add(id(content), entry)
         self._records.trim()
         return True
 

@@ -1,4 +1,4 @@
-"""Which adapter speaks each wire (backends.Backend.kind; config key `kind`)."""
+"""Which adapter speaks each wire (backends.Backend.wire; config key `wire`)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ from typing import TYPE_CHECKING
 
 from hotswap.wire import WireAdapter
 from hotswap.wire.anthropic import AnthropicWire
+from hotswap.wire.openai import OpenAIAdapter
 
 if TYPE_CHECKING:
     from hotswap.backends import Backend
 
-ADAPTERS: Mapping[str, WireAdapter] = MappingProxyType({"anthropic": AnthropicWire()})
+ADAPTERS: Mapping[str, WireAdapter] = MappingProxyType(
+    {"anthropic": AnthropicWire(), "openai": OpenAIAdapter()}
+)
 
 
 def adapter_for(backend: Backend) -> WireAdapter:
     """The adapter of the backend's wire (config validation admits only these)."""
-    return ADAPTERS[backend.kind]
+    return ADAPTERS[backend.wire]

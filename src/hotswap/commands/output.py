@@ -1,0 +1,82 @@
+"""What the commands print: tables, JSON, masked secrets, check marks, and errors.
+
+Errors are `Error: <what went wrong>` and, on the next line, how to fix it; never a
+traceback, always a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import click
+
+EXIT_FAILED = 1  # the command ran and found a problem (doctor, config validate)
+EXIT_ERROR = 2  # the command could not do what it was asked (the switch commands' code too)
+_MIN_SHOWN_KEY_LEN = 12  # shorter secrets are not real keys: show none of their characters
+
+
+def mask(value: str | None) -> str:
+    """How a secret is shown: `set (…f3a9)` (its last 4 characters) or `missing`."""
+    if not value:
+        return "missing"
+    if len(value) < _MIN_SHOWN_KEY_LEN:
+        return "set"
+    return f"set (…{value[-4:]})"
+
+
+def fail(message: str, fix: str, code: int = EXIT_ERROR) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    click.echo(f"  fix: {fix}", err=True)
+    sys.exit(code)
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Left-aligned columns two spaces apart, trailing blanks trimmed."""
+    cells = [list(header), *[list(r) for r in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
+
+
+def marks() -> dict[str, str]:
+    """✓ / ✗ / ! where the terminal can print them, else ok / FAIL / warn."""
+    fancy = {"ok": "✓", "fail": "✗", "warn": "!"}
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        "".join(fancy.values()).encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return {"ok": "ok", "fail": "FAIL", "warn": "warn"}
+    return fancy
+
+
+class GuardedGroup(click.Group):
+    """A click group whose commands never end in a traceback: an exception nobody expected
+    is printed as `Error: ...` (HOTSWAP_DEBUG=1 shows the traceback instead)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except OSError as exc:
+            if exc.errno == errno.EPIPE or os.environ.get("HOTSWAP_DEBUG"):
+                raise  # click's main handles a closed pipe (`hotswap backends | head`)
+            fail(str(exc), "check the path and its permissions", EXIT_FAILED)
+        except Exception as exc:
+            if os.environ.get("HOTSWAP_DEBUG"):
+                raise
+            fail(
+                f"unexpected {type(exc).__name__}: {exc}",
+                "run it again with HOTSWAP_DEBUG=1 to see where, and report it",
+                EXIT_FAILED,
+            )

@@ -1,0 +1,138 @@
+"""The `openai` wire: a backend that speaks OpenAI's Chat Completions, behind the adapter seam
+(wire/__init__.py). The translation itself is pure (openai_request, openai_response,
+openai_stream); this module only applies it to a request's bytes and a reply's chunks, as
+they arrive: a stream is never buffered whole.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import msgspec
+from multidict import CIMultiDict
+
+from hotswap.errors import UpstreamError
+from hotswap.wire import Outgoing, Reply
+from hotswap.wire.openai_request import to_chat_request
+from hotswap.wire.openai_response import to_anthropic_error, to_anthropic_message
+from hotswap.wire.openai_stream import ChatStreamTranslator
+
+if TYPE_CHECKING:
+    from hotswap.backends import Backend
+
+CHAT_PATH = "/chat/completions"
+DEFAULT_AZURE_API_VERSION = "2024-10-21"
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+# Anthropic's own request headers mean nothing to a Chat Completions endpoint.
+_DROP_HEADERS = ("anthropic-version", "anthropic-beta", "anthropic-dangerous-direct-browser-access")
+
+
+def chat_path(backend: Backend, model: str) -> str:
+    """The path (and query) of the chat endpoint, under the backend's base URL. Azure
+    OpenAI puts the deployment (by default the model name) in the path and wants an
+    api-version."""
+    if backend.deployment is None and backend.api_version is None:
+        return CHAT_PATH
+    deployment = quote(backend.deployment or model, safe="")
+    version = quote(backend.api_version or DEFAULT_AZURE_API_VERSION, safe="")
+    return f"/openai/deployments/{deployment}{CHAT_PATH}?api-version={version}"
+
+
+class OpenAIAdapter:
+    """WireAdapter for Chat Completions backends."""
+
+    name = "openai"
+
+    def prepare(
+        self, backend: Backend, path_qs: str, body: bytes, headers: CIMultiDict[str]
+    ) -> Outgoing:
+        path = path_qs.split("?", 1)[0]
+        if not path.rstrip("/").endswith("/v1/messages"):
+            # count_tokens has no Chat Completions form (the router answers an estimate
+            # when this backend is the active one); never a billed completion instead.
+            raise UpstreamError(backend.name, f"no {path} on the openai wire")
+        try:
+            payload = _decode(body)
+        except msgspec.DecodeError:  # invalid UTF-8 in a tool result, forwarded as sent
+            payload = json.loads(body.decode("utf-8", "replace"))
+        quirks = backend.quirks
+        chat = to_chat_request(
+            payload,
+            max_completion_tokens=quirks.max_completion_tokens,
+            reasoning_effort=quirks.reasoning_effort,
+        )
+        for name in _DROP_HEADERS:
+            headers.popall(name, None)
+        headers["Content-Type"] = "application/json"
+        if chat.get("stream"):
+            headers["Accept"] = "text/event-stream"
+        return Outgoing(chat_path(backend, str(chat.get("model") or "")), _encode(chat), headers)
+
+    def reply(self, backend: Backend, reply: Reply, stream: bool) -> Reply:
+        return ChatReply(reply)
+
+
+class ChatReply:
+    """A Chat Completions reply that reads as an Anthropic one (see Reply)."""
+
+    def __init__(self, inner: Reply) -> None:
+        self._inner = inner
+        self.status = inner.status
+        self.headers: CIMultiDict[str] = CIMultiDict(inner.headers)
+        self.headers.popall("Content-Length", None)
+        if not self.is_sse:
+            self.headers["Content-Type"] = "application/json"
+        self._stream = ChatStreamTranslator()
+        self._done = False
+
+    @property
+    def is_sse(self) -> bool:
+        return self._inner.is_sse
+
+    def read_buffered(self) -> bytes:
+        return self._stream.feed(self._inner.read_buffered())
+
+    async def read_chunk(self) -> bytes:
+        """Translated events as they complete; b"" only at the end (after the events
+        that close the message)."""
+        while not self._done:
+            chunk = await self._inner.read_chunk()
+            if not chunk:
+                self._done = True
+                return self._stream.finish()
+            out = self._stream.feed(chunk)
+            if out:
+                return out
+        return b""
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        while True:
+            chunk = await self.read_chunk()
+            if not chunk:
+                return
+            yield chunk
+
+    async def read_all(self) -> bytes:
+        if self.is_sse:
+            return b"".join([chunk async for chunk in self.chunks()])
+        raw = await self._inner.read_all()
+        if not 200 <= self.status < 300:
+            return to_anthropic_error(self.status, raw)[1]
+        try:
+            completion: Any = _decode(raw)
+        except msgspec.DecodeError:
+            return to_anthropic_error(502, raw)[1]
+        if not isinstance(completion, dict):
+            return to_anthropic_error(502, raw)[1]
+        return _encode(to_anthropic_message(completion))
+
+    async def read_error_body(self, limit: int) -> bytes:
+        raw = await self._inner.read_error_body(limit)
+        return to_anthropic_error(self.status, raw)[1]
+
+    def close(self) -> None:
+        self._inner.close()

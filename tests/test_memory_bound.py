@@ -1,0 +1,108 @@
+"""Memory is bounded by bytes: a `hotswap serve` router fed bodies of a huge number of tiny
+turns, and a burst of bad requests, comes back under a bound once idle (RSS read from
+/proc). Linux only: that is where the bound is promised (glibc's heap is trimmed)."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from conftest import backends_toml
+from fakes import ThreadedFake
+
+HOTSWAP = Path(sys.executable).parent / "hotswap"
+RSS_BOUND_MB = 105  # idle, after the bursts below (an idle router holds ~40 MB)
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc, glibc")
+
+
+@contextmanager
+def serve(home: Path, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    with (home / "serve.log").open("w") as stderr:
+        proc = subprocess.Popen(
+            [str(HOTSWAP), "serve", "--port", "0", "-b", "deepseek"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+    try:
+        assert proc.stdout is not None
+        match = re.fullmatch(r"listening on (http://127\.0\.0\.1:\d+)\n", proc.stdout.readline())
+        assert match, (home / "serve.log").read_text()
+        yield match.group(1), proc.pid
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def tiny_turns(n: int, tag: str) -> bytes:
+    turns = [
+        {"role": "user", "content": f"u{i}{tag}"}
+        if i % 2 == 0
+        else {"role": "assistant", "content": [{"type": "text", "text": f"a{i}"}]}
+        for i in range(n)
+    ]
+    turns.append({"role": "user", "content": "end"})
+    body = {"model": "claude-opus-5-5", "max_tokens": 10, "stream": False, "messages": turns}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def post(url: str, data: bytes) -> int:
+    req = urllib.request.Request(
+        url + "/v1/messages", data=data, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            resp.read()
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        exc.read()
+        return int(exc.code)
+
+
+def settled_rss(pid: int) -> float:
+    """RSS once the router has been idle long enough to trim (tuning.IdleTrim)."""
+    time.sleep(2.5)
+    return rss_mb(pid)
+
+
+def test_many_tiny_turns_and_bad_input_leave_a_bounded_router(home: Path) -> None:
+    env = {
+        "HOTSWAP_HOME": str(home),
+        "DEEPSEEK_API_KEY": "sk-ds-memory",
+        "PATH": "/usr/bin:/bin",
+    }
+    with ThreadedFake("deepseek") as ds:
+        (home / "config.toml").write_text(backends_toml({"deepseek": ds.url}))
+        with serve(home, env) as (url, pid):
+            start = rss_mb(pid)
+            for k in range(8):  # eight conversations of 200,000 turns (~5 MB each)
+                assert post(url, tiny_turns(200_000, f"c{k}")) == 200
+                ds.received.clear()
+            after_turns = settled_rss(pid)
+            bad = b'{"model":"x","messages":[' + b'{"role":"user","content":"x"},' * 40_000
+            for _ in range(100):  # a burst of malformed ~1.2 MB bodies
+                assert post(url, bad) == 400
+            after_bad = settled_rss(pid)
+    print(f"rss: start {start:.0f} MB, after turns {after_turns:.0f}, after bad {after_bad:.0f}")
+    assert after_turns < RSS_BOUND_MB, (start, after_turns)
+    assert after_bad < RSS_BOUND_MB, (start, after_bad)
