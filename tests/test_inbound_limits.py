@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
+import signal
+import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
 
-from fakes import sse_message
+from conftest import backends_toml
+from fakes import ThreadedFake, sse_message
 
 SECRET = "soaksecret"
 LIMITS = """
@@ -178,3 +185,50 @@ async def test_at_the_connection_cap_idle_sockets_make_room_for_a_real_request(
     assert len(live) <= 8
     for _, writer in idle:
         writer.close()
+
+
+def test_400_idle_sockets_cannot_starve_a_serve_router_under_a_256_fd_limit(
+    home: Path,
+) -> None:
+    """The issue's scenario, as a user runs it: `hotswap serve` with 256 file descriptors,
+    400 sockets that send nothing (no timeout fires within the test), then real requests.
+    Without the connection cap the router runs out of descriptors and resets them."""
+    with ThreadedFake("anthropic") as ant:
+        toml = backends_toml({"anthropic": ant.url}, "[router]\nheader_timeout_s = 60\n")
+        (home / "config.toml").write_text(toml)
+        env = {"HOTSWAP_HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "hotswap"), "serve", "--port", "0"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256)),
+        )
+        idle: list[socket.socket] = []
+        try:
+            assert proc.stdout is not None
+            port = int(proc.stdout.readline().rsplit(":", 1)[1])
+            for _ in range(400):
+                idle.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+            for _ in range(3):
+                status, _ = asyncio.run(stream_once(f"http://127.0.0.1:{port}"))
+                assert status == 200
+        finally:
+            for sock in idle:
+                sock.close()
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(15)
+        assert proc.stderr is not None
+        log = proc.stderr.read()
+    assert "Traceback" not in log and "Too many open files" not in log
+
+
+async def stream_once(url: str) -> tuple[int, bytes]:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{url}/v1/messages", json={**BODY, "stream": True}, headers={"x-api-key": "sk-a"}
+        ) as resp,
+    ):
+        return resp.status, await resp.read()
