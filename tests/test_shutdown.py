@@ -135,3 +135,34 @@ def test_sigterm_with_nothing_in_flight_stops_at_once_and_says_so(home: Path) ->
         assert proc.stderr.read().splitlines() == ["hotswap: stopped"]
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), 1):
         pass
+
+
+def test_new_connections_are_refused_at_once_while_a_stream_finishes(home: Path) -> None:
+    async def scenario(url: str, proc: subprocess.Popen[str]) -> bytes:
+        port = int(url.rsplit(":", 1)[1])
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"{url}/v1/messages", json=BODY, headers={"x-api-key": "sk-ant-client"}
+            ) as resp,
+        ):
+            await resp.content.readuntil(b"\n\n")
+            proc.send_signal(signal.SIGINT)
+            deadline = time.monotonic() + 2
+            while True:  # the listening socket closes at once (poll: no fixed sleep)
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                except ConnectionRefusedError:
+                    break
+                writer.close()
+                assert time.monotonic() < deadline, "still accepting after SIGINT"
+                await asyncio.sleep(0.02)
+            more = await resp.content.readuntil(b"\n\n")  # the stream still runs
+            proc.send_signal(signal.SIGINT)
+            return more
+
+    with serve(home, grace_s=30) as (proc, url):
+        more = asyncio.run(scenario(url, proc))
+        assert more.startswith(b"event: ")
+        proc.wait(10)
+        assert proc.returncode == 0
