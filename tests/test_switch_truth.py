@@ -111,6 +111,21 @@ def test_a_users_own_base_url_becomes_the_anthropic_backend_of_the_session(
     assert f"the anthropic backend goes to your ANTHROPIC_BASE_URL ({gateway.url})" in err
 
 
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:3199", "http://localhost:3199/", "https://api.anthropic.com"]
+)
+def test_serves_default_url_is_refused_and_anthropics_own_passes_silently(
+    env: dict[str, str], url: str
+) -> None:
+    if "3199" in url:
+        done = cmd({**env, "ANTHROPIC_BASE_URL": url}, "hotswap", "run")
+        assert done.returncode == 2 and "points at a hotswap router" in done.stderr
+        return
+    with hotswap_run({**env, "ANTHROPIC_BASE_URL": url}) as run:
+        _, err = run.finish()
+    assert err == ""
+
+
 def test_a_base_url_pointing_at_a_hotswap_router_is_refused(env: dict[str, str]) -> None:
     with hotswap_run(env) as outer:
         router = outer.env["ANTHROPIC_BASE_URL"]

@@ -18,7 +18,7 @@ from typing import Any
 
 from hotswap.backends import PLACEHOLDER_TOKEN
 from hotswap.child import Child, forward, spawn
-from hotswap.config import Config
+from hotswap.config import DEFAULT_PORT, Config
 from hotswap.errors import ConfigError
 from hotswap.listen import listen
 from hotswap.modefile import write_mode
@@ -313,7 +313,7 @@ def with_users_base_url(config: Config, environ: Mapping[str, str]) -> Config:
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"ANTHROPIC_BASE_URL ({shown}) must start with http:// or https://")
     anthropic = config.backends.get("anthropic")
-    if anthropic is None:
+    if anthropic is None or url.rstrip("/") == anthropic.base_url.rstrip("/"):
         return config
     print(
         f"hotswap: the anthropic backend goes to your ANTHROPIC_BASE_URL ({shown}) in this session",
@@ -339,6 +339,8 @@ def _is_hotswap_router(url: str, config: Config, environ: Mapping[str, str]) -> 
     name, _, port = host.rpartition(":")
     if name.strip("[]") not in _LOOPBACK_NAMES or not port.isdigit():
         return False
+    if int(port) == DEFAULT_PORT:
+        return True  # `hotswap serve`'s port, whether or not it runs right now
     ports = {s.port for s, alive in list_sessions(config.sessions_dir, clean=False) if alive}
     serve = serve_router(config.state_dir)
     if serve is not None:
