@@ -11,7 +11,7 @@ from hotswap import __version__
 from hotswap.commands.output import GuardedGroup
 from hotswap.config import DEFAULT_PORT, load_config
 from hotswap.errors import HotswapError
-from hotswap.launcher import ERROR_FIX, with_model
+from hotswap.run_command import ERROR_FIX, with_model
 
 
 def _fail(exc: HotswapError | OSError) -> None:
