@@ -264,7 +264,9 @@ def test_statusline_shows_the_sessions_backend_and_counts(home: Path, env: dict[
                 timeout=30,
             )
             assert line.returncode == 0
-            assert line.stdout.strip() == f"⇄ anthropic · session {one.session} · 1 req"
+            # the fake's 12 input + 7 output tokens on claude-opus-5-5 ($4 / $20 per Mtok)
+            expected = f"⇄ anthropic · session {one.session} · $0.0002 · 1 req"
+            assert line.stdout.strip() == expected
             cmd(session_env, "ds")
             line = subprocess.run(
                 [str(BIN / "hotswap"), "statusline"],

@@ -24,6 +24,7 @@ from hotswap.inbound import (
     Limits,
     make_inbound_middleware,
 )
+from hotswap.ledger.route import handle_cost
 from hotswap.listen import listen
 from hotswap.models import handle_models
 from hotswap.proxy import STATE, UPSTREAM, error_response, handle_messages
@@ -138,8 +139,8 @@ def missing_keys(config: Config) -> dict[str, str]:
 async def handle_unknown(request: web.Request) -> web.Response:
     raise RequestError(
         f"hotswap: no route for {request.method} {request.path}; the router serves "
-        "POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models and "
-        "GET /_hotswap/status",
+        "POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models, "
+        "GET /_hotswap/status and GET /_hotswap/cost",
         status=404,
     )
 
@@ -155,6 +156,7 @@ def make_app(state: RouterState, guard: Guard | None = None) -> web.Application:
     app.router.add_post("/v1/messages/count_tokens", handle_count_tokens)
     app.router.add_get("/v1/models", handle_models)
     app.router.add_get("/_hotswap/status", handle_status)
+    app.router.add_get("/_hotswap/cost", handle_cost)
     app.router.add_route("*", "/{tail:.*}", handle_unknown)
     app.cleanup_ctx.append(_upstream_ctx)
     return app

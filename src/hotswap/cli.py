@@ -155,6 +155,7 @@ def _register() -> None:
     """The commands of issue 14, each in its own module under hotswap/commands/."""
     from hotswap.commands.backends import backends_command
     from hotswap.commands.config_cmd import config_group
+    from hotswap.commands.cost import cost_command, logs_command  # issue 13: the ledger
     from hotswap.commands.doctor import doctor_command
     from hotswap.commands.fast import COMMANDS
     from hotswap.commands.version import version_command
@@ -163,6 +164,8 @@ def _register() -> None:
     for command in (backends_command, doctor_command, config_group, version_command, *COMMANDS):
         cli.add_command(command)
     cli.add_command(models)  # issue 15
+    cli.add_command(cost_command)
+    cli.add_command(logs_command)
 
 
 _register()

@@ -12,10 +12,13 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hotswap.backends import AUTH_KINDS, PRESETS, QUIRK_TYPES, WIRES, Backend, Quirks
 from hotswap.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hotswap.prices import Price
 
 DEFAULT_PORT = 3199
 DEFAULT_BACKEND = "anthropic"
@@ -103,6 +106,9 @@ class Config(NamedTuple):
     source: Path | None = None
     keys: KeyRing = KeyRing({}, set())
     by_name: Mapping[str, str] = {}  # names(), built once by load_config
+    # [backends.NAME.prices."glob"]: per backend, (glob, price) pairs tried before the built-in
+    prices: Mapping[str, tuple[tuple[str, Price], ...]] = {}
+    ledger_retention_days: float | None = None  # [ledger] retention_days
 
     @property
     def global_mode_file(self) -> Path:
@@ -140,6 +146,7 @@ _BACKEND_KEYS = {
     "default_model",
     "deployment",
     "api_version",
+    "prices",  # read by _parse_prices: it is the ledger's, not the Backend's
 }
 _STRING_KEYS = (
     "base_url",
@@ -286,6 +293,33 @@ def _validate_backend(path: Path, b: Backend) -> None:
         raise _fail(path, f"{where}.api_key_env", None, f"required with auth = '{b.auth}'")
 
 
+def _parse_prices(path: Path, name: str, data: Any) -> tuple[tuple[str, Price], ...]:
+    from hotswap.prices import parse_price  # lazy: only a config with prices needs it
+
+    _check_type(path, f"backends.{name}.prices", data, dict)
+    rows = []
+    for pattern, table in data.items():
+        where = f"backends.{name}.prices.{pattern}"
+        _check_type(path, where, table, dict)
+        try:
+            rows.append((pattern, parse_price(table)))
+        except ValueError as exc:
+            raise _fail(path, where, table, str(exc)) from None
+    return tuple(rows)
+
+
+def _parse_ledger(path: Path, data: Any) -> float | None:
+    _check_type(path, "ledger", data, dict)
+    for key, value in data.items():
+        if key != "retention_days":
+            raise _fail(path, f"ledger.{key}", value, "unknown key; known: ['retention_days']")
+        _check_type(path, "ledger.retention_days", value, (int, float))
+        if value <= 0:
+            raise _fail(path, "ledger.retention_days", value, "must be positive")
+        return float(value)
+    return None
+
+
 def _parse_router(path: Path, data: Any) -> RouterSettings:
     _check_type(path, "router", data, dict)
     values: dict[str, Any] = {}
@@ -351,6 +385,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     for name, raw in raw_backends.items():
         backends[name] = _parse_backend(cfg_path, name, raw, backends.get(name))
     known = {"default_backend", "backends", "router", "respond_to_bash_commands", "statusline"}
+    known.add("ledger")
     for key in data:
         if key not in known:
             raise _fail(cfg_path, key, data[key], f"unknown key; known: {sorted(known)}")
@@ -371,6 +406,12 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         source=cfg_path if data else None,
         keys=KeyRing(env, key_names),
         by_name=_name_table(cfg_path, backends),
+        prices={
+            name: _parse_prices(cfg_path, name, raw["prices"])
+            for name, raw in raw_backends.items()
+            if "prices" in raw
+        },
+        ledger_retention_days=_parse_ledger(cfg_path, data.get("ledger", {})),
     )
     _check_references(cfg_path, cfg)
     canonical = cfg.names()[default.lower()]

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from hotswap.exchange import Usage
+from hotswap.exchange import Usage, usage_from
 from hotswap.jsoncodec import loads_or_none
 from hotswap.thinking import ThinkingTracker
 
@@ -45,6 +45,13 @@ class StreamContext:
         )
 
     def count(self, usage: dict[str, Any], final: bool) -> None:
+        if "prompt_cache_hit_tokens" in usage and not usage.get("cache_read_input_tokens"):
+            # DeepSeek's spelling (exchange.usage_from): hits are cache reads, misses input
+            mapped = usage_from(usage)
+            usage = usage | {
+                "input_tokens": mapped.input_tokens,
+                "cache_read_input_tokens": mapped.cache_read_tokens,
+            }
         if "input_tokens" in usage and (usage["input_tokens"] or not final):
             self.input_tokens = usage["input_tokens"]
         self.output_tokens = usage.get("output_tokens", self.output_tokens)

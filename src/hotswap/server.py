@@ -13,6 +13,7 @@ from pathlib import Path
 from hotswap.app import Guard, RunningRouter, is_loopback_host, start_router
 from hotswap.config import Config
 from hotswap.errors import ConfigError
+from hotswap.ledger.attach import close_ledger, open_ledger
 from hotswap.listen import listen
 from hotswap.modefile import write_mode
 from hotswap.sessions import register_serve, remove_serve
@@ -89,7 +90,12 @@ class _Signals:
 async def _serve_forever(state: RouterState, sock: socket.socket, host: str, guard: Guard) -> None:
     # Handlers first: whoever reads the `listening` line may send SIGTERM at once.
     signals = _Signals()
-    router = await start_router(state, guard=guard, sock=sock)
+    ledger = open_ledger(state)
+    try:
+        router = await start_router(state, guard=guard, sock=sock)
+    except BaseException:
+        await close_ledger(ledger)
+        raise
     shown = f"[{host}]" if ":" in host else host
     print(f"listening on http://{shown}:{router.port}", flush=True)
     record = register_serve(state.config.state_dir, router.port, state.mode_file)
@@ -98,6 +104,7 @@ async def _serve_forever(state: RouterState, sock: socket.socket, host: str, gua
     finally:
         remove_serve(record)
         await _stop(router, signals, state.config.router.shutdown_grace_s)
+        await close_ledger(ledger)
 
 
 async def _stop(router: RunningRouter, signals: _Signals, grace_s: float) -> None:

@@ -21,6 +21,7 @@ from hotswap.app import Guard, start_router
 from hotswap.child import Child, forward
 from hotswap.config import Config
 from hotswap.launcher import ROUTER_LOG, wait_exit_code
+from hotswap.ledger.attach import close_ledger, open_ledger
 from hotswap.modefile import read_mode, write_mode
 from hotswap.sessions import MODE, RECORD, Session, register
 from hotswap.state import RouterState
@@ -43,7 +44,12 @@ async def _serve(config: Config, session: Session, sock: socket.socket, proc: Ch
     folder = session.dir(config.sessions_dir)
     log_to_file(folder / ROUTER_LOG)
     state = RouterState(config, folder / MODE, session.backend, session_id=session.id)
-    router = await start_router(state, guard=Guard(secret=session.secret), sock=sock)
+    ledger = open_ledger(state)
+    try:
+        router = await start_router(state, guard=Guard(secret=session.secret), sock=sock)
+    except BaseException:
+        await close_ledger(ledger)
+        raise
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGINT, lambda: None)  # Claude Code's to handle
@@ -56,6 +62,7 @@ async def _serve(config: Config, session: Session, sock: socket.socket, proc: Ch
     finally:
         keeper.cancel()
         await router.stop()
+        await close_ledger(ledger)
     return wait_exit_code(code)
 
 

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hotswap import __version__
 from hotswap.backends import Backend
@@ -25,6 +25,9 @@ from hotswap.fallback import Breakers
 from hotswap.modefile import ModeReader, split_mode, write_mode
 from hotswap.thinking import ThinkingOrigins
 from hotswap.tuning import IdleTrim
+
+if TYPE_CHECKING:
+    from hotswap.ledger.attach import RouterLedger
 
 log = logging.getLogger("hotswap")
 
@@ -61,6 +64,7 @@ class RouterState:
     caches: BodyCaches = field(init=False)  # the body layer's (body/caches.py), cache_mb
     idle_trim: IdleTrim = field(default_factory=IdleTrim)  # heap trimmed after a burst
     observers: Observers = field(default_factory=Observers)  # told of each finished exchange
+    ledger: RouterLedger | None = None  # set by ledger.attach.open_ledger
     breakers: Breakers = field(init=False)
     _mode: ModeReader = field(init=False)  # reads mode_file (set once, at start)
     # (backend, model) -> that backend sending every request to the model (`ollama qwen3`
@@ -188,6 +192,7 @@ class RouterState:
             "breakers": {name: b.snapshot() for name, b in self.breakers.by_backend.items()},
             "body_caches": self.caches.snapshot(),
             "backends": sorted(self.config.backends),
+            **(self.ledger.status() if self.ledger is not None else {}),
         }
 
 

@@ -16,10 +16,30 @@ from hotswap.sessions import Session, router_status
 from hotswap.switch import SwitchError, resolve_targets
 
 
+def _usd(value: float) -> str:
+    return f"${value:.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
+
+
+def spend_parts(spend: object) -> list[str]:
+    """`$0.42 · saved $3.10` from the router's in-memory totals (status["spend"]); the
+    status line never opens the ledger."""
+    if not isinstance(spend, dict) or not spend.get("requests"):
+        return []
+    cost, saved = spend.get("cost_usd"), spend.get("savings_usd")
+    if not isinstance(cost, int | float) or not isinstance(saved, int | float):
+        return []
+    mark = "≥" if spend.get("unknown_price") else ""  # some tokens had no price
+    parts = [f"{mark}{_usd(cost)}"]
+    if saved > 0:
+        parts.append(f"saved {mark}{_usd(saved)}")
+    return parts
+
+
 def render(backend: str, session: Session | None, status: dict[str, object]) -> str:
     parts = [f"⇄ {backend}"]
     if session is not None:
         parts.append(f"session {session.id}")
+    parts += spend_parts(status.get("spend"))
     requests = status.get("requests")
     if isinstance(requests, dict) and requests:
         parts.append(f"{sum(requests.values())} req")

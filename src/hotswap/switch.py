@@ -302,7 +302,7 @@ def session_rows(config: Config) -> list[dict[str, object]]:
 
 def _note(status: dict[str, object]) -> str:
     """What a session's row says about it: a sticky fallback, requests another backend
-    answered (transient fallback), a mode file problem."""
+    answered (transient fallback), a mode file problem, a ledger that cannot be written."""
     notes = []
     if status.get("fallback"):
         notes.append(str(status["fallback"]))
@@ -310,6 +310,9 @@ def _note(status: dict[str, object]) -> str:
         notes.append(f"↷ {status['transient_note']}")
     if status.get("mode_problem"):
         notes.append(str(status["mode_problem"]))
+    ledger = status.get("ledger")
+    if isinstance(ledger, dict) and ledger.get("problem"):
+        notes.append(f"ledger: {ledger['problem']}")
     return "; ".join(notes)
 
 

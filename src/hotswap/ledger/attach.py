@@ -1,0 +1,77 @@
+"""A router's ledger: one writer thread and the session's running spend, fed by one
+exchange observer. `open_ledger(state)` where routers start; `close()` where they stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from hotswap.exchange import ExchangeRecord
+from hotswap.ledger.queries import session_usage
+from hotswap.ledger.spend import Spend
+from hotswap.ledger.store import connect, ledger_path
+from hotswap.ledger.writer import LedgerWriter, WriteError
+from hotswap.prices import price_table
+
+if TYPE_CHECKING:
+    from hotswap.state import RouterState
+
+log = logging.getLogger("hotswap")
+
+CLOSE_TIMEOUT_S = 10.0  # flushing on shutdown: a busy ledger waits its busy_timeout (5 s)
+
+
+class RouterLedger:
+    """What a router holds of the ledger (RouterState.ledger)."""
+
+    def __init__(self, writer: LedgerWriter, spend: Spend) -> None:
+        self.writer = writer
+        self.spend = spend
+
+    def observe(self, record: ExchangeRecord) -> None:
+        """The exchange observer: count it, queue it. Never waits on the disk."""
+        self.spend.add(record)
+        self.writer.submit(record)
+
+    def status(self) -> dict[str, Any]:
+        return {"ledger": self.writer.health(), "spend": self.spend.snapshot()}
+
+    def close(self, timeout: float = 5.0) -> bool:
+        return self.writer.close(timeout)
+
+
+def open_ledger(state: RouterState) -> RouterLedger:
+    """Start the router's ledger writer, seed its spend, and observe its exchanges."""
+    config = state.config
+    path = ledger_path(config.state_dir)
+    spend = Spend(price_table(config.prices))
+    seed(spend, state.session_id, state.started, path)
+    writer = LedgerWriter(path, retention_days=config.ledger_retention_days).start()
+    ledger = RouterLedger(writer, spend)
+    state.ledger = ledger
+    state.observers.add(ledger.observe)
+    return ledger
+
+
+async def close_ledger(ledger: RouterLedger, timeout: float = CLOSE_TIMEOUT_S) -> bool:
+    """After the router stopped: let already scheduled observers run, then flush."""
+    await asyncio.sleep(0)
+    return await asyncio.to_thread(ledger.close, timeout)
+
+
+def seed(spend: Spend, session: str | None, since: float, path: Any) -> None:
+    """The session's exchanges already in the ledger (since it started: an older session
+    that had the same short id is not counted). A ledger that cannot be read seeds nothing:
+    the writer reports the problem."""
+    try:
+        conn = connect(path)
+        try:
+            for usage, backend, model, client_model, n, with_tokens in session_usage(
+                conn, session, since
+            ):
+                spend.add_usage(usage, backend, model, client_model, n, with_tokens)
+        finally:
+            conn.close()
+    except WriteError as exc:
+        log.debug("ledger: not seeding the session's spend: %s", exc)

@@ -1,0 +1,245 @@
+"""Reading the ledger: cost per backend / model / day / session, and recent exchanges.
+
+Tokens are summed in SQL per (group, backend, model, client model); prices are applied
+here, so a price corrected in the config corrects every past report.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from hotswap.exchange import Usage
+from hotswap.prices import PriceTable, price_usage
+
+# How each `--by` groups rows (local days, like the times `hotswap logs` prints).
+MODEL_SQL = "COALESCE(wire_model, response_model, client_model)"
+GROUPS = {
+    "backend": "COALESCE(backend, '(no answer)')",
+    "model": f"COALESCE({MODEL_SQL}, '(none)')",
+    "day": "date(started, 'unixepoch', 'localtime')",
+    "session": "COALESCE(session, '(serve)')",
+}
+FAILED_SQL = "outcome NOT IN ('ok', 'client_gone')"
+_UNITS_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+class Filter(NamedTuple):
+    session: str | None = None
+    since: float | None = None  # Unix seconds
+    until: float | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = ["1"]
+        params: list[Any] = []
+        if self.session is not None:
+            clauses.append("session = ?")
+            params.append(self.session)
+        if self.since is not None:
+            clauses.append("started >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            clauses.append("started < ?")
+            params.append(self.until)
+        return " AND ".join(clauses), params
+
+
+def parse_since(text: str, now: float | None = None) -> float:
+    """`7d`, `12h`, `30m`, `2w` ago, or a local date / date-time (`2026-12-01`,
+    `2026-12-01T09:00`). Pure; raises ValueError."""
+    text = text.strip()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([mhdw])", text)
+    if match:
+        return (time.time() if now is None else now) - float(match[1]) * _UNITS_S[match[2]]
+    try:
+        return datetime.fromisoformat(text).timestamp()  # naive: local time
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a duration (7d, 12h, 30m) or a date (2026-12-01)"
+        ) from None
+
+
+@dataclass
+class CostLine:
+    """One group of a cost report (or its total)."""
+
+    key: str
+    requests: int = 0
+    failures: int = 0
+    fallbacks: int = 0
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0  # of the priced exchanges
+    savings_usd: float = 0.0  # of the exchanges whose cost and Claude price are known
+    unpriced: int = 0  # exchanges that used tokens on a model without a price
+    unsaved: int = 0  # ... and those whose savings are unknown (either price missing)
+
+    @property
+    def cache_hit_rate(self) -> float | None:
+        u = self.usage
+        prompt = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens
+        return u.cache_read_tokens / prompt if prompt else None
+
+    def merge(self, other: CostLine) -> None:
+        self.requests += other.requests
+        self.failures += other.failures
+        self.fallbacks += other.fallbacks
+        self.usage = _add(self.usage, other.usage)
+        self.cost_usd += other.cost_usd
+        self.savings_usd += other.savings_usd
+        self.unpriced += other.unpriced
+        self.unsaved += other.unsaved
+
+
+def _add(a: Usage, b: Usage) -> Usage:
+    return Usage(
+        a.input_tokens + b.input_tokens,
+        a.output_tokens + b.output_tokens,
+        a.cache_read_tokens + b.cache_read_tokens,
+        a.cache_write_tokens + b.cache_write_tokens,
+    )
+
+
+_COST_SQL = """
+SELECT {key} AS k, backend, {model} AS model, client_model,
+       COUNT(*), SUM({failed}), SUM(fell_back_from IS NOT NULL),
+       SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), SUM(cache_write_tokens),
+       SUM(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens > 0)
+FROM exchanges WHERE {where}
+GROUP BY k, backend, model, client_model
+ORDER BY k
+"""
+
+
+def cost(
+    conn: sqlite3.Connection,
+    table: PriceTable,
+    by: str = "backend",
+    where: Filter | None = None,
+) -> tuple[list[CostLine], CostLine]:
+    """Cost lines grouped `by` (backend | model | day | session), and their total."""
+    where = where or Filter()
+    if by not in GROUPS:
+        raise ValueError(f"cannot group by {by!r}; one of {', '.join(GROUPS)}")
+    clause, params = where.where()
+    sql = _COST_SQL.format(key=GROUPS[by], model=MODEL_SQL, failed=FAILED_SQL, where=clause)
+    lines: dict[str, CostLine] = {}
+    for row in conn.execute(sql, params):
+        part = _priced(table, row)
+        lines.setdefault(part.key, CostLine(part.key)).merge(part)
+    total = CostLine("total")
+    for line in lines.values():
+        total.merge(line)
+    return list(lines.values()), total
+
+
+def _priced(table: PriceTable, row: tuple[Any, ...]) -> CostLine:
+    key, backend, model, client_model, requests, failures, fallbacks = row[:7]
+    usage = Usage(*(int(v or 0) for v in row[7:11]))
+    with_tokens = int(row[11] or 0)
+    line = CostLine(str(key), int(requests), int(failures or 0), int(fallbacks or 0), usage)
+    costed = price_usage(table, usage, backend, model, client_model)
+    if costed.cost_usd is None:
+        line.unpriced = line.unsaved = with_tokens
+    else:
+        line.cost_usd = costed.cost_usd
+    if costed.savings_usd is None:
+        line.unsaved = with_tokens
+    else:
+        line.savings_usd = costed.savings_usd
+    return line
+
+
+LOG_COLUMNS = (
+    "id",
+    "started",
+    "session",
+    "backend",
+    "active",
+    "client_model",
+    "wire_model",
+    "response_model",
+    "status",
+    "outcome",
+    "error",
+    "fell_back_from",
+    "fallback_kind",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "ttfb_ms",
+    "duration_ms",
+    "endpoint",
+)
+
+
+def recent(conn: sqlite3.Connection, n: int, session: str | None = None) -> list[dict[str, Any]]:
+    """The last `n` exchanges, oldest first."""
+    clause, params = Filter(session=session).where()
+    sql = f"SELECT {', '.join(LOG_COLUMNS)} FROM exchanges WHERE {clause} ORDER BY id DESC LIMIT ?"
+    rows = conn.execute(sql, [*params, n]).fetchall()
+    return _with_attempts(conn, [dict(zip(LOG_COLUMNS, r, strict=True)) for r in reversed(rows)])
+
+
+def after(
+    conn: sqlite3.Connection, rowid: int, session: str | None = None, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """Exchanges written after `rowid`, oldest first (for `logs -f`)."""
+    clause, params = Filter(session=session).where()
+    sql = (
+        f"SELECT {', '.join(LOG_COLUMNS)} FROM exchanges WHERE {clause} AND id > ? "
+        "ORDER BY id LIMIT ?"
+    )
+    rows = conn.execute(sql, [*params, rowid, limit]).fetchall()
+    return _with_attempts(conn, [dict(zip(LOG_COLUMNS, r, strict=True)) for r in rows])
+
+
+def last_id(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM exchanges").fetchone()[0])
+
+
+def _with_attempts(conn: sqlite3.Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_id = {row["id"]: row for row in rows}
+    for row in rows:
+        row["attempts"] = []
+    for chunk in _chunks(list(by_id), 500):
+        marks = ", ".join("?" * len(chunk))
+        for exchange, backend, status, verdict, reason in conn.execute(
+            "SELECT exchange, backend, status, verdict, reason FROM attempts "
+            f"WHERE exchange IN ({marks}) ORDER BY exchange, seq",
+            chunk,
+        ):
+            by_id[exchange]["attempts"].append(
+                {"backend": backend, "status": status, "verdict": verdict, "reason": reason}
+            )
+    return rows
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def session_usage(
+    conn: sqlite3.Connection, session: str | None, since: float
+) -> list[tuple[Usage, str | None, str | None, str | None, int, int]]:
+    """A session's tokens per (backend, model, client model) since `since`: to seed Spend."""
+    clause, params = Filter(session=session, since=since).where()
+    if session is None:
+        clause += " AND session IS NULL"
+    sql = (
+        f"SELECT backend, {MODEL_SQL}, client_model, COUNT(*), "
+        "SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), "
+        "SUM(cache_write_tokens), "
+        "SUM(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens > 0) "
+        f"FROM exchanges WHERE {clause} GROUP BY 1, 2, 3"
+    )
+    return [
+        (Usage(*(int(v or 0) for v in r[4:8])), r[0], r[1], r[2], int(r[3]), int(r[8] or 0))
+        for r in conn.execute(sql, params)
+    ]

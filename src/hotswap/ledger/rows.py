@@ -1,0 +1,119 @@
+"""An ExchangeRecord as the ledger rows it becomes (one exchange, one row per attempt)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from hotswap.exchange import ExchangeRecord
+
+ERROR_CHARS = 500  # an error message is for a person skimming `hotswap logs`
+
+EXCHANGE_COLUMNS = (
+    "exchange_id",
+    "started",
+    "session",
+    "endpoint",
+    "stream",
+    "client_model",
+    "active",
+    "backend",
+    "wire_model",
+    "response_model",
+    "status",
+    "outcome",
+    "error",
+    "fell_back_from",
+    "fallback_kind",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "stop_reason",
+    "ttfb_ms",
+    "duration_ms",
+    "request_bytes",
+    "response_bytes",
+)
+ATTEMPT_COLUMNS = (
+    "exchange",
+    "seq",
+    "backend",
+    "status",
+    "verdict",
+    "reason",
+    "wire_model",
+    "ttfb_ms",
+    "duration_ms",
+)
+_INSERT_EXCHANGE = (
+    f"INSERT INTO exchanges ({', '.join(EXCHANGE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(EXCHANGE_COLUMNS))})"
+)
+_INSERT_ATTEMPT = (
+    f"INSERT INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(ATTEMPT_COLUMNS))})"
+)
+
+
+def _clip(text: str | None) -> str | None:
+    return text[:ERROR_CHARS] if text else text
+
+
+def exchange_row(r: ExchangeRecord) -> tuple[Any, ...]:
+    u = r.usage
+    return (
+        r.id,
+        r.started,
+        r.session,
+        r.endpoint,
+        int(r.stream),
+        r.client_model,
+        r.active,
+        r.backend,
+        r.wire_model,
+        r.response_model,
+        r.status,
+        r.outcome,
+        _clip(r.error),
+        r.fell_back_from,
+        r.fallback_kind,
+        u.input_tokens,
+        u.output_tokens,
+        u.cache_read_tokens,
+        u.cache_write_tokens,
+        r.stop_reason,
+        r.ttfb_ms,
+        r.duration_ms,
+        r.request_bytes,
+        r.response_bytes,
+    )
+
+
+def insert(conn: sqlite3.Connection, records: Iterable[ExchangeRecord]) -> int:
+    """Insert the records and their attempts (inside the caller's transaction)."""
+    count = 0
+    for record in records:
+        cursor = conn.execute(_INSERT_EXCHANGE, exchange_row(record))
+        rowid = cursor.lastrowid
+        if record.attempts:
+            conn.executemany(
+                _INSERT_ATTEMPT,
+                [
+                    (
+                        rowid,
+                        seq,
+                        a.backend,
+                        a.status,
+                        a.verdict,
+                        _clip(a.reason) or None,
+                        a.wire_model,
+                        a.ttfb_ms,
+                        a.duration_ms,
+                    )
+                    for seq, a in enumerate(record.attempts)
+                ],
+            )
+        count += 1
+    return count

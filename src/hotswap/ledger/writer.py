@@ -1,0 +1,205 @@
+"""One writer thread per router: exchange records in, batched transactions out.
+
+`submit()` is what the router's observer calls: it appends to a bounded queue and returns
+at once, whatever the disk is doing; it wakes the thread only when a full batch is waiting.
+The thread wakes every FLUSH_EVERY_S, takes everything queued and writes it in one
+transaction per BATCH rows: a busy router costs a few transactions a second, not one per
+exchange (each one takes file locks, and the thread holds the GIL while it builds rows).
+
+When the ledger cannot be written (read-only, disk full, locked longer than the busy
+timeout, a newer schema) the rows stay queued and are retried with backoff; past
+`max_queued` the oldest are dropped and counted. `health()` says which (the router shows
+it in /_hotswap/status). `close()` flushes what is queued.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hotswap.exchange import ExchangeRecord
+from hotswap.ledger import rows
+from hotswap.ledger.schema import SchemaError
+from hotswap.ledger.store import connect, prune
+
+log = logging.getLogger("hotswap")
+
+MAX_QUEUED = 10_000  # ~3 MB of records: hours of a busy session while the disk is full
+BATCH = 500  # rows per transaction at most
+FLUSH_EVERY_S = 0.25  # rows reach the file (and `hotswap logs -f`) this often at most
+RETRY_MIN_S = 0.5
+RETRY_MAX_S = 30.0
+PRUNE_EVERY_S = 86400.0
+DAY_S = 86400.0
+
+WriteError = (sqlite3.Error, OSError, SchemaError)
+
+
+class LedgerWriter:
+    """Writes one router's exchange records to the ledger at `path`."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_queued: int = MAX_QUEUED,
+        batch: int = BATCH,
+        retention_days: float | None = None,
+        opener: Callable[[Path], sqlite3.Connection] = connect,
+    ) -> None:
+        self.path = path
+        self.max_queued = max_queued
+        self.batch = batch
+        self.retention_days = retention_days
+        self._open = opener
+        self._queue: deque[ExchangeRecord] = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hotswap-ledger", daemon=True)
+        self._conn: sqlite3.Connection | None = None
+        self._pruned_at = 0.0
+        self.written = 0
+        self.dropped = 0
+        self.problem: str | None = None
+
+    def start(self) -> LedgerWriter:
+        self._thread.start()
+        return self
+
+    def submit(self, record: ExchangeRecord) -> None:
+        """Queue a record; never blocks on the disk, never raises."""
+        with self._lock:
+            if len(self._queue) >= self.max_queued:
+                self._queue.popleft()
+                self.dropped += 1
+            self._queue.append(record)
+            full = len(self._queue) == self.batch
+        if full:
+            self._wake.set()
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "ok": self.problem is None,
+            "problem": self.problem,
+            "queued": len(self._queue),
+            "dropped": self.dropped,
+            "written": self.written,
+            "path": str(self.path),
+        }
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Flush and stop; True when nothing was left unwritten."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        left = len(self._queue)
+        if left:
+            log.warning(
+                "ledger: %d exchange(s) not written to %s: %s", left, self.path, self.problem
+            )
+        return left == 0 and not self._thread.is_alive()
+
+    # -- the thread --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        retry_s = RETRY_MIN_S
+        try:
+            while True:
+                stopping = self._stop.is_set()
+                written = self._drain()
+                if stopping:
+                    return  # drained once more on the way out; close() reports what is left
+                if written:
+                    retry_s = RETRY_MIN_S
+                    self._maybe_prune()
+                    self._wake.wait(FLUSH_EVERY_S)
+                    self._wake.clear()
+                else:
+                    self._stop.wait(retry_s)
+                    retry_s = min(retry_s * 2, RETRY_MAX_S)
+        finally:
+            self._close_conn()
+
+    def _drain(self) -> bool:
+        """Write everything queued, a batch per transaction; False when a write failed."""
+        while batch := self._take():
+            if not self._write(batch):
+                return False
+        return True
+
+    def _take(self) -> list[ExchangeRecord]:
+        with self._lock:
+            n = min(self.batch, len(self._queue))
+            return [self._queue.popleft() for _ in range(n)]
+
+    def _put_back(self, batch: list[ExchangeRecord]) -> None:
+        """Failed rows go back in front, oldest dropped past the bound."""
+        with self._lock:
+            self._queue.extendleft(reversed(batch))
+            while len(self._queue) > self.max_queued:
+                self._queue.popleft()
+                self.dropped += 1
+
+    def _write(self, batch: list[ExchangeRecord]) -> bool:
+        try:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                rows.insert(conn, batch)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except WriteError as exc:
+            self._put_back(batch)
+            self._fail(exc)
+            return False
+        self.written += len(batch)
+        if self.problem is not None:
+            log.info("ledger: writing to %s again", self.path)
+            self.problem = None
+        return True
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = self._open(self.path)
+        return self._conn
+
+    def _fail(self, exc: BaseException) -> None:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        problem = f"cannot write {self.path}: {reason}"
+        if problem != self.problem:
+            log.warning("ledger: %s (requests are still served; rows wait in memory)", problem)
+        self.problem = problem
+        self._close_conn()  # reopen next time: the file may have come back
+
+    def _close_conn(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
+    def _maybe_prune(self) -> None:
+        """`[ledger] retention_days`: delete older exchanges at start and once a day."""
+        now = time.time()
+        days = self.retention_days
+        if days is None or now - self._pruned_at < PRUNE_EVERY_S:
+            return
+        self._pruned_at = now
+        try:
+            removed = prune(self._connection(), now - days * DAY_S)
+        except WriteError as exc:
+            self._fail(exc)
+            return
+        if removed:
+            log.info("ledger: pruned %d exchange(s) older than %g days", removed, days)
