@@ -144,5 +144,8 @@ def test_no_key_reaches_any_output_error_body_log_or_state_file(
         assert CLIENT_KEY not in str(ds.received[0].headers)
     for name, text in files.items():
         assert MARK not in text, name
+    for path in home.rglob("*"):  # the ledger, serve.json, anything else hotswap keeps
+        if path.is_file() and path.name != "config.toml":
+            assert MARK.encode() not in path.read_bytes(), path
     for text in seen:
         assert MARK not in text, text
