@@ -517,11 +517,12 @@ async def test_a_missing_key_on_the_fallback_target_is_named(fakes, make_router)
     assert code == 529 and "DEEPSEEK_API_KEY is not set" in error_message(raw)
 
 
-async def test_a_missing_key_on_the_only_backend_is_our_own_403(fakes, make_router):
+async def test_a_missing_key_on_the_only_backend_is_our_own_424(fakes, make_router):
     ds = await fakes("deepseek")
     router = await make_router({"deepseek": ds.url}, mode="deepseek")
-    with pytest.raises(anthropic.PermissionDeniedError, match="DEEPSEEK_API_KEY"):
+    with pytest.raises(anthropic.APIStatusError, match="DEEPSEEK_API_KEY") as raised:
         await sdk(router).messages.create(model="claude-opus-5-5", max_tokens=10, messages=HI)
+    assert raised.value.status_code == 424  # not 401/403: Claude Code would say "/login"
     assert ds.received == []
 
 

@@ -447,7 +447,7 @@ async def test_missing_deepseek_key_is_a_clear_error(fakes, make_router, caplog)
     ds = await fakes("deepseek")
     router = await make_router({"deepseek": ds.url}, mode="deepseek")
     status, _, raw = await post_raw(router.url + "/v1/messages", request_body())
-    assert status in (401, 403)
+    assert status == 424  # not 401/403: Claude Code would suggest /login
     error = anthropic_error(raw)
     assert "DEEPSEEK_API_KEY" in error["message"] and "deepseek" in error["message"]
     assert ds.received == []
