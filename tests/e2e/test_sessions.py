@@ -101,17 +101,17 @@ def test_new_session_id_claims_a_private_folder_of_its_own(tmp_path: Path) -> No
         assert (sessions_dir / sid).stat().st_mode & 0o777 == 0o700
 
 
-async def test_a_launch_that_fails_before_claude_starts_leaves_no_session_folder(
+def test_a_launch_that_fails_before_claude_starts_leaves_no_session_folder(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from hotswap import launcher
     from hotswap.config import load_config
 
-    def broken(path: Path) -> None:
-        raise RuntimeError("log file")
+    def broken(argv: list[str], env: dict[str, str]) -> None:
+        raise RuntimeError("cannot start claude")
 
-    monkeypatch.setattr(launcher, "_log_to_file", broken)
+    monkeypatch.setattr(launcher, "_launch", broken)
     config = load_config()
     with pytest.raises(RuntimeError):
-        await launcher._session(config, "anthropic", 0, [], {})
+        launcher.run_session(config, "anthropic", 0, [], {"HOTSWAP_CLAUDE_BIN": "/bin/true"})
     assert not config.sessions_dir.exists() or list(config.sessions_dir.iterdir()) == []

@@ -55,7 +55,7 @@ async def test_a_key_with_a_newline_is_a_clear_error_naming_the_variable(
     )
     status, _, body = await post_raw(router.url + "/v1/messages", request_body(stream=False))
     error = anthropic_error(body)
-    assert status in (400, 403, 500)
+    assert status in (400, 424, 500)
     assert "DEEPSEEK_API_KEY" in error["message"]
     assert "sk-bad" not in body.decode()
     assert ds.received == []
