@@ -126,12 +126,16 @@ def test_each_backend_shows_its_breaker_in_each_live_router_and_its_last_error()
     rows = [{"name": "kimi"}, {"name": "deepseek"}]
     statuses: dict[str, dict[str, object]] = {
         "ab12": {"breakers": {"kimi": {"state": "open"}, "deepseek": {"state": "closed"}}},
-        "cd34": {"breakers": {"kimi": {"state": "half-open"}}},
+        "cd34": {
+            "breakers": {"kimi": {"state": "half-open"}},
+            "missing_keys": {"deepseek": "DEEPSEEK_API_KEY"},
+        },
     }
     error = {"at": NOON, "status": 529, "reason": "HTTP 529", "session": "ab12"}
     kimi, deepseek = with_health(rows, statuses, {"kimi": error})
     assert kimi["breaker"] == "open in ab12, half-open in cd34" and kimi["last_error"] == error
     assert deepseek["breaker"] == "closed" and deepseek["last_error"] is None
+    assert deepseek["key_missing_in"] == ["cd34"] and kimi["key_missing_in"] == []
 
 
 def test_a_session_row_says_what_sessions_says(home: Path) -> None:

@@ -128,17 +128,26 @@ def with_health(
     statuses: Mapping[str, Status],
     errors: Mapping[str, dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Each backend row with its breakers in the live routers and its last failure."""
+    """Each backend row with its breakers in the live routers, the sessions whose router
+    lacks its key (`missing_keys` in their status), and its last failure."""
     out = []
     for row in rows:
-        states = []
+        name, states, lacking = row["name"], [], []
         for sid, status in sorted(statuses.items()):
             breakers = status.get("breakers")
-            snap = breakers.get(row["name"]) if isinstance(breakers, dict) else None
+            snap = breakers.get(name) if isinstance(breakers, dict) else None
             if isinstance(snap, dict) and snap.get("state", "closed") != "closed":
                 states.append(f"{snap['state']} in {sid}")
+            missing = status.get("missing_keys")
+            if isinstance(missing, dict) and name in missing:
+                lacking.append(sid)
         out.append(
-            {**row, "breaker": ", ".join(states) or "closed", "last_error": errors.get(row["name"])}
+            {
+                **row,
+                "breaker": ", ".join(states) or "closed",
+                "key_missing_in": lacking,
+                "last_error": errors.get(name),
+            }
         )
     return out
 

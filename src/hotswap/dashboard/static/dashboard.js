@@ -205,6 +205,9 @@
       const breaker = tr.querySelector(".breaker");
       breaker.textContent = row.breaker;
       breaker.className = "breaker " + (row.breaker.startsWith("open") ? "bad" : row.breaker === "closed" ? "" : "warn");
+      const lacking = row.key_ok ? row.key_missing_in || [] : [];  // set here, not there
+      tr.querySelector(".key-where").textContent = lacking.length
+        ? `(not set where session ${lacking.join(", ")} runs)` : "";
       const last = tr.querySelector(".last-error");
       const e = row.last_error;
       last.textContent = e ? `${when(e.at)} · ${e.status || "no answer"} · ${e.reason || ""}` + (e.session ? ` (session ${e.session})` : "") : "none";
