@@ -10,9 +10,11 @@ from typing import Any
 import click
 
 from hotswap.backends import PRESETS, Backend
+from hotswap.commands.backend_prices import price_cell, tier_prices
 from hotswap.commands.output import echo_json, fail, mask, table
 from hotswap.config import Config, load_config
 from hotswap.errors import HotswapError
+from hotswap.prices import PRICES_CHECKED
 
 # What Claude Code sends for --model opus|sonnet|haiku (claude-code.md): the model map is
 # shown as what each of these becomes.
@@ -62,6 +64,7 @@ def backend_rows(
     for name in order:
         b = config.backends[name]
         key_env, value = credential(b, environ)
+        models = model_map(b)
         rows.append(
             {
                 "name": b.name,
@@ -73,7 +76,8 @@ def backend_rows(
                 "key_env": key_env,
                 "key_set": bool(value),
                 "key": key_text(b, environ),
-                "models": model_map(b),
+                "models": models,
+                "prices": tier_prices(config, b, models),
                 "fallback": list(b.fallback),
                 "default": b.name == config.default_backend,
                 "active": b.name == active,
@@ -100,6 +104,10 @@ def active_backend(config: Config) -> tuple[str | None, str]:
 
 
 _LONG_MODEL = 24
+PRICE_NOTE = (
+    f"PRICE: USD per million tokens, input/output, of the model SONNET is sent as (built-in "
+    f'prices checked {PRICES_CHECKED}; yours: [backends.NAME.prices."glob"] in config.toml)'
+)
 
 
 def _model_cell(tier: str, target: str) -> str:
@@ -121,7 +129,7 @@ def render(rows: list[dict[str, Any]], active: str | None, where: str) -> str:
     for r in rows:
         marker = "*" if r["active"] else " "
         name = r["name"] + (" (default)" if r["default"] else "")
-        key = r["key"] if r["auth"] == "passthrough" else f"{r['key_env']} {r['key']}"
+        key = r["key"] if r["auth"] in ("passthrough", "none") else f"{r['key_env']} {r['key']}"
         body.append(
             [
                 f"{marker} {name}",
@@ -129,13 +137,15 @@ def render(rows: list[dict[str, Any]], active: str | None, where: str) -> str:
                 r["auth"],
                 key,
                 *_models_text(r),
+                price_cell(r["auth"], r["prices"]["sonnet"]),
                 ", ".join(r["fallback"]) or "-",
                 r["base_url"],
             ]
         )
-    header = ["  NAME", "ALIASES", "AUTH", "KEY", "OPUS", "SONNET", "HAIKU", "FALLBACK", "BASE URL"]
+    header = ["  NAME", "ALIASES", "AUTH", "KEY", "OPUS", "SONNET", "HAIKU", "PRICE"]
+    header += ["FALLBACK", "BASE URL"]
     last = f"* = active: {active} ({where})" if active else f"no backend marked: {where}"
-    return f"{table(header, body)}\n\n{last}"
+    return f"{table(header, body)}\n\n{PRICE_NOTE}\n{last}"
 
 
 EXAMPLES = """\b
@@ -165,6 +175,7 @@ def backends_command(as_json: bool, config_path: Path | None) -> None:
     active, where = active_backend(config)
     rows = backend_rows(config, os.environ, active)
     if as_json:
-        echo_json({"active": active, "active_where": where, "backends": rows})
+        data = {"active": active, "active_where": where, "prices_checked": PRICES_CHECKED}
+        echo_json({**data, "backends": rows})
     else:
         click.echo(render(rows, active, where))
