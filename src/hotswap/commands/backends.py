@@ -11,6 +11,7 @@ import click
 
 from hotswap.backends import PRESETS, Backend
 from hotswap.commands.backend_prices import price_cell, tier_prices
+from hotswap.commands.fast import complete_backend
 from hotswap.commands.output import echo_json, fail, mask, table
 from hotswap.config import Config, load_config
 from hotswap.errors import HotswapError
@@ -151,11 +152,15 @@ def render(rows: list[dict[str, Any]], active: str | None, where: str) -> str:
 EXAMPLES = """\b
 Examples:
   hotswap backends
+  hotswap backends deepseek                  one backend's row
+  hotswap backends deepseek --models         the models it offers, asked of it, one per line
   hotswap backends --json | jq '.backends[] | select(.key_set == false) | .name'
 """
 
 
 @click.command("backends", epilog=EXAMPLES)
+@click.argument("name", required=False, shell_complete=complete_backend)
+@click.option("--models", "list_models", is_flag=True, help="List NAME's models (asks it).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option(
     "--config",
@@ -163,17 +168,34 @@ Examples:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Config file (default: $HOTSWAP_CONFIG, else $HOTSWAP_HOME/config.toml).",
 )
-def backends_command(as_json: bool, config_path: Path | None) -> None:
-    """List every backend: aliases, auth, key (masked), model map, fallback, default.
+def backends_command(
+    name: str | None, list_models: bool, as_json: bool, config_path: Path | None
+) -> None:
+    """List every backend (or NAME): aliases, auth, key (masked), model map, price, fallback.
 
     The backend of the current session (found as `ds` finds it) is marked with `*`.
+    With --models, list the models NAME offers instead (from its own model list, else
+    its model map).
     """
+    if list_models and name is None:
+        fail("--models lists one backend's models: name it", "hotswap backends deepseek --models")
     try:
         config = load_config(config_path)
     except HotswapError as exc:
         fail(str(exc), "fix the config file (`hotswap config validate` shows the same error)")
+    if list_models:
+        from hotswap.commands.backend_models import show_models
+
+        assert name is not None
+        show_models(config, name, os.environ, as_json)
+        return
     active, where = active_backend(config)
     rows = backend_rows(config, os.environ, active)
+    if name is not None:
+        chosen = config.resolve(name)
+        if chosen is None:
+            fail(f"unknown backend {name!r}", f"use one of: {', '.join(sorted(config.names()))}")
+        rows = [r for r in rows if r["name"] == chosen.name]
     if as_json:
         data = {"active": active, "active_where": where, "prices_checked": PRICES_CHECKED}
         echo_json({**data, "backends": rows})
