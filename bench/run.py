@@ -39,6 +39,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from loadgen import BACKEND_KEY, rss_kb  # noqa: E402
+from run_startup import measure as measure_startup  # noqa: E402
 from switch_timing import measure as measure_switch  # noqa: E402
 
 TARGETS = ("direct", "hotswap", "passthrough")
@@ -432,6 +433,18 @@ def report(run: Run, info: dict[str, Any]) -> str:
         fmt(hwm["passthrough"], "", 1),
         "",
     )
+    start = info["run_startup"]
+    rows.append(
+        (
+            "`hotswap run`: exec to claude's start (median)",
+            fmt(start["direct_ms"], " ms", 1),
+            fmt(start["hotswap_run_ms"], " ms", 1),
+            "",
+            fmt(start["added_ms"], " ms", 1),
+            "",
+            f"<= 60 ms {verdict(start['added_ms'] <= 60)}",
+        )
+    )
     sw = info["switch"]
     limits = {
         "ds": 60.0,
@@ -627,6 +640,7 @@ def _measure(
     info["idle_after_mb"] = {t: rss_kb(pids[t]) / 1024 for t in TARGETS}
     info["checked"] = sum(r["ok"] for t in run.results.values() for rs in t.values() for r in rs)
     info["switch"] = measure_switch(8 if args.quick else 30)
+    info["run_startup"] = measure_startup(5 if args.quick else 20)
     log = router.stderr_path.read_text(errors="replace")
     info["router_warnings"] = sum("WARNING" in line for line in log.splitlines())
     info["router_log_tail"] = log[-2000:]

@@ -1,4 +1,10 @@
-"""Shared fixtures: a private HOTSWAP_HOME per test, fake backends, routers on 127.0.0.1:0."""
+"""Shared fixtures: a private HOTSWAP_HOME per test, fake backends, routers on 127.0.0.1:0.
+
+Tests live in three tiers, each marked by its folder (`pytest -m unit`, `-m "not e2e"`):
+tests/unit (pure functions), tests/integration (the router through real sockets, fake
+backends), tests/e2e (the installed commands and the real Claude Code CLI). What they
+share is in tests/support (fakes, clients, generated bodies, Claude Code's environment).
+"""
 
 from __future__ import annotations
 
@@ -129,3 +135,14 @@ async def make_router(home: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
 def caches() -> BodyCaches:
     """A router's body caches, fresh for each test (RouterState owns one per router)."""
     return BodyCaches()
+
+
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier, from the folder it lives in."""
+    for item in items:
+        tier = item.path.parent.name
+        if tier in TIERS:
+            item.add_marker(getattr(pytest.mark, tier))

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import logging
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from hotswap.config import Config
 from hotswap.errors import HotswapError, InternalError, RequestError
 from hotswap.estimate import handle_count_tokens
+from hotswap.inbound import (
+    CONNECTIONS,
+    NO_SECRET_MESSAGE,
+    Connections,
+    Limits,
+    make_inbound_middleware,
+)
 from hotswap.ledger.route import handle_cost
+from hotswap.listen import listen
 from hotswap.models import handle_models
 from hotswap.proxy import STATE, UPSTREAM, error_response, handle_messages
 from hotswap.state import RouterState
@@ -40,9 +52,9 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def _origin_host(origin: str) -> str:
-    rest = origin.split("://", 1)[-1]
-    return rest.split("/", 1)[0]
+def _loopback_origin(origin: str) -> bool:
+    host = origin.split("://", 1)[-1].split("/", 1)[0]
+    return origin != "null" and is_loopback_host(host)
 
 
 @dataclass(frozen=True)
@@ -64,8 +76,10 @@ class Guard:
         return "/" + rest
 
     def refuse(self, request: web.Request) -> HotswapError | None:
+        # Claude Code and the SDKs never send an Origin; browsers always do. A router
+        # without a session secret (`serve`) refuses any; one with a secret, foreign ones.
         origin = request.headers.get("Origin")
-        if origin and (origin == "null" or not is_loopback_host(_origin_host(origin))):
+        if origin is not None and (self.secret is None or not _loopback_origin(origin)):
             return RequestError("hotswap: requests from a web page are refused", status=403)
         if self.check_host and not is_loopback_host(request.host):
             return RequestError("hotswap: the Host header must be a loopback address", 403)
@@ -81,18 +95,17 @@ def make_guard_middleware(guard: Guard) -> Middleware:
                 raise refusal
             path = guard.strip_secret(request.rel_url.raw_path)
             if path is None:
-                raise RequestError(
-                    "hotswap: this router belongs to another session (missing or wrong "
-                    "session secret in ANTHROPIC_BASE_URL)",
-                    status=401,
-                )
+                raise RequestError(NO_SECRET_MESSAGE, status=401)
             if path != request.rel_url.raw_path:
                 url = request.rel_url.with_path(path, encoded=True)
                 request = request.clone(rel_url=url.with_query(request.rel_url.query))
                 return await _dispatch(request)
             return await handler(request)
         except HotswapError as exc:
-            return error_response(exc)
+            resp = error_response(exc)
+            if exc.status in (401, 403) and isinstance(exc, RequestError):
+                resp.force_close()  # a refusal: the connection goes too (inbound.py)
+            return resp
         except web.HTTPException:
             raise
         except Exception as exc:  # a bug: still Anthropic-shaped, never aiohttp's text page
@@ -109,7 +122,18 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
 
 
 async def handle_status(request: web.Request) -> web.Response:
-    return web.json_response(request.app[STATE].status())
+    state = request.app[STATE]
+    return web.json_response({**state.status(), "missing_keys": missing_keys(state.config)})
+
+
+def missing_keys(config: Config) -> dict[str, str]:
+    """Each backend whose key variable is unset where this router runs: its variable's
+    name (a switch command warns with it)."""
+    return {
+        b.name: b.api_key_env
+        for b in config.backends.values()
+        if b.api_key_env and b.needs_key and config.keys.get(b.api_key_env) is None
+    }
 
 
 async def handle_unknown(request: web.Request) -> web.Response:
@@ -122,8 +146,11 @@ async def handle_unknown(request: web.Request) -> web.Response:
 
 
 def make_app(state: RouterState, guard: Guard | None = None) -> web.Application:
-    app = web.Application(middlewares=[make_guard_middleware(guard or Guard())])
+    guard = guard or Guard()
+    middlewares = [make_inbound_middleware(), make_guard_middleware(guard)]
+    app = web.Application(middlewares=middlewares)
     app[STATE] = state
+    app[CONNECTIONS] = Connections(Limits.of(state.config.router), secret=guard.secret)
     app[UPSTREAM] = Upstream(state.config.router)
     app.router.add_post("/v1/messages", handle_messages)
     app.router.add_post("/v1/messages/count_tokens", handle_count_tokens)
@@ -142,25 +169,64 @@ async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 class RunningRouter:
-    """A started router: its port, and how to stop it."""
+    """A started router: its port, its requests in flight, and how to stop it."""
 
-    def __init__(self, runner: web.AppRunner, port: int) -> None:
-        self.runner = runner
-        self.port = port
+    def __init__(
+        self, runner: web.AppRunner, server: asyncio.AbstractServer, conns: Connections, port: int
+    ) -> None:
+        self.runner, self.server, self.conns, self.port = runner, server, conns, port
 
-    async def stop(self) -> None:
+    @property
+    def in_flight(self) -> int:
+        return len(self.conns.in_flight)
+
+    def stop_accepting(self) -> None:
+        self.server.close()
+        for conn in list(self.conns.open):
+            if not conn.in_request:
+                conn.force_close()  # idle keep-alive connections: nothing to wait for
+
+    async def stop(self, grace_s: float = 0.0) -> None:
+        """Stop accepting at once; requests in flight get `grace_s` to finish, then each
+        is cut (a stream ends with one SSE `error` event)."""
+        self.stop_accepting()
+        pending = set(self.conns.in_flight)
+        if pending and grace_s > 0:
+            _, pending = await asyncio.wait(pending, timeout=grace_s)
+        await self.cut(pending)
         await self.runner.cleanup()
+
+    async def cut(self, tasks: set[asyncio.Task[Any]] | None = None) -> None:
+        """Cancel requests in flight now (each is answered by inbound.end_for_shutdown)."""
+        tasks = set(self.conns.in_flight) if tasks is None else tasks
+        self.conns.stopping = True
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
 
 
 async def start_router(
-    state: RouterState, host: str, port: int, guard: Guard | None = None
+    state: RouterState,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    guard: Guard | None = None,
+    sock: socket.socket | None = None,
 ) -> RunningRouter:
-    """Bind and start serving; port 0 picks a free one."""
+    """Serve on `sock` (already listening), else bind host:port (0 picks a free one)."""
+    sock = sock if sock is not None else listen(host, port)
     app = make_app(state, guard)
-    runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
-    await site.start()
-    bound = int(runner.addresses[0][1])
+    conns = app[CONNECTIONS]
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1)
+    try:
+        await runner.setup()
+        assert runner.server is not None
+        conns.server = runner.server
+        server = await asyncio.get_running_loop().create_server(conns, sock=sock)
+    except BaseException:
+        sock.close()
+        await runner.cleanup()
+        raise
+    bound = int(sock.getsockname()[1])
     state.port = bound
-    return RunningRouter(runner, bound)
+    return RunningRouter(runner, server, conns, bound)

@@ -9,25 +9,15 @@ import click
 
 from hotswap import __version__
 from hotswap.commands.output import GuardedGroup
-from hotswap.config import DEFAULT_PORT, Config, load_config
-from hotswap.errors import ConfigError, HotswapError
+from hotswap.config import DEFAULT_PORT, load_config
+from hotswap.errors import HotswapError
+from hotswap.run_command import ERROR_FIX, with_model
 
 
 def _fail(exc: HotswapError | OSError) -> None:
     click.echo(f"Error: {exc}", err=True)
-    click.echo("  fix: `hotswap doctor` checks the whole setup and says what to change", err=True)
+    click.echo(ERROR_FIX, err=True)
     sys.exit(2)
-
-
-def with_model(config: Config, name: str | None, model: str | None) -> Config:
-    """`--model X`: the config with backend `name` (else the default one) sending every
-    request to X, whatever its model map says."""
-    if model is None:
-        return config
-    backend = config.resolve(name or config.default_backend)
-    if backend is None:
-        raise ConfigError(config.unknown_backend(name or config.default_backend))
-    return config._replace(backends={**config.backends, backend.name: backend.with_model(model)})
 
 
 _MODEL_HELP = "Send every request of this backend to MODEL (instead of its model map)."
@@ -75,7 +65,7 @@ Examples:
 @cli.command(epilog=SERVE_EXAMPLES)
 @click.option(
     "--port",
-    type=int,
+    type=click.IntRange(0, 65535),
     default=DEFAULT_PORT,
     show_default=True,
     help="Port to listen on; 0 picks a free one.",
@@ -132,7 +122,9 @@ Examples:
 )
 @click.option("-b", "--backend", help="Backend to start with (default: config's default_backend).")
 @click.option("-m", "--model", help=_MODEL_HELP)
-@click.option("--port", type=int, default=0, help="Router port (default: a free one).")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, help="Router port (default: a free one)."
+)
 @click.option(
     "--config",
     "config_path",

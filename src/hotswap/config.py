@@ -82,6 +82,12 @@ class RouterSettings(NamedTuple):
     transient_fallback: bool = False  # a transient fault may go to another backend
     breaker_failures: int = 5
     breaker_cooldown_s: float = 30.0
+    # Inbound: what a client connection may take (inbound.py) and how a router stops.
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0  # plus 1 s per MB of body
+    keepalive_timeout_s: float = 60.0
+    max_connections: int = 128
+    shutdown_grace_s: float = 3.0
     # From HTTP(S)_PROXY / ALL_PROXY / NO_PROXY (not the config file): (scheme, value) pairs,
     # "no" for NO_PROXY. The upstream client resolves them once per backend.
     proxies: tuple[tuple[str, str], ...] = ()
@@ -161,6 +167,11 @@ _ROUTER_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "transient_fallback": ("transient_fallback", bool),
     "breaker_failures": ("breaker_failures", int),
     "breaker_cooldown_s": ("breaker_cooldown_s", float),
+    "header_timeout_s": ("header_timeout_s", float),
+    "body_timeout_s": ("body_timeout_s", float),
+    "keepalive_timeout_s": ("keepalive_timeout_s", float),
+    "max_connections": ("max_connections", int),
+    "shutdown_grace_s": ("shutdown_grace_s", float),
 }
 
 
@@ -187,7 +198,11 @@ def _parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Ba
     values: dict[str, Any] = {}
     if "kind" in data and "wire" not in data:
         data = {**data, "wire": data["kind"]}
+    if "api_key_env" in data:
+        values["api_key_env"] = _parse_key_env(path, where, data["api_key_env"])
     for key in _STRING_KEYS:
+        if key == "api_key_env":
+            continue
         if key in data:
             _check_type(path, f"{where}.{key}", data[key], str)
             values[key] = data[key]
@@ -210,6 +225,27 @@ def _parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Ba
     backend = base._replace(**values) if base else _new_backend(path, name, values)
     _validate_backend(path, backend)
     return backend
+
+
+def _parse_key_env(path: Path, where: str, value: Any) -> str:
+    """An environment variable's name. Never echoed: what is written here instead of a
+    name is often the key itself, pasted into the wrong place."""
+    if isinstance(value, str) and _is_variable_name(value):
+        return value
+    raise ConfigError(
+        f"{path}: {where}.api_key_env must be an environment variable name such as "
+        "MOONSHOT_API_KEY (letters, digits and underscores; the value given is not shown: "
+        "it may be a key)"
+    )
+
+
+def _is_variable_name(name: str) -> bool:
+    """[A-Za-z_][A-Za-z0-9_]* (no `re`: the switch commands load the config)."""
+    return (
+        name.isascii()
+        and (name[:1].isalpha() or name[:1] == "_")
+        and name.replace("_", "a").isalnum()
+    )
 
 
 def _check_list_of_str(path: Path, key: str, value: Any) -> None:
@@ -331,6 +367,9 @@ def _check_references(path: Path, cfg: Config) -> None:
         for target in b.fallback:
             if target.lower() not in names:
                 raise _fail(path, f"backends.{b.name}.fallback", target, "no such backend")
+            if names[target.lower()] == b.name:
+                why = "a backend cannot fall back to itself"
+                raise _fail(path, f"backends.{b.name}.fallback", target, why)
 
 
 def load_config(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:

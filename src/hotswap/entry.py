@@ -1,7 +1,8 @@
 """The `hotswap` console script: switch subcommands take the stdlib fast path.
 
 `hotswap use`, `sessions`, `backend` and `statusline` must start in tens of
-milliseconds, so they never import click or aiohttp.
+milliseconds, so they never import click or aiohttp; nor does `hotswap run` before it
+has started Claude Code.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ def main() -> None:
         import hotswap.switch as switch
 
         sys.exit(switch.dispatch(args[0], args[1:]))
+    if args and args[0] == "run":
+        from hotswap.run_command import run_main
+
+        code = run_main(args[1:])  # Claude Code's start waits for this: no click
+        if code is not None:
+            sys.exit(code)
     from hotswap.cli import cli
 
     cli()

@@ -28,6 +28,7 @@ ERROR_TYPES: dict[int, str] = {
     403: "permission_error",
     404: "not_found_error",
     413: "request_too_large",
+    424: "permission_error",  # hotswap's own: a backend's key is not set (MissingKeyError)
     429: "rate_limit_error",
     500: "api_error",
     502: "api_error",
@@ -37,9 +38,9 @@ ERROR_TYPES: dict[int, str] = {
 }
 
 # The reverse: the HTTP status Anthropic uses for each error type (api_error -> 500).
-STATUS_OF_TYPE: dict[str, int] = {}
-for _status, _kind in ERROR_TYPES.items():
-    STATUS_OF_TYPE.setdefault(_kind, _status)
+STATUS_OF_TYPE: dict[str, int] = {
+    kind: status for status, kind in reversed(tuple(ERROR_TYPES.items()))
+}
 
 
 def parse_error(body: bytes) -> tuple[str, str] | None:
@@ -78,9 +79,13 @@ class RequestError(HotswapError):
 
 
 class MissingKeyError(HotswapError):
-    """A backend needs an API key whose environment variable is unset."""
+    """A backend needs an API key whose environment variable is unset.
 
-    status = 403
+    424, not 401/403: Claude Code decorates those as a failed login ("Failed to
+    authenticate", "Please run /login"), which would send the user the wrong way; a 424 it
+    reports as it is, without retrying."""
+
+    status = 424
 
     def __init__(
         self, backend: str, env_var: str, message: str | None = None, reason: str | None = None
@@ -109,7 +114,10 @@ class InvalidKeyError(MissingKeyError):
 
 
 class NoCredentialError(MissingKeyError):
-    """Anthropic mode, but Claude Code was launched without any Anthropic credential."""
+    """Anthropic mode, but Claude Code was launched without any Anthropic credential (a
+    403: here a login is one of the ways out)."""
+
+    status = 403
 
     def __init__(self, backend: str) -> None:
         super().__init__(

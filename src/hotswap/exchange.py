@@ -31,8 +31,7 @@ UPSTREAM_ERROR = "upstream_error"  # committed: the backend's own error passed t
 STREAM_ERROR = "stream_error"  # committed, then broke mid-stream (one SSE error event sent)
 FAILED = "failed"  # every attempt failed: the router's error (or the one attempt's) sent
 CLIENT_GONE = "client_gone"  # the client went away before the end
-REFUSED = "refused"  # refused by the router before any attempt (bad body, too large)
-OUTCOMES = (OK, UPSTREAM_ERROR, STREAM_ERROR, FAILED, CLIENT_GONE, REFUSED)
+OUTCOMES = (OK, UPSTREAM_ERROR, STREAM_ERROR, FAILED, CLIENT_GONE)
 
 # Why another backend answered.
 STICKY = "sticky"  # the active backend refused (401/402/403, no credit): the switch sticks

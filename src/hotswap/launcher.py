@@ -6,10 +6,7 @@ The router runs in this process; Claude Code is its child. When Claude Code exit
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import logging
 import os
 import shutil
 import signal
@@ -19,11 +16,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hotswap.app import Guard, start_router
 from hotswap.backends import PLACEHOLDER_TOKEN
-from hotswap.config import Config
+from hotswap.child import Child, forward, spawn
+from hotswap.config import DEFAULT_PORT, Config
 from hotswap.errors import ConfigError
-from hotswap.ledger.attach import close_ledger, open_ledger
+from hotswap.listen import listen
 from hotswap.modefile import write_mode
 from hotswap.sessions import (
     MODE,
@@ -34,10 +31,6 @@ from hotswap.sessions import (
     register,
     remove,
 )
-from hotswap.state import RouterState
-from hotswap.tuning import tune_process
-
-log = logging.getLogger("hotswap")
 
 INSTALL_HINT = (
     "Claude Code's `claude` command was not found on PATH. Install it with\n"
@@ -51,15 +44,17 @@ TIER_VARIABLES = (
     "ANTHROPIC_DEFAULT_HAIKU_MODEL",
     "ANTHROPIC_SMALL_FAST_MODEL",
 )
+ROUTER_LOG = "router.log"
 _CREDENTIAL_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN")
 
 
 def find_claude(environ: Mapping[str, str]) -> str:
     explicit = environ.get("HOTSWAP_CLAUDE_BIN")
     if explicit:
-        if shutil.which(explicit) is None:
+        found = shutil.which(explicit)
+        if found is None:
             raise ConfigError(f"HOTSWAP_CLAUDE_BIN={explicit} is not an executable")
-        return explicit
+        return found
     found = shutil.which("claude", path=environ.get("PATH"))
     if found is None:
         raise ConfigError(INSTALL_HINT)
@@ -105,13 +100,20 @@ def child_environment(
         # `ds`, `backend` and the status line inside the session must see the same backends.
         env["HOTSWAP_CONFIG"] = str(config.source)
     _exempt_loopback_from_proxies(env)
+    dropped = []
     for name in TIER_VARIABLES:
         value = env.get(name, "")
         if value and not value.lower().startswith("claude"):
             # Claude Code must keep seeing claude-* names (auto mode needs them);
             # the router maps them per backend.
-            log.info("ignoring %s=%s: hotswap maps models in the router", name, value)
+            dropped.append(f"{name}={value}")
             del env[name]
+    if dropped:
+        print(
+            f"hotswap: not passing {', '.join(dropped)} to Claude Code: it keeps claude-* "
+            "names and the router maps them per backend ([backends.NAME.models])",
+            file=sys.stderr,
+        )
     if not has_claude_login(environ):
         # Claude Code will not start without a credential; the router knows this one
         # is not real and never sends it to Anthropic.
@@ -204,14 +206,6 @@ def our_settings(config: Config, environ: Mapping[str, str], cwd: Path) -> dict[
     return settings
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if hotswap itself is killed (Linux), not left orphaned."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def run_session(
     config: Config,
     backend: str | None,
@@ -219,96 +213,141 @@ def run_session(
     claude_args: list[str],
     environ: Mapping[str, str],
 ) -> int:
-    """Run Claude Code behind its own router; return Claude Code's exit code."""
+    """Run Claude Code behind its own router; return Claude Code's exit code.
+
+    Claude Code starts first: the port is bound (a plain socket) and the session
+    registered, then Claude Code is launched while the router loads (aiohttp takes most
+    of the start-up time); the kernel queues its first connections until then."""
     claude = find_claude(environ)
     name = backend or config.default_backend
     resolved = config.resolve(name)
     if resolved is None:
         raise ConfigError(config.unknown_backend(name))
+    config = with_users_base_url(config, environ)
     ours = our_settings(config, environ, Path.cwd())
     argv = [claude, *merge_settings(claude_args, ours)]
-    tune_process()
-    return asyncio.run(_session(config, resolved.name, port, argv, environ))
-
-
-def _log_to_file(path: Path) -> None:
-    """The router must not write on Claude Code's screen: its log goes to a file, private
-    to the user like every state file (it names backends, paths and errors)."""
-    path.touch(mode=0o600)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-
-
-async def _session(
-    config: Config, backend: str, port: int, argv: list[str], environ: Mapping[str, str]
-) -> int:
+    try:
+        sock = listen("127.0.0.1", port)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
     sessions_dir = config.sessions_dir
     session_id = new_session_id(sessions_dir)  # creates the session's folder
+    started = time.time()
     try:
-        return await _serve_session(config, backend, port, argv, environ, session_id)
+        session = _register(config, session_id, resolved.name, int(sock.getsockname()[1]))
+        proc = _launch(argv, child_environment(environ, session, config))
+        from hotswap.session_router import serve_session  # aiohttp: while Claude Code starts
+
+        code = serve_session(config, session, sock, proc)
     finally:
         remove(sessions_dir, session_id)
+    if not _prints(claude_args):
+        _resume_hint(environ, Path.cwd(), started)
+    return code
 
 
-async def _serve_session(
-    config: Config,
-    backend: str,
-    port: int,
-    argv: list[str],
-    environ: Mapping[str, str],
-    session_id: str,
-) -> int:
-    folder = config.sessions_dir / session_id
-    mode_file = folder / MODE
-    write_mode(mode_file, backend)
-    _log_to_file(folder / "router.log")
-    state = RouterState(config, mode_file, backend, session_id=session_id)
-    secret = new_secret()
-    ledger = open_ledger(state)
-    try:
-        router = await start_router(state, "127.0.0.1", port, Guard(secret=secret))
-    except OSError as exc:
-        await close_ledger(ledger)
-        raise ConfigError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+def _register(config: Config, session_id: str, backend: str, port: int) -> Session:
+    write_mode(config.sessions_dir / session_id / MODE, backend)
+    (config.sessions_dir / session_id / ROUTER_LOG).touch(mode=0o600)
     session = Session(
         id=session_id,
-        port=router.port,
+        port=port,
         pid=os.getpid(),
         cwd=os.getcwd(),
         started=time.time(),
-        secret=secret,
+        secret=new_secret(),
         backend=backend,
         pid_start=process_start_time(os.getpid()),
     )
+    register(config.sessions_dir, session)
+    return session
+
+
+def _launch(argv: list[str], env: dict[str, str]) -> Child:
+    child = spawn(argv, env)
+    # Ctrl-C reaches Claude Code from the terminal itself; hotswap waits for it to exit.
+    # SIGTERM and SIGHUP are passed on, already while the router loads.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            signal.signal(sig, lambda signum, _frame: forward(child, signum))
+    return child
+
+
+def _prints(claude_args: list[str]) -> bool:
+    """`claude -p`: no interactive session, so no resume hint."""
+    return any(a in ("-p", "--print") for a in claude_args)
+
+
+def _resume_hint(environ: Mapping[str, str], cwd: Path, since: float) -> None:
+    """Claude Code ends with `claude --resume ID`, which would bypass hotswap: say how to
+    resume through it. The ID is the newest transcript of this folder written since start."""
+    folder = _claude_dir(environ) / "projects" / _project_key(cwd)
     try:
-        register(config.sessions_dir, session)
-        return await _run_claude(argv, child_environment(environ, session, config))
-    finally:
-        await router.stop()
-        await close_ledger(ledger)
+        newest = max(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime, default=None)
+        if newest is None or newest.stat().st_mtime < since:
+            return
+    except OSError:
+        return
+    print(f"Resume this session through hotswap with: hotswap run -- --resume {newest.stem}")
 
 
-async def _run_claude(argv: list[str], env: dict[str, str]) -> int:
-    extra: dict[str, Any] = {}
-    if sys.platform.startswith("linux"):
-        extra["preexec_fn"] = _die_with_parent
-    proc = await asyncio.create_subprocess_exec(*argv, env=env, **extra)
-    loop = asyncio.get_running_loop()
-    # Ctrl-C reaches Claude Code from the terminal itself; forwarding it would count twice.
-    with contextlib.suppress(NotImplementedError):
-        loop.add_signal_handler(signal.SIGINT, lambda: None)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        with contextlib.suppress(NotImplementedError, AttributeError):
-            loop.add_signal_handler(sig, _forward, proc, sig)
-    code = await proc.wait()
+def _project_key(cwd: Path) -> str:
+    """Claude Code's folder name for a project: its path, every other character a `-`."""
+    return "".join(c if c.isascii() and c.isalnum() else "-" for c in str(cwd))
+
+
+def with_users_base_url(config: Config, environ: Mapping[str, str]) -> Config:
+    """A user's own ANTHROPIC_BASE_URL (a company gateway) is where the `anthropic` backend
+    goes in this session, never silently replaced; one pointing at a hotswap router is
+    refused (a session inside a session)."""
+    url = environ.get("ANTHROPIC_BASE_URL", "").strip()
+    if not url:
+        return config
+    shown = _origin(url)
+    if _is_hotswap_router(url, config, environ):
+        raise ConfigError(
+            f"ANTHROPIC_BASE_URL ({shown}) points at a hotswap router already; unset it to "
+            "start a new session (inside a session, switch with `ds` or `backend NAME`)"
+        )
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"ANTHROPIC_BASE_URL ({shown}) must start with http:// or https://")
+    anthropic = config.backends.get("anthropic")
+    if anthropic is None or url.rstrip("/") == anthropic.base_url.rstrip("/"):
+        return config
+    print(
+        f"hotswap: the anthropic backend goes to your ANTHROPIC_BASE_URL ({shown}) in this session",
+        file=sys.stderr,
+    )
+    backends = {**config.backends, "anthropic": anthropic._replace(base_url=url.rstrip("/"))}
+    return config._replace(backends=backends)
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] only: a path may hold a session secret, a user part a key."""
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    return f"{scheme}://{host}" if rest else url[:40]
+
+
+def _is_hotswap_router(url: str, config: Config, environ: Mapping[str, str]) -> bool:
+    from hotswap.sessions import list_sessions, serve_router
+
+    if environ.get("HOTSWAP_SESSION") or "/s/" in url:
+        return True
+    host = _origin(url).partition("://")[2]
+    name, _, port = host.rpartition(":")
+    if name.strip("[]") not in _LOOPBACK_NAMES or not port.isdigit():
+        return False
+    if int(port) == DEFAULT_PORT:
+        return True  # `hotswap serve`'s port, whether or not it runs right now
+    ports = {s.port for s, alive in list_sessions(config.sessions_dir, clean=False) if alive}
+    serve = serve_router(config.state_dir)
+    if serve is not None:
+        ports.add(int(str(serve.get("port", 0))))
+    return int(port) in ports
+
+
+def wait_exit_code(code: int) -> int:
+    """Claude Code's exit status as a shell reports it (killed by signal N: 128 + N)."""
     return 128 - code if code < 0 else code
-
-
-def _forward(proc: asyncio.subprocess.Process, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(sig)

@@ -189,11 +189,16 @@ def give_up_status(tried: list[Attempt]) -> int:
     failure's: its HTTP status, else 504 for a timeout, 502 for anything else."""
     transient = [a for a in tried if a.verdict is Verdict.RETRY]
     if not transient:
-        return next((a.status for a in tried if a.status), 403)
+        return next((a.status for a in tried if a.status), _refusal_status(tried))
     last = transient[-1]
     if last.status:
         return last.status
     return 504 if isinstance(last.error, UpstreamTimeoutError) else 502
+
+
+def _refusal_status(tried: list[Attempt]) -> int:
+    """Every refusal was ours (missing keys): the first one's status (424 or 403)."""
+    return next((a.error.status for a in tried if a.error is not None), 403)
 
 
 def _wrap_error(last: Attempt) -> bytes:

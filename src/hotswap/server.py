@@ -6,14 +6,17 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import sys
 from pathlib import Path
 
-from hotswap.app import Guard, is_loopback_host, start_router
+from hotswap.app import Guard, RunningRouter, is_loopback_host, start_router
 from hotswap.config import Config
 from hotswap.errors import ConfigError
 from hotswap.ledger.attach import close_ledger, open_ledger
+from hotswap.listen import listen
 from hotswap.modefile import write_mode
+from hotswap.sessions import register_serve, remove_serve
 from hotswap.state import RouterState
 from hotswap.tuning import tune_process
 
@@ -55,27 +58,75 @@ def serve(
             "listening on non-loopback %s: anyone who can reach it can use your keys", host
         )
     state = prepare_state(config, mode_file, backend)
+    sock = bind(host, port)
     tune_process()
-    asyncio.run(_serve_forever(state, host, port, Guard(check_host=not allow_remote)))
+    guard = Guard(check_host=not allow_remote)
+    asyncio.run(_serve_forever(state, sock, host, guard))
 
 
-async def _serve_forever(state: RouterState, host: str, port: int, guard: Guard) -> None:
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, or a ConfigError naming the address (a busy port, say)."""
+    try:
+        return listen(host, port)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+class _Signals:
+    """SIGINT/SIGTERM: the first stops gracefully, a second one cuts what is left."""
+
+    def __init__(self) -> None:
+        self.first, self.second = asyncio.Event(), asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, self._got)
+
+    def _got(self) -> None:
+        (self.second if self.first.is_set() else self.first).set()
+
+
+async def _serve_forever(state: RouterState, sock: socket.socket, host: str, guard: Guard) -> None:
     # Handlers first: whoever reads the `listening` line may send SIGTERM at once.
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    signals = _Signals()
     ledger = open_ledger(state)
     try:
-        router = await start_router(state, host, port, guard)
+        router = await start_router(state, guard=guard, sock=sock)
     except BaseException:
         await close_ledger(ledger)
         raise
     shown = f"[{host}]" if ":" in host else host
     print(f"listening on http://{shown}:{router.port}", flush=True)
+    record = register_serve(state.config.state_dir, router.port, state.mode_file)
     try:
-        await stop.wait()
+        await signals.first.wait()
     finally:
-        await router.stop()
+        remove_serve(record)
+        await _stop(router, signals, state.config.router.shutdown_grace_s)
         await close_ledger(ledger)
+
+
+async def _stop(router: RunningRouter, signals: _Signals, grace_s: float) -> None:
+    """Stop accepting at once; give requests in flight `grace_s` (or until a second
+    signal), then cut the rest. One line says what is happening, one that it is done."""
+    router.stop_accepting()
+    pending = set(router.conns.in_flight)
+    if pending:
+        _say(f"stopping ({_requests(len(pending))} in flight, up to {grace_s:g} s)")
+        finished = asyncio.ensure_future(asyncio.wait(pending))
+        second = asyncio.ensure_future(signals.second.wait())
+        await asyncio.wait({finished, second}, timeout=grace_s, return_when="FIRST_COMPLETED")
+        finished.cancel()
+        second.cancel()
+        pending = {t for t in pending if not t.done()}
+    await router.stop()  # cuts what is left: each stream ends with one SSE error event
+    _say(f"stopped ({_requests(len(pending))} cut)" if pending else "stopped")
+
+
+def _requests(n: int) -> str:
+    return f"{n} request" + ("" if n == 1 else "s")
+
+
+def _say(line: str) -> None:
+    print(f"hotswap: {line}", file=sys.stderr, flush=True)

@@ -47,11 +47,9 @@ class Session(NamedTuple):
 def new_session_id(sessions_dir: Path) -> str:
     """A new session id, its folder created (private): creating it is what claims the id,
     so two launches at the same moment cannot pick the same one."""
-    import secrets  # lazy: the switch commands never need it
-
     make_private_dir(sessions_dir)
     while True:
-        candidate = secrets.token_hex(2)
+        candidate = os.urandom(2).hex()  # what secrets.token_hex does, without its imports
         try:
             (sessions_dir / candidate).mkdir(mode=0o700)
         except FileExistsError:
@@ -60,9 +58,11 @@ def new_session_id(sessions_dir: Path) -> str:
 
 
 def new_secret() -> str:
-    import secrets
+    """secrets.token_urlsafe(24), without the ~3 ms of imports `secrets` brings (hashlib,
+    random): `hotswap run` makes one before Claude Code can start."""
+    import base64
 
-    return secrets.token_urlsafe(24)
+    return base64.urlsafe_b64encode(os.urandom(24)).rstrip(b"=").decode("ascii")
 
 
 def register(sessions_dir: Path, session: Session) -> None:
@@ -178,22 +178,64 @@ def find(
     return found[0] if found else None
 
 
+SERVE_RECORD = "serve.json"
+
+
+def register_serve(state_dir: Path, port: int, mode_file: Path) -> Path:
+    """Record the running `hotswap serve` ($HOTSWAP_HOME/serve.json), so that a switch of
+    the global mode file can tell whether a router follows it."""
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pid = os.getpid()
+    data = {"pid": pid, "pid_start": process_start_time(pid), "port": port}
+    data["mode_file"] = str(mode_file)
+    path = state_dir / SERVE_RECORD
+    write_private(path, json.dumps(data).encode())
+    return path
+
+
+def remove_serve(path: Path) -> None:
+    """Remove the record if it is still this process's (another serve may have taken it)."""
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+        if json.loads(path.read_text()).get("pid") == os.getpid():
+            path.unlink()
+
+
+def serve_router(state_dir: Path) -> dict[str, object] | None:
+    """The live `hotswap serve` record (pid, port, mode_file), or None."""
+    try:
+        data = json.loads((state_dir / SERVE_RECORD).read_text())
+        pid, started = int(data["pid"]), str(data.get("pid_start", ""))
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if not pid_alive(pid):
+        return None
+    if started and sys.platform.startswith("linux") and process_start_time(pid) != started:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 STATUS_TIMEOUT_S = 0.25
 
 
-def router_status(session: Session) -> dict[str, object]:
-    """GET /_hotswap/status from the session's router; {} when it does not answer.
+def router_status(session: Session, timeout_s: float = STATUS_TIMEOUT_S) -> dict[str, object]:
+    """GET /_hotswap/status from the session's router; {} when it does not answer."""
+    return status_at(session.port, f"/s/{session.secret}", timeout_s)
 
-    A raw loopback socket: no http.client to import, and never an HTTP proxy (the path
-    holds the session secret)."""
+
+def status_at(
+    port: int, prefix: str = "", timeout_s: float = STATUS_TIMEOUT_S
+) -> dict[str, object]:
+    """GET {prefix}/_hotswap/status from the router on a loopback port; {} when it does not
+    answer. A raw socket: no http.client to import, and never an HTTP proxy (the path holds
+    the session secret)."""
     import socket
 
     request = (
-        f"GET /s/{session.secret}/_hotswap/status HTTP/1.1\r\nHost: 127.0.0.1:{session.port}\r\n"
+        f"GET {prefix}/_hotswap/status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         "Connection: close\r\n\r\n"
     ).encode()
     try:
-        with socket.create_connection(("127.0.0.1", session.port), STATUS_TIMEOUT_S) as sock:
+        with socket.create_connection(("127.0.0.1", port), timeout_s) as sock:
             sock.sendall(request)
             chunks = []
             while chunk := sock.recv(65536):

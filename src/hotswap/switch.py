@@ -18,9 +18,13 @@ from typing import TYPE_CHECKING, NamedTuple
 from hotswap.config import Config, load_config
 from hotswap.errors import HotswapError
 from hotswap.modefile import read_mode, split_mode, write_mode
-from hotswap.sessions import Session, find, list_sessions, router_status
+from hotswap.sessions import Session, find, list_sessions, router_status, serve_router, status_at
 
 EXIT_USAGE = 2
+EXIT_PROBLEM = 1  # `backend`: the mode file cannot be read or names no backend
+# A switch asks the router for the keys it lacks; one still loading (just started) may
+# take longer than a status line can wait.
+SWITCH_STATUS_TIMEOUT_S = 1.0
 
 
 class SwitchError(Exception):
@@ -41,17 +45,30 @@ class Target(NamedTuple):
     session: Session | None = None  # None: the global `hotswap serve` mode file
 
     def current(self, config: Config) -> str:
+        return self.read(config)[0]
+
+    def read(self, config: Config) -> tuple[str, bool]:
+        """The backend the mode file names, as shown to the user, and whether it is valid."""
         try:
             name = read_mode(self.mode_file)
         except (OSError, ValueError) as exc:
-            return f"? ({exc})"
+            return f"? ({exc})", False
         if name is None:
-            return self.default
+            return self.default, True
         name, model = split_mode(name)
         backend = config.resolve(name)
         if backend is None:
-            return f"{name} (unknown)"
-        return f"{backend.name} {model}" if model else backend.name
+            return f"{name} (unknown)", False
+        return (f"{backend.name} {model}" if model else backend.name), True
+
+    def router(self, config: Config) -> dict[str, object] | None:
+        """The status of the router that follows this mode file; None when none runs."""
+        if self.session is not None:
+            return router_status(self.session, SWITCH_STATUS_TIMEOUT_S) if self.alive else None
+        serve = serve_router(config.state_dir)
+        if serve is None or serve.get("mode_file") != str(self.mode_file):
+            return None
+        return status_at(int(str(serve.get("port", 0))), timeout_s=SWITCH_STATUS_TIMEOUT_S)
 
 
 def _session_target(config: Config, session: Session, alive: bool) -> Target:
@@ -110,7 +127,8 @@ def resolve_targets(
 
 
 def switch(config: Config, name: str, targets: list[Target], model: str | None = None) -> list[str]:
-    """Point every target at backend `name` (and `model`, for every request)."""
+    """Point every target at backend `name` (and `model`, for every request); one line per
+    target, and the warnings it deserves (printed to stderr: `warning:` or `note:` lines)."""
     backend = config.resolve(name)
     if backend is None:
         raise SwitchError(config.unknown_backend(name))
@@ -122,7 +140,36 @@ def switch(config: Config, name: str, targets: list[Target], model: str | None =
         before = target.current(config)
         write_mode(target.mode_file, backend.name, model)
         lines.append(f"{target.label}: {before} -> {after}")
+        lines += _after_switch(config, target, backend.name)
     return lines
+
+
+def _after_switch(config: Config, target: Target, backend: str) -> list[str]:
+    """What the switch will not do by itself: a router that lacks the backend's key, or no
+    router following the mode file at all."""
+    status = target.router(config)
+    if status is None:
+        if target.session is None:
+            return [
+                f"note: wrote {target.mode_file}, but no `hotswap serve` follows it: start "
+                "one, or use `hotswap run` for a session of its own"
+            ]
+        return []
+    missing = status.get("missing_keys")
+    variable = missing.get(backend) if isinstance(missing, dict) else None
+    if not variable:
+        return []
+    where = f"session {target.session.id}'s router" if target.session else "the router"
+    return [
+        f"warning: {variable} is not set where {where} runs, so requests to {backend} will "
+        f"fail; export {variable} before starting it"
+    ]
+
+
+def _print_lines(lines: list[str]) -> None:
+    for line in lines:
+        warning = line.startswith(("warning:", "note:"))
+        print(line, file=sys.stderr if warning else sys.stdout)
 
 
 class _Args:
@@ -194,8 +241,7 @@ def cmd_use(config: Config, argv: list[str], prog: str, fixed: str | None = None
     args = _parse(argv, fixed is None, build)
     name = fixed if fixed is not None else args.name
     assert name is not None, "a positional argument, required by the parser"
-    for line in switch(config, name, _targets(config, args), args.model):
-        print(line)
+    _print_lines(switch(config, name, _targets(config, args), args.model))
     return 0
 
 
@@ -214,12 +260,14 @@ def cmd_backend(config: Config, argv: list[str], prog: str) -> int:
         raise SwitchError("--model needs a backend name: `backend NAME --model MODEL`")
     targets = _targets(config, args)
     if args.name:
-        for line in switch(config, args.name, targets, args.model):
-            print(line)
+        _print_lines(switch(config, args.name, targets, args.model))
         return 0
+    code = 0
     for target in targets:
-        print(f"{target.current(config)}  ({target.label})")
-    return 0
+        shown, valid = target.read(config)
+        print(f"{shown}  ({target.label})")
+        code = code if valid else EXIT_PROBLEM
+    return code
 
 
 def _age(seconds: float) -> str:

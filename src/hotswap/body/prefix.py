@@ -136,14 +136,7 @@ class PrefixSplitter:
         end = _body_end(raw)
         if end < pos:
             return None
-        ending: dict[str, Raw] = {}  # the values at the end the record has, as it has them
-        kept: list[Ending] = []
-        for last in record.suffix:
-            if end - len(last.segment) < pos or not raw.endswith(last.segment, pos, end):
-                break
-            end -= len(last.segment)
-            ending.setdefault(last.name, last.value)  # the last of a key given twice counts
-            kept.append(last)
+        end, ending, kept = _kept_endings(raw, record.suffix, pos, end)
         try:
             rest = _TURNS_RAW.decode(_TAIL_START + raw[pos:end] + b"}")
         except _SPLIT_FAILED:
@@ -166,19 +159,9 @@ class PrefixSplitter:
         suffix = kept + _endings(raw, array_end, end, rest)
         del self._records[key]
         self.size -= record.cost
-        carry = record.carry
-        self._keep(
-            Record(
-                _cost(raw, turns),
-                segments[:k] + new_segments,
-                record.head,
-                turns,
-                raws,
-                memo,
-                carry,
-                suffix,
-            )
-        )
+        carry, head = record.carry, record.head
+        segments = segments[:k] + new_segments
+        self._keep(Record(_cost(raw, turns), segments, head, turns, raws, memo, carry, suffix))
         return Found(top, raws, memo, carry)
 
     def _fresh(self, raw: bytes) -> Found | None:
@@ -224,6 +207,22 @@ class PrefixSplitter:
         while len(self._records) > self.max_records or self.size > self.max_bytes:
             _, old = self._records.popitem(last=False)
             self.size -= old.cost
+
+
+def _kept_endings(
+    raw: bytes, suffix: list[Ending], pos: int, end: int
+) -> tuple[int, dict[str, Raw], list[Ending]]:
+    """The recorded values at the end of the body `raw` still ends with (not before
+    `pos`), as the record has them, and where the rest ends."""
+    ending: dict[str, Raw] = {}
+    kept: list[Ending] = []
+    for last in suffix:
+        if end - len(last.segment) < pos or not raw.endswith(last.segment, pos, end):
+            break
+        end -= len(last.segment)
+        ending.setdefault(last.name, last.value)  # the last of a key given twice counts
+        kept.append(last)
+    return end, ending, kept
 
 
 def _cost(raw: bytes, turns: list[Turn]) -> int:

@@ -1,0 +1,46 @@
+"""The router's listening socket, bound before aiohttp is imported (stdlib only).
+
+`hotswap run` binds first and starts Claude Code while the router is still loading: the
+kernel queues connections made in the meantime, so none is refused.
+"""
+
+from __future__ import annotations
+
+import socket
+
+BACKLOG = 128
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (0: a free port). Raises OSError."""
+    family, address = _address(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if hasattr(socket, "SO_REUSEADDR") and not _windows():
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(BACKLOG)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _address(host: str, port: int) -> tuple[int, tuple[str, int]]:
+    """An IP literal as it is (a name lookup would import the idna codec), else resolved."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, host)
+        except OSError:
+            continue
+        return family, (host, port)
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, _, _, _, address = infos[0]
+    return family, (str(address[0]), int(address[1]))
+
+
+def _windows() -> bool:
+    import sys
+
+    return sys.platform == "win32"

@@ -1,0 +1,80 @@
+"""The status line shows the session's cost and savings, from its router's status (never
+from the ledger), when Claude Code runs `hotswap statusline` with its stdin JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import MakeRouter
+from hotswap.exchange import Usage
+from hotswap.ledger.attach import close_ledger, open_ledger
+from hotswap.sessions import Session, process_start_time, register
+from hotswap.statusline import render
+from records import record
+
+HOTSWAP = Path(sys.executable).parent / "hotswap"
+M = 1_000_000
+CLAUDE_STDIN = json.dumps(
+    {
+        "session_id": "abc",
+        "model": {"id": "claude-opus-5-5", "display_name": "Opus"},
+        "workspace": {"current_dir": "/tmp"},
+        "cost": {"total_cost_usd": 0.0},
+    }
+)
+
+
+def test_render_spend() -> None:
+    spend = {"cost_usd": 0.42, "savings_usd": 3.1, "requests": 12, "unknown_price": False}
+    line = render("deepseek", None, {"spend": spend, "requests": {"deepseek": 12}})
+    assert line == "⇄ deepseek · $0.42 · saved $3.10 · 12 req"
+    spend = {"cost_usd": 0.0004, "savings_usd": 0.0, "requests": 1, "unknown_price": True}
+    assert render("openrouter", None, {"spend": spend}) == "⇄ openrouter · ≥$0.0004"
+    assert render("anthropic", None, {"spend": {"requests": 0}}) == "⇄ anthropic"
+
+
+async def test_statusline_shows_the_sessions_spend(make_router: MakeRouter, home: Path) -> None:
+    secret = "s3cr3t-for-the-test"
+    router = await make_router({}, secret=secret)
+    router.state.session_id = "3f2a"
+    ledger = open_ledger(router.state)
+    register(
+        home / "sessions",
+        Session(
+            id="3f2a",
+            port=router.running.port,
+            pid=os.getpid(),
+            cwd=os.getcwd(),
+            started=time.time(),
+            secret=secret,
+            backend="anthropic",
+            pid_start=process_start_time(os.getpid()),
+        ),
+    )
+    router.mode_file.write_text("deepseek\n")
+    for r in (
+        record("deepseek", session="3f2a", usage=Usage(M, 0)),
+        record("deepseek", session="3f2a", usage=Usage(0, M)),
+    ):
+        router.state.observers.publish(r)
+    await asyncio.sleep(0)
+    env = {**os.environ, "HOTSWAP_HOME": str(home), "HOTSWAP_SESSION": "3f2a"}
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [str(HOTSWAP), "statusline"],
+        input=CLAUDE_STDIN,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    await close_ledger(ledger)
+    assert done.returncode == 0, done.stderr
+    # 1M input + 1M output on deepseek-v4-pro, against Opus 5.5's $4 + $20:
+    assert done.stdout.strip() == "⇄ deepseek · session 3f2a · $1.30 · saved $22.70"

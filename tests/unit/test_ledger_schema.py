@@ -1,0 +1,58 @@
+"""Migrations: from an empty file to the latest, from version 1 forward, never backwards."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from hotswap.ledger import rows
+from hotswap.ledger.schema import LATEST, MIGRATIONS, SchemaError, migrate, version
+from hotswap.ledger.store import connect
+from records import record
+
+
+def _indexes(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+def test_an_empty_file_is_migrated_to_the_latest_version(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "ledger.db")
+    assert version(conn) == LATEST == len(MIGRATIONS) >= 2
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"exchanges", "attempts"} <= tables
+    assert "attempts_exchange" in _indexes(conn)
+
+
+def test_version_1_moves_forward_keeping_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    assert migrate(old, target=1) == 1
+    assert "attempts_exchange" not in _indexes(old)
+    old.execute("BEGIN")
+    rows.insert(old, [record("deepseek")])
+    old.execute("COMMIT")
+    old.close()
+
+    conn = connect(path)  # what a newer router or `hotswap cost` does
+    assert version(conn) == LATEST
+    assert "attempts_exchange" in _indexes(conn)
+    assert conn.execute("SELECT backend FROM exchanges").fetchall() == [("deepseek",)]
+    assert conn.execute("SELECT COUNT(*) FROM attempts").fetchone() == (1,)
+
+
+def test_migrating_twice_changes_nothing(tmp_path: Path) -> None:
+    conn = connect(tmp_path / "ledger.db")
+    assert migrate(conn) == LATEST
+    connect(tmp_path / "ledger.db").close()
+    assert version(conn) == LATEST
+
+
+def test_a_ledger_from_a_newer_hotswap_is_refused_not_rewritten(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"PRAGMA user_version = {LATEST + 1}")
+    conn.close()
+    with pytest.raises(SchemaError, match="newer"):
+        connect(path)

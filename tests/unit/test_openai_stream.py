@@ -1,0 +1,182 @@
+"""Chat Completions stream -> Anthropic stream (wire/openai_stream.py), sans-IO: upstream
+bytes split at every offset give the same events, and every output is a valid Anthropic
+event sequence."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+import pytest
+
+import emulators as emu
+from fake_openai import chunk, encode_sse, text_chunks, tool_chunks, usage
+from hotswap.sse import SSEParser
+from hotswap.wire.openai_stream import ChatStreamTranslator
+
+
+def translate(payload: bytes, cuts: list[int] | None = None) -> bytes:
+    t = ChatStreamTranslator(model="m")
+    bounds = [0, *(cuts or []), len(payload)]
+    out = b"".join(t.feed(payload[a:b]) for a, b in itertools.pairwise(bounds))
+    return out + t.finish()
+
+
+def events(raw: bytes) -> list[tuple[str, dict[str, Any]]]:
+    return [(e.name, json.loads(e.data)) for e in SSEParser().feed(raw)]
+
+
+def assert_valid_sequence(raw: bytes) -> list[tuple[str, dict[str, Any]]]:
+    """message_start first; blocks one at a time, each started and stopped once, indices
+    0, 1, 2...; one message_delta; message_stop last."""
+    evs = events(raw)
+    names = [n for n, _ in evs]
+    assert names[0] == "message_start" and names[-1] == "message_stop", names
+    assert names.count("message_delta") == 1 and names[-2] == "message_delta", names
+    open_index, next_index = None, 0
+    for name, data in evs[1:-2]:
+        if name == "content_block_start":
+            assert open_index is None and data["index"] == next_index
+            open_index = data["index"]
+        elif name == "content_block_delta":
+            assert data["index"] == open_index
+        elif name == "content_block_stop":
+            assert data["index"] == open_index
+            open_index, next_index = None, next_index + 1
+        else:
+            raise AssertionError(f"unexpected {name} inside the message")
+    assert open_index is None
+    return evs
+
+
+def message(raw: bytes) -> dict[str, Any]:
+    assert_valid_sequence(raw)
+    return emu.collect_stream(raw)
+
+
+TEXT = encode_sse(text_chunks("Hello, wörld!", reasoning="Let me think."))
+TOOLS = encode_sse(
+    tool_chunks(
+        [("call_a", "Bash", {"command": "ls -la"}), ("call_b", "Read", {"path": "/tmp/x"})],
+        text="Two calls.",
+        interleave=True,
+    )
+)
+
+
+def test_text_and_reasoning() -> None:
+    msg = message(translate(TEXT))
+    assert msg["content"] == [
+        {"type": "thinking", "thinking": "Let me think.", "signature": ""},
+        {"type": "text", "text": "Hello, wörld!"},
+    ]
+    assert msg["model"] == "gpt-fake"
+
+
+@pytest.mark.parametrize("payload", [TEXT, TOOLS], ids=["text", "tools"])
+def test_split_at_every_byte_offset_gives_the_same_events(payload: bytes) -> None:
+    whole = translate(payload)
+    for cut in range(1, len(payload)):
+        assert translate(payload, [cut]) == whole, f"cut at {cut}"
+    assert translate(payload, list(range(1, len(payload)))) == whole  # byte by byte
+
+
+def test_parallel_tool_calls_interleaved_in_fragments() -> None:
+    raw = translate(TOOLS)
+    msg = message(raw)
+    assert msg["content"] == [
+        {"type": "text", "text": "Two calls."},
+        {"type": "tool_use", "id": "call_a", "name": "Bash", "input": {"command": "ls -la"}},
+        {"type": "tool_use", "id": "call_b", "name": "Read", "input": {"path": "/tmp/x"}},
+    ]
+    deltas = [e for n, e in events(raw) if n == "message_delta"]
+    assert deltas[0]["delta"]["stop_reason"] == "tool_use"
+    live = [e for n, e in events(raw) if n == "content_block_delta" and e["index"] == 1]
+    assert len(live) > 1  # the first call's arguments relayed as they came
+
+
+def test_sequential_tool_calls() -> None:
+    calls = [("c1", "Bash", {"command": "pwd"}), ("c2", "Bash", {"command": "id"})]
+    msg = message(translate(encode_sse(tool_chunks(calls))))
+    assert [b["input"] for b in msg["content"]] == [{"command": "pwd"}, {"command": "id"}]
+
+
+@pytest.mark.parametrize("key", ["reasoning_content", "reasoning"])
+def test_both_reasoning_spellings(key: str) -> None:
+    msg = message(translate(encode_sse(text_chunks("a", reasoning="r", reasoning_key=key))))
+    assert msg["content"][0] == {"type": "thinking", "thinking": "r", "signature": ""}
+
+
+@pytest.mark.parametrize(
+    ("finish", "stop"),
+    [("stop", "end_turn"), ("length", "max_tokens"), ("content_filter", "refusal")],
+)
+def test_finish_reasons(finish: str, stop: str) -> None:
+    raw = translate(encode_sse(text_chunks("x", finish=finish)))
+    assert next(e for n, e in events(raw) if n == "message_delta")["delta"]["stop_reason"] == stop
+
+
+def test_usage_with_cached_tokens_from_the_usage_only_last_chunk() -> None:
+    raw = translate(encode_sse(text_chunks("x", use=usage(prompt=100, completion=9, cached=60))))
+    delta = next(e for n, e in events(raw) if n == "message_delta")
+    assert delta["usage"] == {
+        "input_tokens": 40,
+        "output_tokens": 9,
+        "cache_read_input_tokens": 60,
+        "cache_creation_input_tokens": 0,
+    }
+
+
+def test_empty_deltas_no_done_and_a_last_line_without_newline() -> None:
+    chunks = [chunk({}), chunk({"content": ""}), chunk({"content": "hi"}), chunk({})]
+    payload = encode_sse(chunks, done=False).rstrip(b"\n")
+    msg = message(translate(payload))
+    assert msg["content"] == [{"type": "text", "text": "hi"}]
+
+
+def test_an_empty_stream_is_still_a_valid_message() -> None:
+    msg = message(translate(b""))
+    assert msg["content"] == []
+
+
+def test_comments_and_crlf_are_ignored() -> None:
+    payload = encode_sse(text_chunks("ok")).replace(b"\n", b"\r\n")
+    msg = message(translate(b": keep-alive\r\n\r\n" + payload))
+    assert msg["content"] == [{"type": "text", "text": "ok"}]
+
+
+def test_an_error_chunk_becomes_one_error_event_and_the_end() -> None:
+    error = {"error": {"message": "Rate limit reached", "type": "requests", "code": "429"}}
+    payload = encode_sse([chunk({"content": "par"})], done=False)
+    payload += b"data: " + json.dumps(error).encode() + b"\n\n" + encode_sse(text_chunks("more"))
+    evs = events(translate(payload))
+    assert [n for n, _ in evs][-1] == "error"
+    assert evs[-1][1]["error"]["type"] == "rate_limit_error"
+    assert "Rate limit reached" in evs[-1][1]["error"]["message"]
+
+
+def test_an_error_before_anything_is_the_only_event() -> None:
+    error = {"error": {"message": "You exceeded your current quota", "code": "insufficient_quota"}}
+    evs = events(translate(b"data: " + json.dumps(error).encode() + b"\n\n"))
+    assert [n for n, _ in evs] == ["error"]
+    assert "insufficient_quota" in evs[0][1]["error"]["message"]
+
+
+def test_whole_tool_calls_without_an_index_are_separate_calls() -> None:
+    """Some endpoints (reported of Gemini's) send each call whole, with no `index`: not valid
+    for the openai types, so these chunks are built by hand."""
+    calls = [
+        {"id": f"call_{n}", "type": "function", "function": {"name": "Bash", "arguments": a}}
+        for n, a in ((1, '{"command":"ls"}'), (2, '{"command":"pwd"}'))
+    ]
+    chunks: list[dict[str, Any]] = [
+        {"id": "x", "model": "m", "choices": [{"index": 0, "delta": {"tool_calls": [c]}}]}
+        for c in calls
+    ]
+    chunks.append(chunk({}, finish="tool_calls"))
+    msg = message(translate(encode_sse(chunks)))
+    assert [(b["id"], b["input"]) for b in msg["content"]] == [
+        ("call_1", {"command": "ls"}),
+        ("call_2", {"command": "pwd"}),
+    ]
