@@ -13,10 +13,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from runner import BIN, clean_env, cmd, hotswap_run, ready
 
 from conftest import backends_toml
 from fakes import ThreadedFake, json_error, sse_message
+from runner import BIN, clean_env, cmd, hotswap_run, ready
 
 MARK = "ECHOTEST"  # in every key value: a search for it finds any part of any key
 DS_KEY = f"sk-ds-{MARK}-d5e1c0ffee"

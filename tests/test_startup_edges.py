@@ -17,10 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from runner import BIN, clean_env, cmd, hotswap_run, post, ready
 
 from conftest import backends_toml
 from fakes import ThreadedFake
+from runner import BIN, clean_env, cmd, hotswap_run, post, ready
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from claude_env import needs_claude, offline_env
-from runner import BIN, clean_env, cmd, hotswap_run, post, ready
 
+from claude_env import needs_claude, offline_env
 from fakes import ThreadedFake
+from runner import BIN, clean_env, cmd, hotswap_run, post, ready
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 from cli_run import assert_no_traceback, hotswap, user_env
-
 from fakes import ThreadedFake, json_error, json_reply
 
 KEY = "sk-test-SECRET1234abcd"

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from cli_run import assert_no_traceback, hotswap, user_env
 from hotswap.backends import PRESETS
 from hotswap.commands.backend_prices import usd
