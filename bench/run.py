@@ -10,8 +10,13 @@ DeepSeek-style backend (model map, key, fallback chain) at the fake, and the yar
 round and target, checking every response. The router (and the yardstick) are pinned to
 one core, the load generator and the fake upstream to the other.
 
+The routers write the usage ledger (`$HOTSWAP_HOME/ledger.db`), as every router does: its
+cost is in the numbers, and after the run the ledger must hold a row for every response
+the routers answered.
+
 Prints a markdown table with PASS/FAIL per target of the issue; raw numbers go to
-bench/results/latest.json. Exits 1 if any response did not match what the upstream sent.
+bench/results/latest.json. Exits 1 if any response did not match what the upstream sent,
+or if the ledger is missing rows.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import argparse
 import json
 import os
 import selectors
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -44,6 +50,9 @@ ALL_TARGETS = (*TARGETS, TRANSLATED)
 SIZES = {"ns50": 50_000, "ns150": 150_000, "ns500": 500_000, "ns2000": 2_000_000}
 MB = 1_000_000
 START_TIMEOUT_S = 30.0
+# A router flushes its ledger on SIGTERM (up to hotswap.ledger.attach.CLOSE_TIMEOUT_S, 10 s)
+STOP_TIMEOUT_S = 15.0
+ROUTERS = ("hotswap", TRANSLATED)  # the targets that are a hotswap router, writing the ledger
 
 
 def plan(quick: bool) -> list[dict[str, Any]]:
@@ -115,7 +124,7 @@ class Proc:
         if self.popen.poll() is None:
             self.popen.terminate()
             try:
-                self.popen.wait(5)
+                self.popen.wait(STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
@@ -268,6 +277,45 @@ def cpu_per_1000(run: Run, target: str) -> float:
     cpu = sum(r["cpu_s"] for p in ("c32", "c128") for r in run.rows(target, p))
     ok = sum(r["ok"] for p in ("c32", "c128") for r in run.rows(target, p))
     return 1000 * cpu / ok if ok else float("nan")
+
+
+def ledger_exchanges(home: Path) -> int | None:
+    """Rows in the routers' ledger (`$HOTSWAP_HOME/ledger.db`); None: there is none."""
+    path = home / "ledger.db"
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        return int(conn.execute("SELECT count(*) FROM exchanges").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def check_ledger(run: Run, info: dict[str, Any], home: Path, other_tree: bool) -> None:
+    """Every router writes the ledger, so it holds at least one row per response the routers
+    answered (more: warm-ups and probes are exchanges too). Fewer is broken; no ledger at all
+    only with --src (an older tree may have none)."""
+    answered = sum(r["ok"] for t in ROUTERS for rs in run.results.get(t, {}).values() for r in rs)
+    rows = ledger_exchanges(home)
+    info["ledger"] = {"exchanges": rows, "answered_by_routers": answered}
+    if rows is None and other_tree:
+        return
+    if rows is None or rows < answered:
+        run.mismatches.append(
+            f"ledger: {rows or 0} exchanges recorded, fewer than the {answered} responses "
+            "the routers answered"
+        )
+
+
+def ledger_line(info: dict[str, Any]) -> str:
+    ledger = info.get("ledger") or {}
+    if ledger.get("exchanges") is None:
+        return "Ledger: none written (the router under --src has no ledger)."
+    return (
+        f"Ledger: on, as in every router (these numbers include it): {ledger['exchanges']} "
+        f"exchanges written by the two routers, for {ledger['answered_by_routers']} "
+        "checked responses (plus warm-ups and probes)."
+    )
 
 
 # -- report ----------------------------------------------------------------------------
@@ -492,6 +540,7 @@ def main() -> None:
         finally:
             for proc in reversed(procs):
                 proc.stop()
+        check_ledger(run, info, tmp / "home", args.src is not None)  # flushed at their stop
     info["wall_s"] = round(time.perf_counter() - started, 1)
     table = report(run, info) + "\n\n" + translated_report(run)
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -502,11 +551,14 @@ def main() -> None:
         f"load={info['load_cpus']}; {info['checked']} responses checked against the upstream; "
         f"wall {info['wall_s']} s; raw: {args.json}"
     )
-    print("Not measured: the ledger (not built yet: numbers are without it).")
+    print(ledger_line(info))
     if info["router_warnings"]:
         print(f"router logged {info['router_warnings']} warning lines (see the JSON)")
     if run.mismatches:
-        print("\nBROKEN: responses differ from what the upstream sent:", file=sys.stderr)
+        print(
+            "\nBROKEN: responses differ from what the upstream sent, or rows are missing:",
+            file=sys.stderr,
+        )
         for line in run.mismatches:
             print("  " + line, file=sys.stderr)
         sys.exit(1)

@@ -27,7 +27,8 @@ CLI_EXAMPLES = """\b
 Examples (the first ten minutes):
   hotswap doctor               is everything in place? (each problem with its fix)
   hotswap run                  Claude Code behind its own router; then `!ds` / `!ant` in it
-  hotswap backends             every backend, its key (masked) and model map
+  hotswap backends             every backend, its key (masked), model map and price
+  hotswap cost                 what each backend cost, and what switching saved
 
 \b
 Shell completion (bash, zsh, fish):

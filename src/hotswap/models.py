@@ -108,41 +108,96 @@ def list_url(backend: Backend) -> str | None:
     return join_url(backend.base_url, path)
 
 
+class ModelListError(HotswapError):
+    """A backend's model list could not be had. `absent`: the backend has no list there
+    (404, 405, or an answer that is not a model list), so its model map may stand in;
+    else it is down, timed out, refused the key (`http_status` 401/403) or failed."""
+
+    def __init__(self, message: str, *, absent: bool = False, status: int | None = None) -> None:
+        super().__init__(message)
+        self.absent = absent
+        self.http_status = status
+
+
+_ABSENT_STATUSES = frozenset({404, 405})
+
+
+async def fetch_listed(
+    session: aiohttp.ClientSession,
+    backend: Backend,
+    keys: KeyRing,
+    client_headers: Mapping[str, str] | None = None,
+) -> list[Model] | None:
+    """The backend's own list; None when it has none known (Azure). Raises
+    MissingKeyError (its key is not set) or ModelListError."""
+    url = list_url(backend)
+    if url is None:
+        return None
+    headers = upstream_headers(client_headers or {}, backend, keys)
+    headers.setdefault("anthropic-version", "2023-06-01")
+    timeout = aiohttp.ClientTimeout(total=FETCH_TIMEOUT_S)
+    try:
+        async with session.get(url, headers=headers, timeout=timeout) as resp:
+            if resp.status >= 400:
+                absent = resp.status in _ABSENT_STATUSES
+                raise ModelListError(
+                    f"{url} answered HTTP {resp.status}", absent=absent, status=resp.status
+                )
+            data = await resp.json(content_type=None)
+        return from_ollama_tags(data) if is_ollama(backend) else from_list(data)
+    except TimeoutError as exc:
+        raise ModelListError(f"{url} did not answer within {FETCH_TIMEOUT_S:g} s") from exc
+    except ValueError as exc:  # not JSON, or JSON that is no model list
+        raise ModelListError(f"{url} answered no model list", absent=True) from exc
+    except (aiohttp.ClientError, OSError) as exc:
+        raise ModelListError(f"cannot connect to {url}: {exc}") from exc
+
+
 async def fetch_models(
     session: aiohttp.ClientSession,
     backend: Backend,
     keys: KeyRing,
     client_headers: Mapping[str, str] | None = None,
+    strict: bool = False,
 ) -> tuple[list[Model], str]:
-    """The backend's models, and where they came from ("the backend" or "the model map")."""
-    url = list_url(backend)
-    if url is not None:
-        try:
-            headers = upstream_headers(client_headers or {}, backend, keys)
-            headers.setdefault("anthropic-version", "2023-06-01")
-            timeout = aiohttp.ClientTimeout(total=FETCH_TIMEOUT_S)
-            async with session.get(url, headers=headers, timeout=timeout) as resp:
-                resp.raise_for_status()
-                data = await resp.json(content_type=None)
-            models = from_ollama_tags(data) if is_ollama(backend) else from_list(data)
-            return models, "the backend"
-        except (aiohttp.ClientError, TimeoutError, ValueError, HotswapError, OSError):
-            pass
+    """The backend's models, and where they came from ("the backend" or "the model map").
+    `strict`: a backend that is down, refuses or has no key raises (HotswapError) instead
+    of answering its model map; one that has no list still answers its map."""
+    try:
+        models = await fetch_listed(session, backend, keys, client_headers)
+    except ModelListError as exc:
+        if strict and not exc.absent:
+            raise
+        models = None
+    except (HotswapError, aiohttp.ClientError, OSError):
+        if strict:
+            raise
+        models = None
+    if models is not None:
+        return models, "the backend"
     return from_model_map(backend), "the model map"
 
 
-async def _list(backend: Backend, keys: KeyRing) -> tuple[list[Model], str]:
+async def _list(
+    backend: Backend, keys: KeyRing, strict: bool, client_headers: Mapping[str, str] | None
+) -> tuple[list[Model], str]:
     async with aiohttp.ClientSession(trust_env=False) as session:
-        return await fetch_models(session, backend, keys)
+        return await fetch_models(session, backend, keys, client_headers, strict)
 
 
 def list_models(backend: Backend, keys: KeyRing) -> list[Model]:
     """The backend's models, in Anthropic's format (for commands; not in a running loop)."""
-    return asyncio.run(_list(backend, keys))[0]
+    return asyncio.run(_list(backend, keys, False, None))[0]
 
 
-def list_models_with_source(backend: Backend, keys: KeyRing) -> tuple[list[Model], str]:
-    return asyncio.run(_list(backend, keys))
+def list_models_with_source(
+    backend: Backend,
+    keys: KeyRing,
+    *,
+    strict: bool = False,
+    client_headers: Mapping[str, str] | None = None,
+) -> tuple[list[Model], str]:
+    return asyncio.run(_list(backend, keys, strict, client_headers))
 
 
 async def handle_models(request: web.Request) -> web.Response:

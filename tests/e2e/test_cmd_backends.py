@@ -7,8 +7,12 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from cli_run import assert_no_traceback, hotswap, user_env
 from hotswap.backends import PRESETS
+from hotswap.commands.backend_prices import usd
+from hotswap.prices import PRICES_CHECKED
 from hotswap.sessions import Session, process_start_time, register
 
 SECRET = "sk-test-SECRET1234abcd"
@@ -111,3 +115,60 @@ def test_a_broken_config_is_an_error_line_not_a_traceback(home: Path, tmp_path: 
     first, fix = done.stderr.splitlines()[:2]
     assert first.startswith("Error: ") and "backends.kimi.auth" in first
     assert "fix:" in fix and done.stdout == ""
+
+
+def test_each_backend_shows_the_price_of_its_sonnet_model(home: Path, tmp_path: Path) -> None:
+    done = hotswap("backends", env=user_env(tmp_path, home))
+    assert done.returncode == 0, done.stderr
+    lines = {line[2:].split()[0]: line for line in done.stdout.splitlines() if line.strip()}
+    assert "PRICE" in lines["NAME"]
+    assert " $2/$10 " in lines["anthropic"]  # claude-sonnet-5-5, unchanged
+    assert " $0.14/$0.28 " in lines["deepseek"]  # deepseek-v4-flash
+    assert " $1.75/$5.50 " in lines["glm"]
+    assert " $0 (local) " in lines["ollama"] and " none needed " in lines["ollama"]
+    assert " unknown " in lines["openrouter"]  # no built-in price: the user's to set
+    assert "USD per million tokens" in done.stdout
+
+
+def test_json_has_every_tiers_price_and_the_configs_come_first(home: Path, tmp_path: Path) -> None:
+    (home / "config.toml").write_text(
+        "[backends.openrouter.models]\n"
+        '"claude-sonnet-*" = "z-ai/glm-5.3"\n'
+        '[backends.openrouter.prices."z-ai/*"]\n'
+        "input = 1.40\n"
+        "output = 4.40\n"
+        "cache_read = 0.26\n"
+    )
+    env = user_env(tmp_path, home)
+    data = json.loads(hotswap("backends", "--json", env=env).stdout)
+    assert data["prices_checked"] == PRICES_CHECKED
+    rows = {r["name"]: r for r in data["backends"]}
+    assert rows["deepseek"]["prices"]["opus"] == {
+        "input": 0.435,
+        "output": 0.87,
+        "cache_read": 0.003625,
+        "cache_write": 0.435,
+        "source": "built-in",
+    }
+    assert rows["anthropic"]["prices"]["haiku"]["input"] == 0.10
+    router = rows["openrouter"]["prices"]
+    assert router["sonnet"] == {
+        "input": 1.40,
+        "output": 4.40,
+        "cache_read": 0.26,
+        "cache_write": 1.40,
+        "source": "config",
+    }
+    assert router["opus"] is None and router["haiku"] is None  # unchanged claude-*: no price
+    assert rows["vllm"]["prices"]["sonnet"]["output"] == 0.0
+    human = hotswap("backends", env=env).stdout
+    openrouter = next(line for line in human.splitlines() if line.startswith("  openrouter "))
+    assert " $1.40/$4.40 " in openrouter
+
+
+@pytest.mark.parametrize(
+    ("usd_per_mtok", "shown"),
+    [(3.0, "$3"), (15, "$15"), (5.5, "$5.50"), (0.435, "$0.435"), (0.003625, "$0.0036")],
+)
+def test_prices_are_shown_as_money(usd_per_mtok: float, shown: str) -> None:
+    assert usd(usd_per_mtok) == shown

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 from cli_run import CLAUDE_VERSION, assert_no_traceback, fake_claude, hotswap, user_env
+from hotswap.ledger import rows
+from hotswap.ledger.schema import LATEST, migrate, version
+from hotswap.ledger.store import connect, ledger_path
 from hotswap.sessions import Session, register
+from records import record
 
 KEY = "sk-test-SECRET1234abcd"
 
@@ -226,3 +232,83 @@ def test_backend_names_without_live_are_a_usage_error(home: Path, tmp_path: Path
     done = hotswap("doctor", "deepseek", env=healthy(tmp_path, home))
     assert done.returncode == 2
     assert done.stderr.startswith("Error: ") and "--live deepseek" in done.stderr
+
+
+def _ledger(home: Path, exchanges: int) -> Path:
+    path = ledger_path(home)
+    conn = connect(path)
+    conn.execute("BEGIN")
+    rows.insert(conn, [record() for _ in range(exchanges)])
+    conn.execute("COMMIT")
+    conn.close()
+    return path
+
+
+def test_the_ledger_absent_is_fine(home: Path, tmp_path: Path) -> None:
+    code, report = doctor(env=healthy(tmp_path, home))
+    assert code == 0
+    check = by_name(report)["ledger"]
+    assert check["status"] == "ok" and "absent: created on the first request" in check["detail"]
+    assert not ledger_path(home).exists()  # the doctor never creates it
+
+
+def test_a_ledger_is_read_not_written(home: Path, tmp_path: Path) -> None:
+    path = _ledger(home, 3)
+    before = path.read_bytes()
+    code, report = doctor(env=healthy(tmp_path, home))
+    assert code == 0, report
+    check = by_name(report)["ledger"]
+    assert check["status"] == "ok"
+    assert check["detail"].startswith(f"{path}: 3 exchanges, ")
+    assert f"KB, schema v{LATEST}, private" in check["detail"]
+    assert path.read_bytes() == before
+    human = hotswap("doctor", env=healthy(tmp_path, home)).stdout
+    assert "✓ ledger " in human
+
+
+def test_an_older_schema_is_fine_and_left_for_the_routers(home: Path, tmp_path: Path) -> None:
+    path = ledger_path(home)
+    old = sqlite3.connect(path)
+    migrate(old, 1)  # as the first hotswap with a ledger left it
+    old.close()
+    path.chmod(0o600)
+    code, report = doctor(env=healthy(tmp_path, home))
+    check = by_name(report)["ledger"]
+    assert code == 0 and check["status"] == "ok"
+    assert f"schema v1 (moved to v{LATEST} by the next router)" in check["detail"]
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert version(conn) == 1  # the doctor did not migrate it
+
+
+def test_a_corrupt_or_newer_ledger_fails_with_its_fix(home: Path, tmp_path: Path) -> None:
+    path = ledger_path(home)
+    path.write_bytes(b"this is not SQLite " * 300)
+    path.chmod(0o600)
+    code, report = doctor(env=healthy(tmp_path, home))
+    check = by_name(report)["ledger"]
+    assert code == 1 and check["status"] == "fail"
+    assert "not a readable ledger" in check["detail"] and f"mv {path} " in check["fix"]
+    path.unlink()
+    conn = connect(path)
+    conn.execute(f"PRAGMA user_version = {LATEST + 1}")
+    conn.close()
+    code, report = doctor(env=healthy(tmp_path, home))
+    check = by_name(report)["ledger"]
+    assert code == 1 and check["status"] == "fail"
+    assert f"newer hotswap (schema v{LATEST + 1}; this one knows v{LATEST})" in check["detail"]
+    assert "upgrade hotswap" in check["fix"]
+    human = hotswap("doctor", env=healthy(tmp_path, home))
+    assert "✗ ledger " in human.stdout and "→ upgrade hotswap" in human.stdout
+
+
+def test_a_world_readable_ledger_fails_and_fix_makes_it_private(home: Path, tmp_path: Path) -> None:
+    path = _ledger(home, 1)
+    path.chmod(0o644)
+    code, report = doctor(env=healthy(tmp_path, home))
+    check = by_name(report)["ledger"]
+    assert code == 1 and check["status"] == "fail"
+    assert "1 exchange, " in check["detail"] and "readable by others (mode 644)" in check["detail"]
+    assert check["fix"] == f"chmod 600 {path}  (or `hotswap doctor --fix`)"
+    code, report = doctor("--fix", env=healthy(tmp_path, home))
+    assert code == 0 and by_name(report)["ledger"]["status"] == "ok"
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -10,9 +10,12 @@ from typing import Any
 import click
 
 from hotswap.backends import PRESETS, Backend
+from hotswap.commands.backend_prices import price_cell, tier_prices
+from hotswap.commands.fast import complete_backend
 from hotswap.commands.output import echo_json, fail, mask, table
 from hotswap.config import Config, load_config
 from hotswap.errors import HotswapError
+from hotswap.prices import PRICES_CHECKED
 
 # What Claude Code sends for --model opus|sonnet|haiku (claude-code.md): the model map is
 # shown as what each of these becomes.
@@ -62,6 +65,7 @@ def backend_rows(
     for name in order:
         b = config.backends[name]
         key_env, value = credential(b, environ)
+        models = model_map(b)
         rows.append(
             {
                 "name": b.name,
@@ -73,7 +77,8 @@ def backend_rows(
                 "key_env": key_env,
                 "key_set": bool(value),
                 "key": key_text(b, environ),
-                "models": model_map(b),
+                "models": models,
+                "prices": tier_prices(config, b, models),
                 "fallback": list(b.fallback),
                 "default": b.name == config.default_backend,
                 "active": b.name == active,
@@ -100,6 +105,10 @@ def active_backend(config: Config) -> tuple[str | None, str]:
 
 
 _LONG_MODEL = 24
+PRICE_NOTE = (
+    f"PRICE: USD per million tokens, input/output, of the model SONNET is sent as (built-in "
+    f'prices checked {PRICES_CHECKED}; yours: [backends.NAME.prices."glob"] in config.toml)'
+)
 
 
 def _model_cell(tier: str, target: str) -> str:
@@ -121,7 +130,7 @@ def render(rows: list[dict[str, Any]], active: str | None, where: str) -> str:
     for r in rows:
         marker = "*" if r["active"] else " "
         name = r["name"] + (" (default)" if r["default"] else "")
-        key = r["key"] if r["auth"] == "passthrough" else f"{r['key_env']} {r['key']}"
+        key = r["key"] if r["auth"] in ("passthrough", "none") else f"{r['key_env']} {r['key']}"
         body.append(
             [
                 f"{marker} {name}",
@@ -129,23 +138,29 @@ def render(rows: list[dict[str, Any]], active: str | None, where: str) -> str:
                 r["auth"],
                 key,
                 *_models_text(r),
+                price_cell(r["auth"], r["prices"]["sonnet"]),
                 ", ".join(r["fallback"]) or "-",
                 r["base_url"],
             ]
         )
-    header = ["  NAME", "ALIASES", "AUTH", "KEY", "OPUS", "SONNET", "HAIKU", "FALLBACK", "BASE URL"]
+    header = ["  NAME", "ALIASES", "AUTH", "KEY", "OPUS", "SONNET", "HAIKU", "PRICE"]
+    header += ["FALLBACK", "BASE URL"]
     last = f"* = active: {active} ({where})" if active else f"no backend marked: {where}"
-    return f"{table(header, body)}\n\n{last}"
+    return f"{table(header, body)}\n\n{PRICE_NOTE}\n{last}"
 
 
 EXAMPLES = """\b
 Examples:
   hotswap backends
+  hotswap backends deepseek                  one backend's row
+  hotswap backends deepseek --models         the models it offers, asked of it, one per line
   hotswap backends --json | jq '.backends[] | select(.key_set == false) | .name'
 """
 
 
 @click.command("backends", epilog=EXAMPLES)
+@click.argument("name", required=False, shell_complete=complete_backend)
+@click.option("--models", "list_models", is_flag=True, help="List NAME's models (asks it).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option(
     "--config",
@@ -153,18 +168,36 @@ Examples:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Config file (default: $HOTSWAP_CONFIG, else $HOTSWAP_HOME/config.toml).",
 )
-def backends_command(as_json: bool, config_path: Path | None) -> None:
-    """List every backend: aliases, auth, key (masked), model map, fallback, default.
+def backends_command(
+    name: str | None, list_models: bool, as_json: bool, config_path: Path | None
+) -> None:
+    """List every backend (or NAME): aliases, auth, key (masked), model map, price, fallback.
 
     The backend of the current session (found as `ds` finds it) is marked with `*`.
+    With --models, list the models NAME offers instead (from its own model list, else
+    its model map).
     """
+    if list_models and name is None:
+        fail("--models lists one backend's models: name it", "hotswap backends deepseek --models")
     try:
         config = load_config(config_path)
     except HotswapError as exc:
         fail(str(exc), "fix the config file (`hotswap config validate` shows the same error)")
+    if list_models:
+        from hotswap.commands.backend_models import show_models
+
+        assert name is not None
+        show_models(config, name, os.environ, as_json)
+        return
     active, where = active_backend(config)
     rows = backend_rows(config, os.environ, active)
+    if name is not None:
+        chosen = config.resolve(name)
+        if chosen is None:
+            fail(f"unknown backend {name!r}", f"use one of: {', '.join(sorted(config.names()))}")
+        rows = [r for r in rows if r["name"] == chosen.name]
     if as_json:
-        echo_json({"active": active, "active_where": where, "backends": rows})
+        data = {"active": active, "active_where": where, "prices_checked": PRICES_CHECKED}
+        echo_json({**data, "backends": rows})
     else:
         click.echo(render(rows, active, where))

@@ -20,6 +20,7 @@ from hotswap.commands.checks import (
     check_statusline,
 )
 from hotswap.commands.fast import complete_backend
+from hotswap.commands.ledger_check import check_ledger
 from hotswap.commands.output import EXIT_FAILED, echo_json, fail, marks
 from hotswap.commands.state_checks import check_serve_mode_file, check_sessions, check_state_dir
 
@@ -35,6 +36,7 @@ def run_checks(
         *checks,
         *check_keys(config, environ),
         *check_state_dir(config, fix),
+        *check_ledger(config),  # after the state directory's --fix, which may chmod it
         *check_sessions(config, fix),
         *check_serve_mode_file(config),
         *check_statusline(config, environ, Path.cwd()),
@@ -133,7 +135,7 @@ def doctor_command(
     config_path: Path | None,
     backends: tuple[str, ...],
 ) -> None:
-    """Check this setup: Claude Code, config, keys, state, sessions, settings, PATH.
+    """Check this setup: Claude Code, config, keys, state, ledger, sessions, settings, PATH.
 
     With --live [BACKEND...], instead send each backend (all with a key, or those named)
     one tiny streaming request (max_tokens 1) in parallel and show status, time to first

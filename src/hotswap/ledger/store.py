@@ -45,6 +45,15 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
     return conn
 
 
+def open_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that never writes the ledger (no migration, no file created): for
+    looking at it (`hotswap doctor`). Raises sqlite3.Error or OSError."""
+    if not path.exists():
+        raise FileNotFoundError(f"no ledger at {path}")
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+
+
 def _create_private(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not path.exists():
