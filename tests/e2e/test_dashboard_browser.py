@@ -1,8 +1,8 @@
 """The dashboard in a real browser: two sessions' routers against fake backends, the page
 in headless Chromium. Both rows show; switching one session from the page sends its next
 request to the other fake; the live log grows; the spend plot is drawn; a stale session
-is removed; "switch all" works from the keyboard; the page fits a narrow window and turns
-dark with the system.
+is removed; "switch all" works from the keyboard; a backend's Check runs the live probe;
+the page fits a narrow window and turns dark with the system.
 
 Skipped (the reason is in pytest's summary) where Chromium or chromedriver is missing; CI
 installs them and sets HOTSWAP_BROWSER_TESTS=required. The screenshot this test takes is
@@ -103,6 +103,7 @@ async def test_the_dashboard_in_a_real_browser(
         await call(browser.screenshot, shot)
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         await _remove_stale_and_switch_all(scene)
+        await _check_a_backend(scene)
         await _narrow_and_dark(browser)
         assert await call(browser.console_errors) == []
     finally:
@@ -192,6 +193,16 @@ async def _remove_stale_and_switch_all(s: Scene) -> None:
     await call(lambda: b.driver.switch_to.active_element.send_keys(Keys.ENTER))
     await call(b.wait, lambda: "c3d4" in b.texts("#action-message")[0], "switch all's message")
     assert one.mode_file.read_text() == two.mode_file.read_text() == "anthropic\n"
+
+
+async def _check_a_backend(s: Scene) -> None:
+    """Check on DeepSeek's row: `doctor --live`'s probe reaches the fake, its line shows."""
+    b, probes = s.b, len(s.ds.received)
+    await call(lambda: b.find("#backends-table button.check[data-backend=deepseek]").click())
+    result = "#backends-table tr[data-backend=deepseek] .check-result"
+    await call(b.wait, lambda: b.texts(result)[0].startswith("ok 200"), "the check's result")
+    assert len(s.ds.received) == probes + 1
+    assert s.ds.received[-1].body["max_tokens"] == 1
 
 
 async def _narrow_and_dark(b: Browser) -> None:
