@@ -213,3 +213,15 @@ async def test_the_feed_sends_the_whole_picture_then_only_changes() -> None:
     log_events = [e for e in events if e.startswith(b"event: log") and b'"id":7' in e]
     assert len(log_events) == 1
     assert time.monotonic() - started < 10
+
+
+def test_the_ticks_spend_is_spend_while_earlier_days_are_kept(home: Path) -> None:
+    """Earlier days are read once, today's on each new exchange: the sum is the same."""
+    now = time.time()
+    write(home, record("deepseek", usage=Usage(M, 0), started=now - 3 * 86400))
+    gatherer = Gatherer(load_config(), {})
+    gatherer.tick()
+    write(home, record("anthropic", wire_model="claude-opus-5-5", usage=Usage(M, 0)))
+    tick = gatherer.tick()
+    assert tick.spend == spend(connect(home / "ledger.db"), price_table(), date.today())
+    assert sum(tick.spend["requests"]) == 2 and gatherer._past_read is not None

@@ -30,6 +30,7 @@ SPEND_DAYS = 30
 LOG_FIRST = 50  # exchanges a page gets when it opens
 LOG_BATCH = 500  # new exchanges read per tick at most (the rest on the next ticks)
 ERRORS_SINCE_S = 7 * 86400  # how far back a backend's last error is looked for at start
+EARLIER_REFRESH_S = 600.0  # the spend's earlier days are read again this often at most
 _BREAKER_RANK = {"closed": 0, "half-open": 1, "open": 2}
 _LEDGER_ERRORS = (sqlite3.Error, OSError, SchemaError)
 Status = dict[str, object]
@@ -155,19 +156,34 @@ def with_health(
 # -- spend ---------------------------------------------------------------------------------
 
 
+Grid = list[tuple[str, str, queries.CostLine]]  # (local day, backend, its cost line)
+
+
+def day_grid(conn: sqlite3.Connection, table: PriceTable, since: date, until: date | None) -> Grid:
+    """Cost lines per (local day, backend) from `since` up to `until` (excluded) or now."""
+    end = None if until is None else day_start(until)
+    where = queries.Filter(since=day_start(since), until=end)
+    return queries.cost_by_day(conn, table, "backend", where)
+
+
 def spend(
     conn: sqlite3.Connection, table: PriceTable, today: date, days: int = SPEND_DAYS
 ) -> dict[str, Any]:
     """Cost per local day and backend for the last `days` days, savings against Claude's
     prices and cache hit rate per day: the plots and their tables."""
     first = today - timedelta(days=days - 1)
+    return spend_of(day_grid(conn, table, first, None), today, days)
+
+
+def spend_of(grid: Grid, today: date, days: int = SPEND_DAYS) -> dict[str, Any]:
+    """spend() of a grid read already (the earlier days' part may be kept between reads)."""
+    first = today - timedelta(days=days - 1)
     labels = [(first + timedelta(days=i)).isoformat() for i in range(days)]
     index = {d: i for i, d in enumerate(labels)}
     totals = [queries.CostLine(d) for d in labels]
     by_backend: dict[str, list[float]] = {}
     unpriced: dict[str, int] = {}
-    where = queries.Filter(since=day_start(first))
-    for day, backend, line in queries.cost_by_day(conn, table, "backend", where):
+    for day, backend, line in grid:
         i = index.get(day)
         if i is None:
             continue
@@ -288,6 +304,8 @@ class Gatherer:
     _table: PriceTable = field(init=False)
     _backends: list[dict[str, Any]] = field(init=False)
     _spend_key: tuple[Any, ...] | None = None
+    _past: Grid = field(default_factory=list)  # the spend's days before today
+    _past_read: tuple[date, float] | None = None  # (for which today, when)
     _spend: dict[str, Any] = field(default_factory=dict)
     _today: dict[str, queries.CostLine] = field(default_factory=dict)
 
@@ -343,10 +361,25 @@ class Gatherer:
         today = date.fromtimestamp(now)
         key = (self.last_row, today, tuple((s.id, s.started) for s, _ in found))
         if key != self._spend_key:
-            self._spend = spend(conn, self._table, today)
+            grid = self._earlier(conn, today, now) + day_grid(conn, self._table, today, None)
+            self._spend = spend_of(grid, today)
             self._today = self._costs_today(conn, today, found)
             self._spend_key = key
         return [log_row(report.log_entry(row, self._table)) for row in rows], reset
+
+    def _earlier(self, conn: sqlite3.Connection, today: date, now: float) -> Grid:
+        """The days before today of the spend: read once a day (and every
+        EARLIER_REFRESH_S, for a ledger pruned meanwhile), not on every new exchange:
+        30 days of a busy ledger take a few hundred ms to sum."""
+        if (
+            self._past_read is None
+            or self._past_read[0] != today
+            or (now - self._past_read[1] > EARLIER_REFRESH_S)
+        ):
+            first = today - timedelta(days=SPEND_DAYS - 1)
+            self._past = day_grid(conn, self._table, first, today)
+            self._past_read = (today, now)
+        return self._past
 
     def _costs_today(
         self, conn: sqlite3.Connection, today: date, found: list[tuple[Session, bool]]
