@@ -528,6 +528,11 @@ def main() -> None:
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     parser.add_argument("--src", type=Path, help="run the router from this src/ dir instead")
     parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
+    parser.add_argument(
+        "--no-translated",
+        action="store_true",
+        help="leave out the OpenAI-wire target (for a --src tree that has no such backend)",
+    )
     args = parser.parse_args()
     rounds = args.rounds or (1 if args.quick else 5)
     router_cpus, load_cpus = cores(args.no_pin)
@@ -542,7 +547,9 @@ def main() -> None:
                 proc.stop()
         check_ledger(run, info, tmp / "home", args.src is not None)  # flushed at their stop
     info["wall_s"] = round(time.perf_counter() - started, 1)
-    table = report(run, info) + "\n\n" + translated_report(run)
+    table = report(run, info)
+    if not args.no_translated:
+        table += "\n\n" + translated_report(run)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"info": info, "results": run.results}, indent=1))
     print(table)
@@ -588,14 +595,17 @@ def _measure(
     }
     router = start("hotswap", router_argv(args.src), router_env, router_cpus, tmp)
     procs.append(router)
-    translating = start(
-        TRANSLATED,
-        router_argv(args.src, "--backend", "openai", "--mode-file", str(tmp / "mode-openai")),
-        router_env,
-        router_cpus,
-        tmp,
-    )
-    procs.append(translating)
+    targets = TARGETS if args.no_translated else ALL_TARGETS
+    translating = None
+    if not args.no_translated:
+        translating = start(
+            TRANSLATED,
+            router_argv(args.src, "--backend", "openai", "--mode-file", str(tmp / "mode-openai")),
+            router_env,
+            router_cpus,
+            tmp,
+        )
+        procs.append(translating)
     yard = start(
         "passthrough",
         [sys.executable, str(HERE / "passthrough.py"), upstream],
@@ -608,14 +618,11 @@ def _measure(
         "direct": f"{upstream}/v1/messages",
         "hotswap": router.line.split()[-1] + "/v1/messages",
         "passthrough": f"http://127.0.0.1:{yard.line.split()[-1]}/v1/messages",
-        TRANSLATED: translating.line.split()[-1] + "/v1/messages",
     }
-    pids = {
-        "direct": fake.pid,
-        "hotswap": router.pid,
-        "passthrough": yard.pid,
-        TRANSLATED: translating.pid,
-    }
+    pids = {"direct": fake.pid, "hotswap": router.pid, "passthrough": yard.pid}
+    if translating is not None:
+        urls[TRANSLATED] = translating.line.split()[-1] + "/v1/messages"
+        pids[TRANSLATED] = translating.pid
     info: dict[str, Any] = {
         "router_cpus": sorted(router_cpus or []),
         "load_cpus": sorted(load_cpus or []),
@@ -631,12 +638,12 @@ def _measure(
         # same phase of two targets is seconds apart, not a whole round, so the machine's
         # slow and fast spells (each lasting seconds here) mostly cancel in "added".
         for j, phase in enumerate(phases):
-            k = (i + j) % len(ALL_TARGETS)
-            for target in ALL_TARGETS[k:] + ALL_TARGETS[:k]:
+            k = (i + j) % len(targets)
+            for target in targets[k:] + targets[:k]:
                 for row in run_loadgen(urls[target], target, pids[target], [phase], load_cpus):
                     run.add(target, row)
         print(f"round {i + 1}/{rounds} done", file=sys.stderr, flush=True)
-    info["hwm_mb"] = {t: rss_kb(pids[t], "VmHWM") / 1024 for t in ALL_TARGETS}
+    info["hwm_mb"] = {t: rss_kb(pids[t], "VmHWM") / 1024 for t in targets}
     info["idle_after_mb"] = {t: rss_kb(pids[t]) / 1024 for t in TARGETS}
     info["checked"] = sum(r["ok"] for t in run.results.values() for rs in t.values() for r in rs)
     info["switch"] = measure_switch(8 if args.quick else 30)

@@ -19,6 +19,7 @@ import pytest
 
 from conftest import backends_toml
 from fakes import ThreadedFake
+from runner import cmd
 from standin import make_standin
 
 BIN = Path(sys.executable).parent
@@ -82,12 +83,6 @@ def launched(env: dict[str, str], *args: str) -> Iterator[Launched]:
         if proc.poll() is None:
             proc.kill()
             proc.wait(30)
-
-
-def cmd(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / args[0]), *args[1:]], env=env, capture_output=True, text=True, timeout=30
-    )
 
 
 def post(url: str, headers: dict[str, str]) -> int:
