@@ -191,6 +191,7 @@ class RouterState:
             "last_error": self.last_error,
             "breakers": {name: b.snapshot() for name, b in self.breakers.by_backend.items()},
             "body_caches": self.caches.snapshot(),
+            "heap_trims": self.idle_trim.trims,
             "backends": sorted(self.config.backends),
             **(self.ledger.status() if self.ledger is not None else {}),
         }

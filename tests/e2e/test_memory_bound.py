@@ -79,9 +79,17 @@ def post(url: str, data: bytes) -> int:
         return int(exc.code)
 
 
-def settled_rss(pid: int) -> float:
-    """RSS once the router has been idle long enough to trim (tuning.IdleTrim)."""
-    time.sleep(2.5)
+def trims(url: str) -> int:
+    with urllib.request.urlopen(url + "/_hotswap/status", timeout=10) as resp:
+        return int(json.load(resp)["heap_trims"])
+
+
+def settled_rss(url: str, pid: int, before: int) -> float:
+    """RSS once the router, idle, has trimmed its heap since `before` (tuning.IdleTrim)."""
+    deadline = time.monotonic() + 30
+    while trims(url) <= before:
+        assert time.monotonic() < deadline, "the router never trimmed its heap"
+        time.sleep(0.2)
     return rss_mb(pid)
 
 
@@ -95,14 +103,16 @@ def test_many_tiny_turns_and_bad_input_leave_a_bounded_router(home: Path) -> Non
         (home / "config.toml").write_text(backends_toml({"deepseek": ds.url}))
         with serve(home, env) as (url, pid):
             start = rss_mb(pid)
+            done = trims(url)
             for k in range(8):  # eight conversations of 200,000 turns (~5 MB each)
                 assert post(url, tiny_turns(200_000, f"c{k}")) == 200
                 ds.received.clear()
-            after_turns = settled_rss(pid)
+            after_turns = settled_rss(url, pid, done)
+            done = trims(url)
             bad = b'{"model":"x","messages":[' + b'{"role":"user","content":"x"},' * 40_000
             for _ in range(100):  # a burst of malformed ~1.2 MB bodies
                 assert post(url, bad) == 400
-            after_bad = settled_rss(pid)
+            after_bad = settled_rss(url, pid, done)
     print(f"rss: start {start:.0f} MB, after turns {after_turns:.0f}, after bad {after_bad:.0f}")
     assert after_turns < RSS_BOUND_MB, (start, after_turns)
     assert after_bad < RSS_BOUND_MB, (start, after_bad)
