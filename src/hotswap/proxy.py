@@ -15,8 +15,8 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
-import uuid
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -231,7 +231,7 @@ def record(ex: Exchange, state: RouterState) -> ExchangeRecord:
         sticky = first.verdict is Verdict.SWITCH and first.backend.name == ex.active.name
         kind = exchange.STICKY if sticky else exchange.TRANSIENT
     return ExchangeRecord(
-        id=uuid.uuid4().hex,
+        id=os.urandom(12).hex(),  # 96 random bits: unique across routers, cheap
         started=ex.started_at,
         session=state.session_id,
         endpoint="messages" if ex.req.is_messages else "count_tokens",
