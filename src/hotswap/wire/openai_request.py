@@ -20,8 +20,9 @@ signatures mean nothing to another vendor). Mapped:
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+import msgspec
 
 # thinking.budget_tokens below each bound -> that reasoning_effort (else "high")
 EFFORT_BOUNDS: tuple[tuple[int, str], ...] = ((4096, "low"), (16384, "medium"))
@@ -31,6 +32,8 @@ TOOL_IMAGE_NOTE = "(image returned by tool call {id})"
 DOCUMENT_NOTE = "[document omitted: this backend cannot read it]"
 
 Message = dict[str, Any]
+
+_ENCODE = msgspec.json.Encoder().encode
 
 
 def to_chat_request(
@@ -127,7 +130,7 @@ def _assistant(content: Any) -> Message:
 
 
 def _tool_call(block: dict[str, Any]) -> dict[str, Any]:
-    arguments = json.dumps(block.get("input") or {}, ensure_ascii=False, separators=(",", ":"))
+    arguments = _ENCODE(block.get("input") or {}).decode()  # compact, UTF-8 as is
     function = {"name": str(block.get("name", "")), "arguments": arguments}
     return {"id": str(block.get("id", "")), "type": "function", "function": function}
 
