@@ -107,7 +107,7 @@ def time_subprocess(argv: list[str], env: dict[str, str], runs: int) -> list[flo
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, **run)
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **run)
         times.append((time.perf_counter() - t0) * 1000)
     return times
 
