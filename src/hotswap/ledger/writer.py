@@ -1,10 +1,11 @@
 """One writer thread per router: exchange records in, batched transactions out.
 
 `submit()` is what the router's observer calls: it appends to a bounded queue and returns
-at once, whatever the disk is doing; it wakes the thread only when a full batch is waiting.
-The thread wakes every FLUSH_EVERY_S, takes everything queued and writes it in one
-transaction per BATCH rows: a busy router costs a few transactions a second, not one per
-exchange (each one takes file locks, and the thread holds the GIL while it builds rows).
+at once, whatever the disk is doing. The thread sleeps while nothing is queued (an idle
+router costs no wake-ups); the first record wakes it, and what arrives within
+FLUSH_EVERY_S (or a full batch, at once) is written in one transaction per BATCH rows: a
+busy router costs a few transactions a second, not one per exchange (each one takes file
+locks, and the thread holds the GIL while it builds rows).
 
 When the ledger cannot be written (read-only, disk full, locked longer than the busy
 timeout, a newer schema) the rows stay queued and are retried with backoff; past
@@ -80,9 +81,10 @@ class LedgerWriter:
             if len(self._queue) >= self.max_queued:
                 self._queue.popleft()
                 self.dropped += 1
+            first = not self._queue
             self._queue.append(record)
             full = len(self._queue) == self.batch
-        if full:
+        if first or full:  # an idle thread sleeps until there is something to write
             self._wake.set()
 
     def health(self) -> dict[str, Any]:
@@ -121,13 +123,21 @@ class LedgerWriter:
                 if written:
                     retry_s = RETRY_MIN_S
                     self._maybe_prune()
-                    self._wake.wait(FLUSH_EVERY_S)
-                    self._wake.clear()
+                    self._idle()
                 else:
                     self._stop.wait(retry_s)
                     retry_s = min(retry_s * 2, RETRY_MAX_S)
         finally:
             self._close_conn()
+
+    def _idle(self) -> None:
+        """Sleep until a record arrives (no wake-ups while the router is idle), then let
+        FLUSH_EVERY_S of them gather into one transaction (a full batch goes at once)."""
+        self._wake.wait()
+        self._wake.clear()
+        if not self._stop.is_set() and len(self._queue) < self.batch:
+            self._wake.wait(FLUSH_EVERY_S)
+            self._wake.clear()
 
     def _drain(self) -> bool:
         """Write everything queued, a batch per transaction; False when a write failed."""
