@@ -64,8 +64,8 @@ def tune_malloc() -> bool:
     return mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) == 1 and ok
 
 
-TRIM_AFTER_BYTES = 32 * 1024 * 1024  # request bytes handled since the last trim
-TRIM_IDLE_S = 1.0  # how long the router must have been idle
+TRIM_AFTER_BYTES = 4 * 1024 * 1024  # request bytes handled since the last trim
+TRIM_IDLE_S = 2.0  # how long the router must have been idle (a tool loop rarely pauses this long)
 
 
 def trim_malloc() -> bool:
