@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from hotswap.exchange import ExchangeRecord, Usage
-from hotswap.prices import PriceTable, price_usage
+from hotswap.prices import ANTHROPIC, Price, PriceTable, lookup
+
+MAX_PRICED_MODELS = 256  # (backend, model, client model) triples whose prices are kept
 
 
 def priced_model(record: ExchangeRecord) -> str | None:
@@ -27,6 +29,9 @@ class Spend:
         self.cost_usd = 0.0
         self.savings_usd = 0.0
         self.unpriced = 0  # exchanges that used tokens on a model without a price
+        # Each (backend, model, client model)'s price and Claude price: looked up (globs)
+        # once, not on every exchange.
+        self._prices: dict[tuple[str | None, ...], tuple[Price | None, Price | None]] = {}
 
     def add(self, record: ExchangeRecord) -> None:
         self.add_usage(record.usage, record.backend, priced_model(record), record.client_model)
@@ -42,13 +47,29 @@ class Spend:
     ) -> None:
         """`requests` exchanges whose tokens sum to `usage` (`with_tokens` of them used any)."""
         self.requests += requests
-        costed = price_usage(self.table, usage, backend, model, client_model)
-        if costed.cost_usd is None:
+        if usage.total == 0:
+            return  # no tokens cost a known $0
+        price, claude = self._priced(backend, model, client_model)
+        if price is None:
             self.unpriced += requests if with_tokens is None else with_tokens
             return
-        self.cost_usd += costed.cost_usd
-        if costed.savings_usd is not None:
-            self.savings_usd += costed.savings_usd
+        cost = price.cost(usage)
+        self.cost_usd += cost
+        if claude is not None:
+            self.savings_usd += claude.cost(usage) - cost
+
+    def _priced(
+        self, backend: str | None, model: str | None, client_model: str | None
+    ) -> tuple[Price | None, Price | None]:
+        key = (backend, model, client_model)
+        found = self._prices.get(key)
+        if found is None:
+            if len(self._prices) >= MAX_PRICED_MODELS:
+                self._prices.clear()
+            claude = lookup(self.table, ANTHROPIC, client_model)
+            found = (lookup(self.table, backend, model), claude)
+            self._prices[key] = found
+        return found
 
     def snapshot(self) -> dict[str, Any]:
         return {
