@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -73,8 +74,8 @@ async def handle_messages(request: web.Request) -> web.StreamResponse:
         ex = await receive(request, state)
         try:
             return await route(request, ex, state, upstream)
-        except BaseException:
-            ex.delivery.client_gone = True  # cancelled: the client went away
+        except asyncio.CancelledError:
+            ex.delivery.client_gone = True  # the client went away (handler cancelled)
             raise
         finally:
             if state.observers:

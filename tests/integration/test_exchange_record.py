@@ -4,10 +4,13 @@ what the fake backends reported (tokens, models, statuses, attempts, fallback)."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
+import aiohttp
 import anthropic
 import pytest
+from aiohttp import web
 
 from clients import sdk
 from fakes import encode_events, json_error, message_events, sse_message, sse_reply
@@ -195,3 +198,32 @@ def test_observers_run_inline_without_a_loop_and_can_be_removed() -> None:
 )
 def test_usage_from_maps_each_vendors_fields(usage: Any, expected: Usage) -> None:
     assert usage_from(usage) == expected
+
+
+async def test_a_client_that_goes_away_mid_stream_is_recorded_as_gone(fakes, make_router):
+    release = asyncio.Event()
+
+    async def stalls(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        await resp.write(encode_events(message_events("partial")[:2]))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(release.wait(), 20)
+        return resp
+
+    ant = await fakes("anthropic")
+    ant.script(stalls)
+    router = await make_router({"anthropic": ant.url}, mode="anthropic")
+    got = records_of(router)
+    async with aiohttp.ClientSession() as http:
+        resp = await http.post(
+            router.url + "/v1/messages",
+            json={"model": "claude-opus-5-5", "max_tokens": 5, "messages": HI, "stream": True},
+            headers={"x-api-key": "sk-ant-user"},
+        )
+        await resp.content.readuntil(b"\n\n")  # committed: the first event arrived
+        resp.close()  # the client goes away
+    await settle(got, 1)
+    release.set()
+    assert got[0].outcome == exchange.CLIENT_GONE and got[0].backend == "anthropic"
+    assert got[0].response_bytes > 0
