@@ -10,8 +10,9 @@ from typing import Any
 
 from aiohttp import web
 
+from hotswap.body import BadBody, parse_whole
 from hotswap.errors import RequestError
-from hotswap.proxy import STATE, handle_messages
+from hotswap.proxy import STATE, handle_messages, read_body
 
 CHARS_PER_TOKEN = 4  # English and code, roughly; a tokenizer would need the model's own
 MEDIA_TOKENS = 1600  # an image or document block (a ~1 megapixel image on Anthropic)
@@ -48,25 +49,11 @@ async def handle_count_tokens(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     if state.active().backend.wire == "anthropic":
         return await handle_messages(request)
-    raw = await _read_bounded(request, state.config.router.max_body_bytes)
+    raw = await read_body(request, state.config.router.max_body_bytes)
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RequestError(f"hotswap: the request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise RequestError("hotswap: the request body must be a JSON object")
+        body, _ = parse_whole(raw)
+    except BadBody as exc:
+        raise RequestError(f"hotswap: {exc}") from None
     return web.json_response(
         {"input_tokens": estimate_tokens(body)}, headers={ESTIMATE_HEADER: "true"}
     )
-
-
-async def _read_bounded(request: web.Request, limit: int) -> bytes:
-    chunks, size = [], 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(
-                f"hotswap: request body exceeds the limit of {limit} bytes", status=413
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)

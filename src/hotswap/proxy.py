@@ -105,17 +105,7 @@ async def route(
 
 async def receive(request: web.Request, state: RouterState) -> Exchange:
     """Step 1: the client's body, bounded, behind the body facade."""
-    limit = state.config.router.max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise RequestError(_too_large(request.content_length, limit), status=413)
-    chunks, size = [], 0
-    async for chunk in request.content.iter_any():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(_too_large(size, limit), status=413)
-    raw = b"".join(chunks)  # one chunk: that very object, no copy
-    del chunks  # the pieces go before the body is split
+    raw = await read_body(request, state.config.router.max_body_bytes)
     try:
         body = RequestBody.parse(raw, state.caches)
     except BadBody as exc:
@@ -124,6 +114,19 @@ async def receive(request: web.Request, state: RouterState) -> Exchange:
     is_messages = request.path.rstrip("/").endswith("/v1/messages")
     req = Request(path_qs, body, request.headers, is_messages, body.model)
     return Exchange(req, state.active().backend)
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The client's body, at most `limit` bytes (413 past it, before reading the rest)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestError(_too_large(request.content_length, limit), status=413)
+    chunks, size = [], 0
+    async for chunk in request.content.iter_any():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(_too_large(size, limit), status=413)
+    return b"".join(chunks)  # one chunk: that very object, no copy
 
 
 def _too_large(size: int, limit: int) -> str:

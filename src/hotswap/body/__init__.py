@@ -39,7 +39,7 @@ from hotswap.jsoncodec import UNDECODABLE, dump_json, parse_request_body
 from hotswap.rewrite import no_origin, request_changes
 from hotswap.thinking import Origins
 
-__all__ = ["BadBody", "BodyCaches", "RequestBody"]
+__all__ = ["BadBody", "BodyCaches", "RequestBody", "parse_whole"]
 
 
 class BadBody(ValueError):
@@ -79,7 +79,7 @@ class RequestBody:
         except NotAnObject as exc:
             raise BadBody(str(exc)) from None
         except UNDECODABLE:  # malformed, or JSON only the full parser takes
-            parsed, exact = _parse_whole(raw)
+            parsed, exact = parse_whole(raw)
             return cls(raw, caches, None, parsed, exact)
 
     @property
@@ -117,7 +117,7 @@ class RequestBody:
         fallback attempt parses the raw bytes again (the rules replace its keys)."""
         body, self._parsed = self._parsed, None
         if body is None:
-            body, self._exact = _parse_whole(self._raw)
+            body, self._exact = parse_whole(self._raw)
         return body
 
     def _rewrite_split(self, backend: Backend, origins: Origins, count_tokens: bool) -> bytes:
@@ -127,7 +127,9 @@ class RequestBody:
         )
 
 
-def _parse_whole(raw: bytes) -> tuple[dict[str, Any], bool]:
+def parse_whole(raw: bytes) -> tuple[dict[str, Any], bool]:
+    """The body parsed whole (the full parser), and whether `raw` still encodes it
+    faithfully; BadBody when it is not a JSON object."""
     try:
         body, exact = parse_request_body(raw)
     except ValueError as exc:
