@@ -14,7 +14,6 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from hotswap.config import Config
 from hotswap.errors import HotswapError, InternalError, RequestError
 from hotswap.estimate import handle_count_tokens
 from hotswap.inbound import (
@@ -122,18 +121,7 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
 
 
 async def handle_status(request: web.Request) -> web.Response:
-    state = request.app[STATE]
-    return web.json_response({**state.status(), "missing_keys": missing_keys(state.config)})
-
-
-def missing_keys(config: Config) -> dict[str, str]:
-    """Each backend whose key variable is unset where this router runs: its variable's
-    name (a switch command warns with it)."""
-    return {
-        b.name: b.api_key_env
-        for b in config.backends.values()
-        if b.api_key_env and b.needs_key and config.keys.get(b.api_key_env) is None
-    }
+    return web.json_response(request.app[STATE].status())
 
 
 async def handle_unknown(request: web.Request) -> web.Response:

@@ -110,6 +110,15 @@ class Config(NamedTuple):
         here only for a Config made by hand, as tests do)."""
         return self.by_name or _name_table(Path("<config>"), self.backends)
 
+    def missing_keys(self) -> dict[str, str]:
+        """Each backend whose key variable is unset where this runs: the variable's name
+        (a router's status has it; a switch command warns with it)."""
+        return {
+            b.name: b.api_key_env
+            for b in self.backends.values()
+            if b.api_key_env and b.needs_key and self.keys.get(b.api_key_env) is None
+        }
+
     def unknown_backend(self, name: str) -> str:
         """The one message for a backend name that is not known, listing the valid ones."""
         return f"unknown backend {name!r}; valid names: {', '.join(sorted(self.names()))}"

@@ -54,7 +54,7 @@ class RouterState:
     errors: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
     mode_problem: str | None = None
-    fallbacks: Counter[str] = field(default_factory=Counter)  # by kind: sticky, transient
+    sticky_fallbacks: int = 0
     transient_via: Counter[str] = field(default_factory=Counter)  # by the backend that answered
     last_fallback: dict[str, Any] | None = None
     fallback_note: str | None = None
@@ -142,9 +142,10 @@ class RouterState:
     def record_fallback(self, kind: str, source: str, target: str, reason: str) -> None:
         """Another backend answered a request (exchange.STICKY or TRANSIENT): counted,
         logged, and shown in the status (`fallbacks`, `transient_note`)."""
-        self.fallbacks[kind] += 1
         if kind == TRANSIENT:
             self.transient_via[target] += 1
+        else:
+            self.sticky_fallbacks += 1
         self.last_fallback = {
             "at": round(time.time(), 3),
             "kind": kind,
@@ -156,7 +157,7 @@ class RouterState:
         log.info("fallback: %s -> %s %s (%s)", source, target, scope, reason)
 
     def transient_note(self) -> str | None:
-        """`1 req via deepseek (anthropic: HTTP 529 ...)`: requests another backend
+        """`1 req via deepseek (anthropic HTTP 529)`: requests another backend
         answered for a transient fault of the active one, since the router started."""
         last = self.last_fallback
         if not self.transient_via or last is None:
@@ -176,8 +177,8 @@ class RouterState:
             "mode_problem": self.mode_problem,
             "fallback": self.fallback_note if mode.backend is self._fallback_to else None,
             "fallbacks": {
-                "sticky": self.fallbacks[STICKY],
-                "transient": self.fallbacks[TRANSIENT],
+                "sticky": self.sticky_fallbacks,
+                "transient": sum(self.transient_via.values()),
                 "last": self.last_fallback,
             },
             "transient_note": self.transient_note(),
@@ -192,6 +193,7 @@ class RouterState:
             "breakers": {name: b.snapshot() for name, b in self.breakers.by_backend.items()},
             "body_caches": self.caches.snapshot(),
             "heap_trims": self.idle_trim.trims,
+            "missing_keys": self.config.missing_keys(),
             "backends": sorted(self.config.backends),
             **(self.ledger.status() if self.ledger is not None else {}),
         }
