@@ -22,7 +22,7 @@ from hotswap.child import Child, forward
 from hotswap.config import Config
 from hotswap.launcher import ROUTER_LOG, wait_exit_code
 from hotswap.ledger.attach import close_ledger, open_ledger
-from hotswap.modefile import read_mode, write_mode
+from hotswap.modefile import read_mode, split_mode, write_mode
 from hotswap.sessions import MODE, RECORD, Session, register
 from hotswap.state import RouterState
 from hotswap.tuning import tune_process
@@ -70,25 +70,29 @@ async def keep_registered(config: Config, session: Session) -> None:
     """A session whose folder was removed (by hand, a cleaner) is registered again, with
     the backend its mode file last named, so it can still be found and switched."""
     folder = session.dir(config.sessions_dir)
-    backend = session.backend
+    mode = session.backend
     while True:
         await asyncio.sleep(RECHECK_S)
         if (folder / RECORD).exists():
-            backend = _named(config, folder / MODE) or backend
+            mode = _named(config, folder / MODE) or mode
             continue
         register(config.sessions_dir, session)
-        write_mode(folder / MODE, backend)
+        write_mode(folder / MODE, *split_mode(mode))
         log_to_file(folder / ROUTER_LOG)
-        log.warning("the session folder %s was removed; recreated it (%s)", folder, backend)
+        log.warning("the session folder %s was removed; recreated it (%s)", folder, mode)
 
 
 def _named(config: Config, mode_file: Path) -> str | None:
+    """The mode file's backend (and model, as `ollama qwen3-coder`), if it names a known one."""
     try:
-        name = read_mode(mode_file)
+        text = read_mode(mode_file)
     except (OSError, ValueError):
         return None
+    name, model = split_mode(text) if text else ("", None)
     backend = config.resolve(name) if name else None
-    return backend.name if backend else None
+    if backend is None:
+        return None
+    return f"{backend.name} {model}" if model else backend.name
 
 
 class _PrivateRotatingHandler(logging.handlers.RotatingFileHandler):

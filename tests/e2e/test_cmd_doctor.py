@@ -312,3 +312,12 @@ def test_a_world_readable_ledger_fails_and_fix_makes_it_private(home: Path, tmp_
     code, report = doctor("--fix", env=healthy(tmp_path, home))
     assert code == 0 and by_name(report)["ledger"]["status"] == "ok"
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_serve_mode_file_with_a_model_is_valid(home: Path, tmp_path: Path) -> None:
+    (home / "mode").write_text("ollama qwen3-coder\n")  # as `backend ollama --model` writes it
+    (home / "mode").chmod(0o600)
+    home.chmod(0o700)
+    _, report = doctor(env=healthy(tmp_path, home))
+    check = by_name(report)["serve mode file"]
+    assert check["status"] == "ok" and "ollama" in check["detail"], check

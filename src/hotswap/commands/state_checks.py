@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hotswap.commands.checks import FAIL, OK, WARN, Check
 from hotswap.config import Config
-from hotswap.modefile import read_mode
+from hotswap.modefile import read_mode, split_mode
 from hotswap.sessions import list_sessions
 
 _NOT_STATE = frozenset({"config.toml"})  # written by the user, holds no secret
@@ -103,7 +103,7 @@ def check_serve_mode_file(config: Config) -> list[Check]:
     if word is None:
         detail = f"{path} absent: `hotswap serve` starts on {config.default_backend}"
         return [Check(name, OK, detail)]
-    backend = config.resolve(word)
+    backend = config.resolve(split_mode(word)[0])  # `ollama qwen3-coder`: a backend, a model
     if backend is None:
         fix = f"echo {config.default_backend} > {path}  (valid: see `hotswap backends`)"
         return [Check(name, FAIL, f"{path} names an unknown backend {word!r}", fix)]
