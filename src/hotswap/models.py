@@ -1,6 +1,6 @@
 """Model discovery: which models a backend offers, in Anthropic's list format.
 
-    list_models(backend, keys) -> [{"type": "model", "id", "display_name", "created_at"}]
+    list_models_with_source(backend, keys) -> ([{"type": "model", "id", ...}], source)
 
 From the backend's own list where it has one: Ollama's `/api/tags`, else `GET /v1/models`
 (Anthropic's list, or OpenAI's, which vLLM, llama.cpp, SGLang, LM Studio and every OpenAI-
@@ -183,11 +183,6 @@ async def _list(
 ) -> tuple[list[Model], str]:
     async with aiohttp.ClientSession(trust_env=False) as session:
         return await fetch_models(session, backend, keys, client_headers, strict)
-
-
-def list_models(backend: Backend, keys: KeyRing) -> list[Model]:
-    """The backend's models, in Anthropic's format (for commands; not in a running loop)."""
-    return asyncio.run(_list(backend, keys, False, None))[0]
 
 
 def list_models_with_source(

@@ -1,4 +1,5 @@
-"""`hotswap models [BACKEND] [--json]`: the models a backend offers (models.list_models)."""
+"""`hotswap models [BACKEND] [--json]`: the models a backend offers
+(models.list_models_with_source)."""
 
 from __future__ import annotations
 

@@ -71,7 +71,7 @@ class Target(NamedTuple):
         return status_at(int(str(serve.get("port", 0))), timeout_s=SWITCH_STATUS_TIMEOUT_S)
 
 
-def _session_target(config: Config, session: Session, alive: bool) -> Target:
+def session_target(config: Config, session: Session, alive: bool) -> Target:
     label = f"session {session.id} (port {session.port})"
     if not alive:
         label += " [router not running]"
@@ -109,7 +109,7 @@ def resolve_targets(
         live = [s for s, alive in list_sessions(sessions_dir) if alive]
         if not live:
             raise SwitchError("no live sessions (start one with `hotswap run`)")
-        return [_session_target(config, s, True) for s in live]
+        return [session_target(config, s, True) for s in live]
     explicit = session_id is not None or port is not None
     if not explicit:
         session_id = os.environ.get("HOTSWAP_SESSION") or None
@@ -123,7 +123,7 @@ def resolve_targets(
         if not explicit and session_id is None:
             return [_global_target(config)]  # ANTHROPIC_BASE_URL points at `hotswap serve`
         raise SwitchError(f"no session with {what}; see `sessions`")
-    return [_session_target(config, *found)]
+    return [session_target(config, *found)]
 
 
 def switch(config: Config, name: str, targets: list[Target], model: str | None = None) -> list[str]:
@@ -289,18 +289,18 @@ def session_rows(config: Config) -> list[dict[str, object]]:
             {
                 "id": session.id,
                 "port": session.port,
-                "backend": _session_target(config, session, alive).current(config),
+                "backend": session_target(config, session, alive).current(config),
                 "cwd": session.cwd,
                 "age_s": round(time.time() - session.started),
                 "requests": sum(requests.values()) if isinstance(requests, dict) else 0,
                 "alive": alive,
-                "note": _note(status),
+                "note": router_note(status),
             }
         )
     return rows
 
 
-def _note(status: dict[str, object]) -> str:
+def router_note(status: dict[str, object]) -> str:
     """What a session's row says about it: a sticky fallback, requests another backend
     answered (transient fallback), a mode file problem, a ledger that cannot be written."""
     notes = []

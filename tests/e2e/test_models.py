@@ -1,5 +1,5 @@
-"""Model discovery: `GET /v1/models` on the router, `hotswap models`, list_models(), and what
-the real Claude Code does with the list."""
+"""Model discovery: `GET /v1/models` on the router, `hotswap models`,
+list_models_with_source(), and what the real Claude Code does with the list."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from hotswap.models import (
     from_list,
     from_model_map,
     from_ollama_tags,
-    list_models,
+    list_models_with_source,
     model_page,
 )
 
@@ -123,7 +123,7 @@ def test_list_models_and_the_models_command(home: Path) -> None:
     with ThreadedFake("ollama") as ollama:
         ollama.script(json_reply(200, TAGS), json_reply(200, TAGS))
         backend = PRESETS["ollama"]._replace(base_url=ollama.url)
-        found = list_models(backend, KeyRing({}, set()))
+        found, _ = list_models_with_source(backend, KeyRing({}, set()))
         assert [m["id"] for m in found] == ["qwen3-coder:30b", "claude-sonnet-local"]
         (home / "config.toml").write_text(f'[backends.ollama]\nbase_url = "{ollama.url}"\n')
         env = {"PATH": os.environ["PATH"], "HOTSWAP_HOME": str(home), "HOME": str(home)}

@@ -14,7 +14,7 @@ from fakes import json_error, sse_message
 from hotswap import exchange
 from hotswap.exchange import ExchangeRecord
 from hotswap.statusline import render
-from hotswap.switch import _note
+from hotswap.switch import router_note
 
 ENV = {"DEEPSEEK_API_KEY": "sk-ds-visible"}
 HI = [{"role": "user", "content": "hi"}]
@@ -70,7 +70,7 @@ async def test_a_transient_fallback_is_shown_everywhere(fakes, make_router, capl
     assert status["transient_note"] == "1 req via deepseek (anthropic HTTP 529)"
     line = render("anthropic", None, status)
     assert "↷ 1 req via deepseek (anthropic HTTP 529)" in line
-    assert "↷ 1 req via deepseek" in _note(status)
+    assert "↷ 1 req via deepseek" in router_note(status)
     assert "fallback: anthropic -> deepseek for this request (HTTP 529" in caplog.text
     assert got and got[0].fallback_kind == exchange.TRANSIENT
     assert got[0].fell_back_from == "anthropic" and got[0].backend == "deepseek"

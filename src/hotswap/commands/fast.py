@@ -12,8 +12,6 @@ import sys
 
 import click
 
-TARGET_HELP = "Which session: see README, 'Which session a switch command targets'."
-
 
 def complete_backend(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     """Every backend name and alias of the config (nothing when it cannot be loaded)."""

@@ -23,8 +23,7 @@ from hotswap.ledger.schema import SchemaError
 from hotswap.ledger.store import connect, ledger_path
 from hotswap.prices import PriceTable, price_table
 from hotswap.sessions import Session, list_sessions, router_status
-from hotswap.switch import Target
-from hotswap.switch import _note as router_note
+from hotswap.switch import router_note, session_target
 
 SPEND_DAYS = 30
 LOG_FIRST = 50  # exchanges a page gets when it opens
@@ -40,10 +39,6 @@ def day_start(day: date) -> float:
     """Local midnight at the start of `day`, in Unix seconds (days are local, as in
     `hotswap cost --by day`)."""
     return datetime(day.year, day.month, day.day).timestamp()
-
-
-def _float(value: object) -> float:
-    return float(value) if isinstance(value, int | float) else 0.0
 
 
 # -- sessions ------------------------------------------------------------------------------
@@ -69,8 +64,7 @@ def session_row(
     config: Config, session: Session, alive: bool, status: Status, cost: queries.CostLine | None
 ) -> dict[str, Any]:
     """One row of the sessions table."""
-    target = Target(session.id, session.mode_file(config.sessions_dir), session.backend, alive)
-    current = target.current(config)
+    current = session_target(config, session, alive).current(config)
     requests = status.get("requests")
     worst, breakers = breaker_summary(status)
     if not alive:

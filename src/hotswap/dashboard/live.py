@@ -24,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from hotswap import sse
 from hotswap.dashboard.data import LOG_FIRST, Gatherer, Tick
 
 log = logging.getLogger("hotswap")
@@ -37,7 +38,7 @@ PARTS = ("sessions", "backends", "spend", "ledger")
 def encode(event: str, payload: Any) -> bytes:
     """One server-sent event; JSON escapes newlines, so `data:` is one line."""
     data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    return f"event: {event}\ndata: {data}\n\n".encode()
+    return sse.encode(event, data.encode())
 
 
 class Feed:

@@ -102,13 +102,3 @@ def follow(
                 last = row["id"]
                 yield report.log_entry(row, table)
         sleep(poll_s)
-
-
-def newest_id(config: Config) -> int:
-    conn = _open(config)
-    if conn is None:
-        return 0
-    try:
-        return queries.last_id(conn)
-    finally:
-        conn.close()
