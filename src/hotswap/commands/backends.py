@@ -12,7 +12,7 @@ import click
 from hotswap.backends import PRESETS, Backend
 from hotswap.commands.backend_prices import price_cell, tier_prices
 from hotswap.commands.fast import complete_backend
-from hotswap.commands.output import echo_json, fail, mask, table
+from hotswap.commands.output import CONFIG_OPTION, echo_json, fail, mask, table
 from hotswap.config import Config, load_config
 from hotswap.errors import HotswapError
 from hotswap.prices import PRICES_CHECKED
@@ -162,12 +162,7 @@ Examples:
 @click.argument("name", required=False, shell_complete=complete_backend)
 @click.option("--models", "list_models", is_flag=True, help="List NAME's models (asks it).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Config file (default: $HOTSWAP_CONFIG, else $HOTSWAP_HOME/config.toml).",
-)
+@CONFIG_OPTION
 def backends_command(
     name: str | None, list_models: bool, as_json: bool, config_path: Path | None
 ) -> None:

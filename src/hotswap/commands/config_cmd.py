@@ -7,14 +7,7 @@ from pathlib import Path
 
 import click
 
-from hotswap.commands.output import EXIT_FAILED, echo_json, fail
-
-CONFIG_OPTION = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Config file (default: $HOTSWAP_CONFIG, else $HOTSWAP_HOME/config.toml).",
-)
+from hotswap.commands.output import CONFIG_OPTION, EXIT_FAILED, echo_json, fail
 
 EXAMPLES = """\b
 Examples:

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import click
 
-from hotswap.commands.output import echo_json, fail
+from hotswap.commands.output import CONFIG_FIX, CONFIG_OPTION, echo_json, fail
 from hotswap.errors import HotswapError
 
 BY = ("backend", "model", "day", "session")
 COST_FIX = "see `hotswap cost --help` (--since 7d, 12h, 30m or a date such as 2026-12-01)"
 LEDGER_FIX = "check $HOTSWAP_HOME/ledger.db and its folder (hotswap doctor)"
-CONFIG_FIX = "correct the config file named above (hotswap config validate)"
 NEWER_FIX = "upgrade hotswap: a newer one wrote this ledger"
 
 COST_EXAMPLES = """\b
@@ -46,12 +45,7 @@ Examples:
     metavar="DATE",
     help="Delete exchanges older than DATE (or 90d, ...) from the ledger, then exit.",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Config file (default: $HOTSWAP_HOME/config.toml if it exists).",
-)
+@CONFIG_OPTION
 def cost_command(
     session: str | None,
     by: str,
@@ -96,12 +90,7 @@ def cost_command(
 @click.option("--session", help="Only this session's exchanges (its id).")
 @click.option("-n", "count", type=click.IntRange(min=0), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Config file (default: $HOTSWAP_HOME/config.toml if it exists).",
-)
+@CONFIG_OPTION
 def logs_command(
     follow: bool, session: str | None, count: int, as_json: bool, config_path: Path | None
 ) -> None:

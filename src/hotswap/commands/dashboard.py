@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hotswap.commands.output import fail
+from hotswap.commands.output import CONFIG_FIX, CONFIG_OPTION, fail
 from hotswap.errors import HotswapError
 
 if TYPE_CHECKING:
@@ -19,7 +19,6 @@ Examples:
   hotswap dashboard                     a free port; opens the page in your browser
   hotswap dashboard --port 8765 --no-open    print the URL only
 """
-CONFIG_FIX = "correct the config file named above (hotswap config validate)"
 PORT_FIX = "choose another --port, or leave it out to take a free one"
 
 
@@ -28,12 +27,7 @@ PORT_FIX = "choose another --port, or leave it out to take a free one"
     "--port", type=click.IntRange(0, 65535), default=0, help="Port on 127.0.0.1 (0: a free one)."
 )
 @click.option("--no-open", is_flag=True, help="Only print the URL; open no browser.")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Config file (default: $HOTSWAP_HOME/config.toml if it exists).",
-)
+@CONFIG_OPTION
 def dashboard_command(port: int, no_open: bool, config_path: Path | None) -> None:
     """Every session, its backend and its spend on one live page, served on 127.0.0.1.
 

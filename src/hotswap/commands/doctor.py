@@ -21,7 +21,7 @@ from hotswap.commands.checks import (
 )
 from hotswap.commands.fast import complete_backend
 from hotswap.commands.ledger_check import check_ledger
-from hotswap.commands.output import EXIT_FAILED, echo_json, fail, marks
+from hotswap.commands.output import CONFIG_OPTION, EXIT_FAILED, echo_json, fail, marks
 from hotswap.commands.state_checks import check_serve_mode_file, check_sessions, check_state_dir
 
 DEFAULT_TIMEOUT_S = 15.0
@@ -120,12 +120,7 @@ Examples:
     show_default=True,
     help="Seconds per backend for --live; for `claude --version` otherwise.",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Config file (default: $HOTSWAP_CONFIG, else $HOTSWAP_HOME/config.toml).",
-)
+@CONFIG_OPTION
 @click.argument("backends", nargs=-1, shell_complete=complete_backend)
 def doctor_command(
     as_json: bool,

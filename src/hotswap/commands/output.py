@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -18,6 +19,14 @@ import click
 EXIT_FAILED = 1  # the command ran and found a problem (doctor, config validate)
 EXIT_ERROR = 2  # the command could not do what it was asked (the switch commands' code too)
 _MIN_SHOWN_KEY_LEN = 12  # shorter secrets are not real keys: show none of their characters
+
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (default: $HOTSWAP_CONFIG, else $HOTSWAP_HOME/config.toml).",
+)
+CONFIG_FIX = "correct the config file named above (hotswap config validate)"
 
 
 def mask(value: str | None) -> str:
