@@ -19,8 +19,7 @@ from typing import Any
 from hotswap.commands.backends import backend_rows
 from hotswap.config import Config
 from hotswap.ledger import queries, report
-from hotswap.ledger.schema import SchemaError
-from hotswap.ledger.store import connect, ledger_path
+from hotswap.ledger.store import LEDGER_ERRORS, connect, ledger_path
 from hotswap.prices import PriceTable, price_table
 from hotswap.sessions import Session, list_sessions, router_status
 from hotswap.switch import router_note, session_target
@@ -31,7 +30,6 @@ LOG_BATCH = 500  # new exchanges read per tick at most (the rest on the next tic
 ERRORS_SINCE_S = 7 * 86400  # how far back a backend's last error is looked for at start
 EARLIER_REFRESH_S = 600.0  # the spend's earlier days are read again this often at most
 _BREAKER_RANK = {"closed": 0, "half-open": 1, "open": 2}
-_LEDGER_ERRORS = (sqlite3.Error, OSError, SchemaError)
 Status = dict[str, object]
 
 
@@ -335,7 +333,7 @@ class Gatherer:
                 return rows, None, reset
             finally:
                 conn.close()
-        except _LEDGER_ERRORS as exc:
+        except LEDGER_ERRORS as exc:
             return [], f"cannot read {path}: {exc}", False
 
     def _tail(

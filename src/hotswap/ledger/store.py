@@ -12,10 +12,13 @@ import os
 import sqlite3
 from pathlib import Path
 
-from hotswap.ledger.schema import migrate
+from hotswap.ledger.schema import SchemaError, migrate
 
 FILENAME = "ledger.db"
 BUSY_TIMEOUT_MS = 5000
+
+# What opening, reading or writing a ledger can raise (a newer schema included).
+LEDGER_ERRORS = (sqlite3.Error, OSError, SchemaError)
 
 
 def ledger_path(state_dir: Path) -> Path:

@@ -27,8 +27,7 @@ from typing import Any
 
 from hotswap.exchange import ExchangeRecord
 from hotswap.ledger import rows
-from hotswap.ledger.schema import SchemaError
-from hotswap.ledger.store import connect, prune
+from hotswap.ledger.store import LEDGER_ERRORS, connect, prune
 
 log = logging.getLogger("hotswap")
 
@@ -40,7 +39,7 @@ RETRY_MAX_S = 30.0
 PRUNE_EVERY_S = 86400.0
 DAY_S = 86400.0
 
-WriteError = (sqlite3.Error, OSError, SchemaError)
+WriteError = LEDGER_ERRORS
 
 
 class LedgerWriter:
