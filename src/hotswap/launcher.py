@@ -65,7 +65,7 @@ def _home(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("HOME") or Path.home())
 
 
-def _claude_dir(environ: Mapping[str, str]) -> Path:
+def claude_dir(environ: Mapping[str, str]) -> Path:
     """Claude Code's config folder: CLAUDE_CONFIG_DIR, else ~/.claude."""
     return Path(environ.get("CLAUDE_CONFIG_DIR") or _home(environ) / ".claude")
 
@@ -82,7 +82,7 @@ def has_claude_login(environ: Mapping[str, str]) -> bool:
     """A credential Claude Code will use: a key or token variable, or a stored login."""
     if any(environ.get(name) for name in _CREDENTIAL_VARIABLES):
         return True
-    if (_claude_dir(environ) / ".credentials.json").exists():
+    if (claude_dir(environ) / ".credentials.json").exists():
         return True
     account_dir = Path(environ.get("CLAUDE_CONFIG_DIR") or _home(environ))
     return _json_has(account_dir / ".claude.json", "oauthAccount")
@@ -187,7 +187,7 @@ def statusline_command() -> str:
 def user_has_statusline(environ: Mapping[str, str], cwd: Path) -> bool:
     """Does one of the user's settings files already define a status line? Then keep theirs."""
     settings = (
-        _claude_dir(environ) / "settings.json",
+        claude_dir(environ) / "settings.json",
         cwd / ".claude" / "settings.json",
         cwd / ".claude" / "settings.local.json",
     )
@@ -282,7 +282,7 @@ def _prints(claude_args: list[str]) -> bool:
 def _resume_hint(environ: Mapping[str, str], cwd: Path, since: float) -> None:
     """Claude Code ends with `claude --resume ID`, which would bypass hotswap: say how to
     resume through it. The ID is the newest transcript of this folder written since start."""
-    folder = _claude_dir(environ) / "projects" / _project_key(cwd)
+    folder = claude_dir(environ) / "projects" / _project_key(cwd)
     try:
         newest = max(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime, default=None)
         if newest is None or newest.stat().st_mtime < since:

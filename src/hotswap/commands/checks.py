@@ -137,14 +137,10 @@ def check_statusline(config: Config, environ: Mapping[str, str], cwd: Path) -> l
     return [Check("status line", OK, "`hotswap run` adds one (`hotswap statusline`)")]
 
 
-def claude_settings_path(environ: Mapping[str, str]) -> Path:
-    """The user's Claude Code settings.json: $CLAUDE_CONFIG_DIR, else ~/.claude."""
-    home = Path(environ.get("HOME") or Path.home())
-    return Path(environ.get("CLAUDE_CONFIG_DIR") or home / ".claude") / "settings.json"
-
-
 def check_respond_to_bash(config: Config, environ: Mapping[str, str]) -> list[Check]:
-    path = claude_settings_path(environ)
+    from hotswap.launcher import claude_dir
+
+    path = claude_dir(environ) / "settings.json"
     name = "respondToBashCommands"
     try:
         settings = json.loads(path.read_text()) if path.exists() else {}
