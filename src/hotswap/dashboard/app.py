@@ -30,7 +30,7 @@ from hotswap.dashboard import actions
 from hotswap.dashboard.data import Gatherer, backend_table, empty_spend, spend
 from hotswap.dashboard.live import FEED, POLL_S, Feed, handle_events
 from hotswap.dashboard.security import Access, access_middleware, add_headers, new_token
-from hotswap.ledger.store import connect, ledger_path
+from hotswap.ledger.usage import open_existing
 from hotswap.prices import price_table
 
 HERE = Path(__file__).parent
@@ -137,10 +137,9 @@ async def handle_check(request: web.Request) -> web.Response:
 def spend_now(config: Config) -> dict[str, Any]:
     """The last 30 days' spend, read now (the same numbers as the page's)."""
     today = date.today()
-    path = ledger_path(config.state_dir)
-    if not path.exists():
+    conn = open_existing(config)
+    if conn is None:
         return empty_spend(today)
-    conn = connect(path, create=False)
     try:
         return spend(conn, price_table(config.prices), today)
     finally:

@@ -229,9 +229,7 @@ def _round(rate: float | None) -> float | None:
 
 
 def empty_spend(today: date, days: int = SPEND_DAYS) -> dict[str, Any]:
-    first = today - timedelta(days=days - 1)
-    labels = [(first + timedelta(days=i)).isoformat() for i in range(days)]
-    return _spend_json(labels, [queries.CostLine(d) for d in labels], {}, {})
+    return spend_of([], today, days)
 
 
 # -- the log -------------------------------------------------------------------------------

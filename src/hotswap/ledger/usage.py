@@ -27,7 +27,7 @@ class CostQuery(NamedTuple):
         return cls(by, queries.parse_since(since) if since else None, session or None)
 
 
-def _open(config: Config) -> sqlite3.Connection | None:
+def open_existing(config: Config) -> sqlite3.Connection | None:
     """The ledger, or None when nothing was ever recorded."""
     path = ledger_path(config.state_dir)
     if not path.exists():
@@ -36,7 +36,7 @@ def _open(config: Config) -> sqlite3.Connection | None:
 
 
 def cost_lines(config: Config, query: CostQuery) -> tuple[list[queries.CostLine], queries.CostLine]:
-    conn = _open(config)
+    conn = open_existing(config)
     if conn is None:
         return [], queries.CostLine("total")
     try:
@@ -57,7 +57,7 @@ def cost_text(config: Config, query: CostQuery) -> str:
 
 
 def prune_before(config: Config, before: float) -> int:
-    conn = _open(config)
+    conn = open_existing(config)
     if conn is None:
         return 0
     try:
@@ -70,7 +70,7 @@ def prune_before(config: Config, before: float) -> int:
 
 
 def recent_entries(config: Config, n: int, session: str | None) -> list[dict[str, Any]]:
-    conn = _open(config)
+    conn = open_existing(config)
     if conn is None:
         return []
     table = price_table(config.prices)
