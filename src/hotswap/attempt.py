@@ -21,7 +21,6 @@ from multidict import CIMultiDict
 
 from hotswap.backends import Backend
 from hotswap.body import RequestBody
-from hotswap.config import RouterSettings
 from hotswap.errors import (
     HotswapError,
     MissingKeyError,
@@ -33,7 +32,7 @@ from hotswap.errors import (
 from hotswap.fallback import Verdict, classify, classify_event_error, retry_same_after
 from hotswap.sse import Event, EventTooLarge, SSEParser
 from hotswap.upstream import Upstream, upstream_headers
-from hotswap.wire import Reply
+from hotswap.wire import Outgoing, Reply, WireAdapter
 from hotswap.wire.registry import adapter_for
 
 if TYPE_CHECKING:
@@ -91,7 +90,7 @@ async def attempt(
     breaker = state.breakers.get(backend.name)
     breaker.begin()
     try:
-        result = await _send(req, backend, upstream, headers, data, state.config.router)
+        result = await _send(req, backend, upstream, headers, data, state)
     except BaseException:  # cancelled (client gone): no verdict on the backend's health
         breaker.release()
         raise
@@ -115,16 +114,22 @@ async def _send(
     upstream: Upstream,
     headers: CIMultiDict[str],
     data: bytes,
-    settings: RouterSettings,
+    state: RouterState,
 ) -> Attempt:
     """One send; a 429 with a short `retry-after` is sent once more to the same backend."""
+    settings = state.config.router
     wait_s = settings.first_byte_timeout_s if req.stream else settings.idle_timeout_s
-    result = await _send_once(req, backend, upstream, headers, data, wait_s)
+    wire = adapter_for(backend)
+    try:
+        out = wire.prepare(backend, req.path_qs, data, headers, state.caches)  # may refuse it
+    except UpstreamError as exc:
+        return Attempt(backend, classify(0), reason=exc.cause, error=exc)
+    result = await _send_once(req, backend, upstream, wire, out, wait_s)
     delay = retry_same_after(result.status, result.headers.get("retry-after"), result.body)
     if delay is not None:
         log.info("%s: %s; retrying it in %.1fs", backend.name, result.reason, delay)
         await asyncio.sleep(delay)
-        result = await _send_once(req, backend, upstream, headers, data, wait_s)
+        result = await _send_once(req, backend, upstream, wire, out, wait_s)
     return result
 
 
@@ -132,15 +137,13 @@ async def _send_once(
     req: Request,
     backend: Backend,
     upstream: Upstream,
-    headers: CIMultiDict[str],
-    data: bytes,
+    wire: WireAdapter,
+    out: Outgoing,
     wait_s: float,
 ) -> Attempt:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
-    wire = adapter_for(backend)
     try:
-        out = wire.prepare(backend, req.path_qs, data, headers)  # may refuse the request
         sent = await upstream.send(backend, out.path_qs, out.headers, out.body, wait_s)
     except UpstreamError as exc:
         return Attempt(backend, classify(0), reason=exc.cause, error=exc)

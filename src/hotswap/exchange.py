@@ -18,12 +18,23 @@ Stdlib only.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger("hotswap")
+
+
+def exchange_ids() -> Iterator[str]:
+    """Ids for one router's exchanges: a random 64-bit prefix drawn once, then a counter.
+    Unique across routers and restarts like a random id, without a getrandom() system
+    call per exchange."""
+    prefix = os.urandom(8).hex()
+    return (f"{prefix}{n:08x}" for n in itertools.count())
+
 
 # What became of an exchange.
 OK = "ok"  # committed and relayed to its end (a 2xx)

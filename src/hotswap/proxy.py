@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -235,7 +234,7 @@ def record(ex: Exchange, state: RouterState) -> ExchangeRecord:
         sticky = first.verdict is Verdict.SWITCH and first.backend.name == ex.active.name
         kind = exchange.STICKY if sticky else exchange.TRANSIENT
     return ExchangeRecord(
-        id=os.urandom(12).hex(),  # 96 random bits: unique across routers, cheap
+        id=next(state.exchange_ids),
         started=ex.started_at,
         session=state.session_id,
         endpoint="messages" if ex.req.is_messages else "count_tokens",

@@ -12,6 +12,7 @@ import logging
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ from hotswap import __version__
 from hotswap.backends import Backend
 from hotswap.body.caches import BodyCaches
 from hotswap.config import Config
-from hotswap.exchange import STICKY, TRANSIENT, Observers
+from hotswap.exchange import STICKY, TRANSIENT, Observers, exchange_ids
 from hotswap.fallback import Breakers
 from hotswap.modefile import ModeReader, split_mode, write_mode
 from hotswap.thinking import ThinkingOrigins
@@ -64,6 +65,7 @@ class RouterState:
     caches: BodyCaches = field(init=False)  # the body layer's (body/caches.py), cache_mb
     idle_trim: IdleTrim = field(default_factory=IdleTrim)  # heap trimmed after a burst
     observers: Observers = field(default_factory=Observers)  # told of each finished exchange
+    exchange_ids: Iterator[str] = field(default_factory=exchange_ids)  # ExchangeRecord.id
     ledger: RouterLedger | None = None  # set by ledger.attach.open_ledger
     breakers: Breakers = field(init=False)
     _mode: ModeReader = field(init=False)  # reads mode_file (set once, at start)

@@ -8,8 +8,8 @@ import msgspec
 
 from hotswap.backends import PRESETS
 from hotswap.body import BodyCaches, RequestBody
-from hotswap.body.memo import Memo, Recent
 from hotswap.body.prefix import TURN_BYTES, PrefixSplitter
+from hotswap.memo import Memo, Recent
 
 
 def conversation(turns: int, tag: str = "") -> bytes:

@@ -8,11 +8,13 @@ import itertools
 import json
 from typing import Any
 
+import msgspec
 import pytest
 
 import emulators as emu
 from fake_openai import chunk, encode_sse, text_chunks, tool_chunks, usage
 from hotswap.sse import SSEParser
+from hotswap.wire import openai_stream
 from hotswap.wire.openai_stream import ChatStreamTranslator
 
 
@@ -180,3 +182,44 @@ def test_whole_tool_calls_without_an_index_are_separate_calls() -> None:
         ("call_1", {"command": "ls"}),
         ("call_2", {"command": "pwd"}),
     ]
+
+
+ODD_CHUNKS: list[dict[str, Any]] = [
+    {"choices": [{"index": 0, "delta": {"content": 'esc \u00e9 "q" \\ \n \u2028 😀'}}]},
+    {"choices": [{"index": 1, "delta": {"content": "another choice: left out"}}]},
+    {"choices": [{"index": None, "delta": {"content": "no index"}}]},
+    {"choices": [{"index": 0, "delta": {"content": 5, "reasoning": ["x"]}}]},
+    {"choices": [{"index": 0, "delta": "a string"}]},
+    {"choices": [{"index": 0, "delta": None, "finish_reason": "length"}]},
+    {"choices": "not a list"},
+    {"choices": [{"index": 0, "delta": {"reasoning_content": "", "reasoning": "second"}}]},
+    {"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 2}},
+]
+
+
+def _escaped_sse(chunks: list[dict[str, Any]]) -> bytes:
+    """Chunks as an upstream might escape them (ASCII only: \\uXXXX for the rest)."""
+    return b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        TEXT,
+        TOOLS,
+        encode_sse([*text_chunks("a", reasoning="r"), *ODD_CHUNKS]),
+        _escaped_sse([*text_chunks('wörld "x"', reasoning="ré"), *ODD_CHUNKS]),
+        encode_sse([*tool_chunks([("c", "Bash", {"a": 1})]), chunk({"content": "late"})]),
+    ],
+    ids=["text", "tools", "odd", "escaped", "late-text"],
+)
+def test_the_raw_string_path_gives_the_events_the_whole_decode_gives(
+    payload: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text and reasoning go out as the upstream's raw JSON strings; a translator made to
+    decode every chunk whole must give the same events, value for value."""
+    fast = events(translate(payload))
+    monkeypatch.setattr(openai_stream, "_CHUNK", msgspec.json.Decoder(int))  # always refuses
+    whole = events(translate(payload))
+    assert fast == whole
+    assert_valid_sequence(translate(payload))

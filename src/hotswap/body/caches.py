@@ -6,7 +6,7 @@ work, all owned by one router (tests build a fresh one each; nothing lives at mo
 level), and all counted against one budget, `[router] cache_mb` (default 32 MB), in
 estimated bytes held, decoded objects included:
 
-- `prefix` (65 % of the budget): each of the last MAX_RECORDS (8) conversations' latest
+- `prefix` (55 % of the budget): each of the last MAX_RECORDS (8) conversations' latest
   request, cut at its turns' ends, with its turns split (prefix.py); a record costs its
   body plus ~900 bytes a turn. A body costing more than this share is not recorded: its
   conversation is split whole every time (slower, never wrong);
@@ -15,7 +15,10 @@ estimated bytes held, decoded objects included:
 - `turns` (15 %): each assistant turn as the rules rewrote it for a backend (turns.py), at
   most MAX_TURNS (4096);
 - `tools`, `system` (5 %): the last 4 values of each, decoded (memo.Recent);
-- `reads`: what the rules read, per backend (a handful of entries).
+- `reads`: what the rules read, per backend (a handful of entries);
+- `translated` (10 %): for a backend on the openai wire, each message's Chat Completions
+  translation by its bytes, and the last few `system` and `tools` (wire/openai_spans.py);
+  empty while no such backend is used.
 
 How long: until evicted (least recently used first out); nothing expires by time. A
 `hotswap serve` router shared by several clients keeps every conversation apart: records
@@ -27,9 +30,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotswap.body.memo import Memo, Recent, decode_objects
 from hotswap.body.prefix import MAX_RECORDS, PrefixSplitter
 from hotswap.body.turns import MAX_TURNS, TurnRecords
+from hotswap.memo import Memo, Recent, decode_objects
+from hotswap.wire.openai_spans import ChatTranslations
 
 DEFAULT_BUDGET_BYTES = 32 * 1024 * 1024
 
@@ -39,7 +43,7 @@ class BodyCaches:
 
     def __init__(self, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
         self.budget_bytes = budget_bytes
-        self.prefix = PrefixSplitter(MAX_RECORDS, max_bytes=budget_bytes * 65 // 100)
+        self.prefix = PrefixSplitter(MAX_RECORDS, max_bytes=budget_bytes * 55 // 100)
         self.assistant = Memo(budget_bytes * 15 // 100)
         self.turns = TurnRecords(MAX_TURNS, max_bytes=budget_bytes * 15 // 100)
         stable = budget_bytes * 5 // 200  # half of 5 % each
@@ -48,6 +52,7 @@ class BodyCaches:
         self.system = Recent(max_bytes=stable)
         # request_reads per backend (name, quirks): one entry per backend used
         self.reads: dict[tuple[str, Any], Any] = {}
+        self.translated = ChatTranslations(budget_bytes * 10 // 100)
 
     def stable(self, key: str) -> Recent | None:
         """The cache of a top-level value that is the same in every request, if any."""
@@ -60,7 +65,7 @@ class BodyCaches:
     @property
     def size(self) -> int:
         """Estimated bytes held, all caches together (at most `budget_bytes`)."""
-        parts = (self.prefix.size, self.assistant.size, self.turns.size)
+        parts = (self.prefix.size, self.assistant.size, self.turns.size, self.translated.size)
         return sum(parts) + self.tools.size + self.system.size
 
     def snapshot(self) -> dict[str, Any]:
@@ -71,4 +76,5 @@ class BodyCaches:
             "conversations": len(self.prefix),
             "assistant_turns": len(self.assistant),
             "rewritten_turns": len(self.turns),
+            "translated_messages": len(self.translated.messages),
         }

@@ -6,7 +6,7 @@ thinking.py) walk every assistant turn of every request: the quirk walk, the thi
 filter, the placeholders, then encoding, ~3 us a turn. What the rules make of one turn
 depends only on
 
-- the turn itself (its decoded content: one shared object per distinct turn, body.memo.Memo),
+- the turn itself (its decoded content: one shared object per distinct turn, memo.Memo),
 - the backend (its name and quirks),
 - who produced each of its thinking blocks (the provenance LRU's answer for each key),
 - whether thinking is on for the request, once the rules are done,
@@ -43,7 +43,7 @@ _ENCODER = msgspec.json.Encoder()
 
 class TurnRecords:
     """The recorded rewrites of one router, by the identity of the decoded content they
-    were made from (a body.memo.Memo value, shared by every request that repeats the
+    were made from (a memo.Memo value, shared by every request that repeats the
     turn), least recently used first out, at most `max_turns` and `max_bytes` (each
     counted as its rewritten bytes plus ENTRY_BYTES)."""
 

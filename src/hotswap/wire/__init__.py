@@ -4,10 +4,11 @@ The router speaks Anthropic's Messages API to Claude Code, and every rewrite rul
 Anthropic requests and events. A backend's `wire` (backends.Backend.wire) names the
 protocol it speaks upstream; its adapter sits at the upstream boundary and does two things:
 
-    outgoing  prepare(backend, path_qs, body, headers) -> Outgoing
+    outgoing  prepare(backend, path_qs, body, headers, caches) -> Outgoing
               the request, already made right for the backend by the rules (model map,
               quirks, thinking), in Anthropic's format -> the path, bytes and headers to
-              send on the backend's wire;
+              send on the backend's wire (what it keeps between requests, it keeps in
+              the router's caches: body.caches.BodyCaches);
     incoming  reply(backend, reply, stream) -> Reply
               the backend's reply -> a Reply that reads as Anthropic's: SSE events
               (message_start ... message_stop) or a JSON message, and errors in Anthropic's
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from multidict import CIMultiDict
 
     from hotswap.backends import Backend
+    from hotswap.body.caches import BodyCaches
 
 
 class Outgoing(NamedTuple):
@@ -77,7 +79,12 @@ class WireAdapter(Protocol):
     name: str
 
     def prepare(
-        self, backend: Backend, path_qs: str, body: bytes, headers: CIMultiDict[str]
+        self,
+        backend: Backend,
+        path_qs: str,
+        body: bytes,
+        headers: CIMultiDict[str],
+        caches: BodyCaches | None = None,
     ) -> Outgoing: ...
 
     def reply(self, backend: Backend, reply: Reply, stream: bool) -> Reply: ...

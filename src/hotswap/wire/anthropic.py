@@ -11,13 +11,19 @@ if TYPE_CHECKING:
     from multidict import CIMultiDict
 
     from hotswap.backends import Backend
+    from hotswap.body.caches import BodyCaches
 
 
 class AnthropicWire:
     name = "anthropic"
 
     def prepare(
-        self, backend: Backend, path_qs: str, body: bytes, headers: CIMultiDict[str]
+        self,
+        backend: Backend,
+        path_qs: str,
+        body: bytes,
+        headers: CIMultiDict[str],
+        caches: BodyCaches | None = None,
     ) -> Outgoing:
         return Outgoing(path_qs, body, headers)
 

@@ -18,10 +18,12 @@ from hotswap.errors import UpstreamError
 from hotswap.wire import Outgoing, Reply
 from hotswap.wire.openai_request import to_chat_request
 from hotswap.wire.openai_response import to_anthropic_error, to_anthropic_message
+from hotswap.wire.openai_spans import ChatBytes, ChatTranslations, chat_bytes
 from hotswap.wire.openai_stream import ChatStreamTranslator
 
 if TYPE_CHECKING:
     from hotswap.backends import Backend
+    from hotswap.body.caches import BodyCaches
 
 CHAT_PATH = "/chat/completions"
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
@@ -42,35 +44,53 @@ def chat_path(backend: Backend, model: str) -> str:
     return f"/openai/deployments/{deployment}{CHAT_PATH}?api-version={version}"
 
 
+def translate(body: bytes, backend: Backend, caches: BodyCaches | None) -> ChatBytes:
+    """Anthropic request bytes as Chat Completions bytes: span by span, each span's
+    translation kept in the router's caches (openai_spans); the whole body through the
+    reference translation when that pass cannot take it."""
+    quirks = backend.quirks
+    options = {
+        "max_completion_tokens": quirks.max_completion_tokens,
+        "reasoning_effort": quirks.reasoning_effort,
+    }
+    memo = caches.translated if caches is not None else ChatTranslations(0)
+    try:
+        return chat_bytes(body, memo, **options)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        pass
+    try:
+        payload = _decode(body)
+    except msgspec.DecodeError:  # invalid UTF-8 in a tool result, forwarded as sent
+        payload = json.loads(body.decode("utf-8", "replace"))
+    chat = to_chat_request(payload, **options)
+    return ChatBytes(_encode(chat), str(chat.get("model") or ""), chat.get("stream") is True)
+
+
 class OpenAIAdapter:
     """WireAdapter for Chat Completions backends."""
 
     name = "openai"
 
     def prepare(
-        self, backend: Backend, path_qs: str, body: bytes, headers: CIMultiDict[str]
+        self,
+        backend: Backend,
+        path_qs: str,
+        body: bytes,
+        headers: CIMultiDict[str],
+        caches: BodyCaches | None = None,
     ) -> Outgoing:
         path = path_qs.split("?", 1)[0]
         if not path.rstrip("/").endswith("/v1/messages"):
             # count_tokens has no Chat Completions form (the router answers an estimate
             # when this backend is the active one); never a billed completion instead.
             raise UpstreamError(backend.name, f"no {path} on the openai wire")
-        try:
-            payload = _decode(body)
-        except msgspec.DecodeError:  # invalid UTF-8 in a tool result, forwarded as sent
-            payload = json.loads(body.decode("utf-8", "replace"))
-        quirks = backend.quirks
-        chat = to_chat_request(
-            payload,
-            max_completion_tokens=quirks.max_completion_tokens,
-            reasoning_effort=quirks.reasoning_effort,
-        )
+        chat = translate(body, backend, caches)
         for name in _DROP_HEADERS:
             headers.popall(name, None)
         headers["Content-Type"] = "application/json"
-        if chat.get("stream"):
+        if chat.stream:
             headers["Accept"] = "text/event-stream"
-        return Outgoing(chat_path(backend, str(chat.get("model") or "")), _encode(chat), headers)
+        return Outgoing(chat_path(backend, chat.model), chat.body, headers)
 
     def reply(self, backend: Backend, reply: Reply, stream: bool) -> Reply:
         return ChatReply(reply)

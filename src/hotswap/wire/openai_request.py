@@ -44,7 +44,26 @@ def to_chat_request(
 ) -> dict[str, Any]:
     """The Chat Completions request for Anthropic request `body` (already rewritten for
     the backend: model mapped, quirks applied)."""
-    out: dict[str, Any] = {"model": body.get("model"), "messages": chat_messages(body)}
+    return chat_fields(
+        body,
+        chat_messages(body),
+        chat_tools(body.get("tools")) or None,
+        max_completion_tokens=max_completion_tokens,
+        reasoning_effort=reasoning_effort,
+    )
+
+
+def chat_fields(
+    body: dict[str, Any],
+    messages: Any,
+    tools: Any,
+    *,
+    max_completion_tokens: bool = False,
+    reasoning_effort: bool = False,
+) -> dict[str, Any]:
+    """The request around its `messages` and `tools` (None: no tools), already translated
+    (as values, or as raw JSON: openai_spans), from the body's other keys."""
+    out: dict[str, Any] = {"model": body.get("model"), "messages": messages}
     if isinstance(body.get("max_tokens"), int):
         key = "max_completion_tokens" if max_completion_tokens else "max_tokens"
         out[key] = body["max_tokens"]
@@ -54,8 +73,7 @@ def to_chat_request(
     stop = body.get("stop_sequences")
     if isinstance(stop, list) and stop:
         out["stop"] = [s for s in stop if isinstance(s, str)]
-    tools = chat_tools(body.get("tools"))
-    if tools:
+    if tools is not None:
         out["tools"] = tools
         out.update(chat_tool_choice(body.get("tool_choice")))
     if reasoning_effort:
@@ -76,7 +94,7 @@ def chat_messages(body: dict[str, Any]) -> list[Message]:
         out.append({"role": "system", "content": system})
     for message in body.get("messages") or []:
         if isinstance(message, dict):
-            out += _message(message)
+            out += message_to_chat(message)
     return out
 
 
@@ -97,7 +115,9 @@ def _texts(blocks: list[Any]) -> list[str]:
     ]
 
 
-def _message(message: dict[str, Any]) -> list[Message]:
+def message_to_chat(message: dict[str, Any]) -> list[Message]:
+    """One Anthropic message as the Chat Completions messages it becomes (one, or a
+    turn's tool results and then the rest of it)."""
     role, content = message.get("role"), message.get("content")
     if role == "assistant":
         return [_assistant(content)]

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
+from msgspec import UNSET, Raw
 
 from hotswap.wire.openai_response import (
     anthropic_usage,
@@ -40,6 +41,47 @@ MAX_LINE_BYTES = 16 * 1024 * 1024  # one SSE line; a longer one is a broken upst
 
 def event(name: str, data: dict[str, Any]) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + _encode(data) + b"\n\n"
+
+
+# The chunk as the common case reads it: text and reasoning left as raw JSON strings, which
+# go into the Anthropic delta as they are (no decoding and encoding again). A chunk of
+# another shape fails this decoder and is read whole (_line).
+_NULL = Raw(b"null")
+
+
+class _Delta(msgspec.Struct):
+    content: Raw = _NULL
+    reasoning_content: Raw = _NULL
+    reasoning: Raw = _NULL
+    tool_calls: Any = None
+
+
+class _Choice(msgspec.Struct):
+    index: Any = 0
+    delta: _Delta | None = None
+    finish_reason: Any = None
+
+
+class _Chunk(msgspec.Struct):
+    choices: list[_Choice] | None = None
+    usage: Any = None
+    error: Any = UNSET
+
+
+_CHUNK = msgspec.json.Decoder(_Chunk)
+_DELTA_EVENT = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":'
+_DELTA_FIELD = {
+    "thinking": b',"delta":{"type":"thinking_delta","thinking":',
+    "text": b',"delta":{"type":"text_delta","text":',
+}
+
+
+def _text_of(raw: Raw) -> Raw | None:
+    """A raw JSON value if it is a non-empty string, else None."""
+    if raw is _NULL:  # the key was not there: the common case, first
+        return None
+    data = bytes(raw)
+    return raw if data[:1] == b'"' and data != b'""' else None
 
 
 @dataclass
@@ -66,6 +108,7 @@ class ChatStreamTranslator:
     _finish: Any = None
     _usage: Any = None
     _id: str = ""
+    _delta_head: bytes = b""  # the open text or thinking block's delta event, up to the text
 
     def feed(self, chunk: bytes) -> bytes:
         """The Anthropic events for the complete lines in `chunk` (and before)."""
@@ -81,6 +124,8 @@ class ChatStreamTranslator:
         self._buffer = data[end + 1 :]
         out = []
         for line in data[:end].split(b"\n"):
+            if not line or line == b"\r":
+                continue  # the blank line after each event
             piece = self._line(line.rstrip(b"\r"))
             if piece:
                 out.append(piece)
@@ -109,6 +154,16 @@ class ChatStreamTranslator:
             return self._end()
         if not payload:
             return b""
+        if self._started:
+            try:
+                fast = _CHUNK.decode(payload)
+            except msgspec.ValidationError:
+                pass  # another shape: read whole, below
+            except msgspec.DecodeError:
+                return b""  # not JSON: nothing a client could use
+            else:
+                if fast.error is UNSET:
+                    return self._fast_chunk(fast)
         try:
             chunk = _decode(payload)
         except msgspec.DecodeError:
@@ -134,6 +189,37 @@ class ChatStreamTranslator:
                 self._finish = choice["finish_reason"]
         return b"".join(out)
 
+    def _fast_chunk(self, chunk: _Chunk) -> bytes:
+        """_chunk, for a chunk read by _CHUNK (after the first)."""
+        out = b""
+        if chunk.usage:
+            self._usage = chunk.usage
+        for choice in chunk.choices or ():
+            if choice.index != 0:
+                continue
+            if choice.delta is not None:
+                out += self._fast_delta(choice.delta)
+            if choice.finish_reason:
+                self._finish = choice.finish_reason
+        return out
+
+    def _fast_delta(self, delta: _Delta) -> bytes:
+        """_delta, for a delta read by _CHUNK: strings passed on as raw JSON."""
+        out = b""
+        reasoning = _text_of(delta.reasoning_content) or _text_of(delta.reasoning)
+        if reasoning is not None:
+            out = self._text_like("thinking", reasoning)
+        text = _text_of(delta.content)
+        if text is not None:
+            if self._calls:
+                self._late_text.append(_decode(text))
+            else:
+                out += self._text_like("text", text)
+        for call in delta.tool_calls or ():
+            if isinstance(call, dict):
+                out += self._tool_fragment(call)
+        return out
+
     def _start(self, chunk: dict[str, Any]) -> bytes:
         if self._started:
             return b""
@@ -157,13 +243,13 @@ class ChatStreamTranslator:
         out = []
         reasoning = reasoning_of(delta)
         if reasoning:
-            out.append(self._text_like("thinking", reasoning))
+            out.append(self._text_like("thinking", _encode(reasoning)))
         text = delta.get("content")
         if isinstance(text, str) and text:
             if self._calls:
                 self._late_text.append(text)  # the tool block stays open: after it
             else:
-                out.append(self._text_like("text", text))
+                out.append(self._text_like("text", _encode(text)))
         for call in delta.get("tool_calls") or ():
             if isinstance(call, dict):
                 out.append(self._tool_fragment(call))
@@ -171,24 +257,21 @@ class ChatStreamTranslator:
 
     # -- blocks -----------------------------------------------------------------------------
 
-    def _text_like(self, kind: str, text: str) -> bytes:
+    def _text_like(self, kind: str, text: bytes | Raw) -> bytes:
+        """A thinking or text delta (`text`: a JSON string), opening its block if needed."""
+        if self._open == kind:
+            return b"".join((self._delta_head, text, b"}}\n\n"))
         if self._open == "tool":
             return b""  # reasoning after a tool call began: nowhere valid to put it
-        out = b""
-        if self._open != kind:
-            out = self._close()
-            block = (
-                {"type": "thinking", "thinking": "", "signature": ""}
-                if kind == "thinking"
-                else {"type": "text", "text": ""}
-            )
-            out += self._open_block(kind, block)
-        delta = (
-            {"type": "thinking_delta", "thinking": text}
+        out = self._close()
+        block = (
+            {"type": "thinking", "thinking": "", "signature": ""}
             if kind == "thinking"
-            else {"type": "text_delta", "text": text}
+            else {"type": "text", "text": ""}
         )
-        return out + self._block_delta(delta)
+        out += self._open_block(kind, block)
+        self._delta_head = _DELTA_EVENT + str(self._next_block).encode() + _DELTA_FIELD[kind]
+        return b"".join((out, self._delta_head, text, b"}}\n\n"))
 
     def _tool_fragment(self, fragment: dict[str, Any]) -> bytes:
         index = self._index_of(fragment)
@@ -254,7 +337,7 @@ class ChatStreamTranslator:
             return b""
         out = [self._start({}), self._close()]
         if self._late_text:
-            out.append(self._text_like("text", "".join(self._late_text)))
+            out.append(self._text_like("text", _encode("".join(self._late_text))))
             out.append(self._close())
         for index in sorted(self._calls):
             call = self._calls[index]

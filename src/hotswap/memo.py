@@ -45,8 +45,14 @@ class Memo:
     once per conversation instead of once per request saves ~1.3 us per KB (turns a
     prefix record holds are not even looked up here: their memo has them)."""
 
-    def __init__(self, max_bytes: int, decode: Callable[[bytes], Any] = decode_any) -> None:
+    def __init__(
+        self,
+        max_bytes: int,
+        decode: Callable[[bytes], Any] = decode_any,
+        per_byte: int = DECODED_PER_BYTE,
+    ) -> None:
         self._decode = decode
+        self._per_byte = per_byte  # what a value holds per byte of its key (see _cost)
         self.max_bytes = max_bytes
         self.size = 0
         self._entries: OrderedDict[bytes, Any] = OrderedDict()
@@ -61,18 +67,19 @@ class Memo:
             self._entries.move_to_end(key)
             return value
         value = self._decode(key)
-        if _cost(key) > self.max_bytes:
+        cost = _cost(key, self._per_byte)
+        if cost > self.max_bytes:
             return value  # larger than the whole memo: decoded, not kept
         self._entries[key] = value
-        self.size += _cost(key)
+        self.size += cost
         while self.size > self.max_bytes:
             old, _ = self._entries.popitem(last=False)
-            self.size -= _cost(old)
+            self.size -= _cost(old, self._per_byte)
         return value
 
 
-def _cost(key: bytes) -> int:
-    return (1 + DECODED_PER_BYTE) * len(key) + ENTRY_BYTES
+def _cost(key: bytes, per_byte: int = DECODED_PER_BYTE) -> int:
+    return (1 + per_byte) * len(key) + ENTRY_BYTES
 
 
 class Recent:
@@ -85,8 +92,10 @@ class Recent:
         decode: Callable[[bytes], Any] = decode_any,
         size: int = 4,
         max_bytes: int = 4 * 1024 * 1024,
+        per_byte: int = DECODED_PER_BYTE,
     ) -> None:
         self._decode = decode
+        self._per_byte = per_byte
         self._size = size
         self.max_bytes = max_bytes  # a value costing more (_cost) is decoded, not kept
         self._entries: list[tuple[bytes, Any]] = []
@@ -97,7 +106,7 @@ class Recent:
     @property
     def size(self) -> int:
         """What the kept values hold, estimated as Memo's are."""
-        return sum(_cost(key) for key, _ in self._entries)
+        return sum(_cost(key, self._per_byte) for key, _ in self._entries)
 
     def decode(self, raw: Raw) -> Any:
         key = bytes(raw)
@@ -107,7 +116,7 @@ class Recent:
                     self._entries.insert(0, self._entries.pop(i))
                 return value
         value = self._decode(key)
-        if _cost(key) * self._size <= self.max_bytes:
+        if _cost(key, self._per_byte) * self._size <= self.max_bytes:
             self._entries.insert(0, (key, value))
             del self._entries[self._size :]
         return value

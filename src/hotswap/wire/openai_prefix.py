@@ -1,0 +1,128 @@
+"""The last few translated requests, cut at their messages' ends, so the next request of a
+conversation is scanned only from where it differs.
+
+Cutting a 150 KB body into its spans is one msgspec pass over every byte (~75 us), and
+looking each message up by its bytes hashes every byte again. But a request of a
+conversation starts with the bytes of an earlier one, up to the end of one of its messages:
+`startswith` (memcmp, ~3 us for 150 KB) finds which, and only the rest is scanned, as the
+JSON text `{"messages":[0` + rest (the same document with the keys before `messages` and
+the shared messages left out, a 0 standing in for them), the way body/prefix.py does for
+the body layer.
+
+A cut is recorded only when its layout is the one it can be found again by: `"messages":[`
+found where a parse of the head puts it, and the messages separated by single commas (what
+Claude Code and every JSON encoder without indentation write). Anything else is scanned
+whole each time: slower, never different.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, NamedTuple
+
+import msgspec
+from msgspec import Raw
+
+MAX_CUTS = 4  # conversations at once: a session's main thread, its subagents, titles
+TRIES = 4  # how many cut points of a record are tried, from its last message back
+MESSAGES_KEY = b'"messages":['
+TAIL_START = b'{"messages":[0'
+PART_BYTES = 64  # what a cut holds per message beyond the body: a list slot, an int
+
+
+class Cut(NamedTuple):
+    """One request, cut at the end of each message (see the module doc)."""
+
+    raw: bytes
+    ends: list[int]  # ends[j]: where message j ends in raw
+    parts: list[bytes]  # message j's translation
+    head: Any  # the keys given before `messages` (the spans decoder's type)
+
+    @property
+    def cost(self) -> int:
+        return len(self.raw) + PART_BYTES * len(self.parts)
+
+
+class Found(NamedTuple):
+    """A recorded cut a request starts with, and how many of its messages it shares."""
+
+    cut: Cut
+    shared: int
+
+
+def message_ends(raw: bytes, start: int, messages: list[Raw], first: bool) -> list[int] | None:
+    """Where each of `messages` ends in `raw`, the first found at `start` (after a comma
+    unless it is the array's first); None when they are not laid out that way."""
+    out = []
+    pos = start
+    for i, message in enumerate(messages):
+        if i or not first:
+            if raw[pos : pos + 1] != b",":
+                return None
+            pos += 1
+        if not raw.startswith(message, pos):
+            return None
+        pos += len(message)
+        out.append(pos)
+    return out
+
+
+def head_of(raw: bytes, decoder: msgspec.json.Decoder[Any]) -> tuple[Any, int] | None:
+    """The keys before `messages`, decoded, and where its array's first message starts;
+    None when the head cannot be read that way."""
+    at = raw.find(MESSAGES_KEY)
+    if at < 0:
+        return None
+    start = at + len(MESSAGES_KEY)
+    try:
+        head = decoder.decode(raw[:start] + b"]}")
+    except msgspec.DecodeError:  # ValidationError included
+        return None
+    return (head, start) if head.messages == [] else None
+
+
+class Cuts:
+    """The last MAX_CUTS requests' cuts, most recent first, within `max_bytes`."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._cuts: OrderedDict[int, Cut] = OrderedDict()
+        self._next = 0
+
+    def __len__(self) -> int:
+        return len(self._cuts)
+
+    def find(self, raw: bytes) -> Found | None:
+        """The most recent cut `raw` starts with, up to the end of one of its last TRIES
+        messages (at least one shared)."""
+        for key in reversed(self._cuts):
+            cut = self._cuts[key]
+            ends = cut.ends
+            view = memoryview(cut.raw)
+            if not ends or not raw.startswith(view[: ends[0]]):
+                continue
+            for shared in range(len(ends), max(len(ends) - TRIES, 1) - 1, -1):
+                end = ends[shared - 1]
+                if len(raw) > end and raw.startswith(view[:end]):
+                    self._cuts.move_to_end(key)
+                    return Found(cut, shared)
+        return None
+
+    def keep(self, cut: Cut, replaces: Cut | None = None) -> None:
+        """Record a request's cut; the one it was found by (`replaces`) makes way for it:
+        the conversation has moved on."""
+        if replaces is not None:
+            for key, old in self._cuts.items():
+                if old is replaces:
+                    del self._cuts[key]
+                    self.size -= old.cost
+                    break
+        if cut.cost > self.max_bytes:
+            return
+        self._next += 1
+        self._cuts[self._next] = cut
+        self.size += cut.cost
+        while len(self._cuts) > MAX_CUTS or self.size > self.max_bytes:
+            _, old = self._cuts.popitem(last=False)
+            self.size -= old.cost
