@@ -36,6 +36,9 @@ SECRET_PREFIX = "/s/"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+_LOOPBACK_NAMES = frozenset(("localhost", "127.0.0.1", "::1"))
+
+
 def is_loopback_host(host: str) -> bool:
     """True for `localhost`, 127.0.0.0/8 and ::1, with or without a port."""
     name = host.strip().lower()
@@ -43,8 +46,8 @@ def is_loopback_host(host: str) -> bool:
         name = name[1 : name.find("]")] if "]" in name else name[1:]
     elif name.count(":") == 1:
         name = name.split(":", 1)[0]
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
+    if name in _LOOPBACK_NAMES or name.endswith(".localhost"):
+        return True  # what every client sends, without parsing an address each request
     try:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:

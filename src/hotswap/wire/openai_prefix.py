@@ -7,7 +7,9 @@ conversation starts with the bytes of an earlier one, up to the end of one of it
 `startswith` (memcmp, ~3 us for 150 KB) finds which, and only the rest is scanned, as the
 JSON text `{"messages":[0` + rest (the same document with the keys before `messages` and
 the shared messages left out, a 0 standing in for them), the way body/prefix.py does for
-the body layer.
+the body layer. When the request also ends as the cut does, from the `]` after its last
+message (`system`, `tools` and the rest: tens of KB, the same in every request of a
+session), only its new messages are read: those keys are the cut's.
 
 A cut is recorded only when its layout is the one it can be found again by: `"messages":[`
 found where a parse of the head puts it, and the messages separated by single commas (what
@@ -37,10 +39,14 @@ class Cut(NamedTuple):
     ends: list[int]  # ends[j]: where message j ends in raw
     parts: list[bytes]  # message j's translation
     head: Any  # the keys given before `messages` (the spans decoder's type)
+    # every key but `messages`, when known: they hold for a body that ends as this one
+    # does from the `]` after its last message (None: read the rest of such a body)
+    spans: Any = None
 
     @property
     def cost(self) -> int:
-        return len(self.raw) + PART_BYTES * len(self.parts)
+        """What it holds: the body, and what `spans` may keep alive of the previous one."""
+        return 2 * len(self.raw) + PART_BYTES * len(self.parts)
 
 
 class Found(NamedTuple):

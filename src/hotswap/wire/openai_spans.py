@@ -159,19 +159,36 @@ def _cut(raw: bytes, memo: ChatTranslations) -> tuple[_Spans, list[bytes]]:
 def _continue(
     raw: bytes, memo: ChatTranslations, found: Found
 ) -> tuple[_Spans, list[bytes]] | None:
-    """The spans of a body that starts with `found`'s first messages: only the rest read."""
+    """The spans of a body that starts with `found`'s first messages: only the rest read,
+    and of that only its new messages when it ends as the cut does (its keys after
+    `messages`: `system`, `tools`... the same bytes, so the same values)."""
     cut, shared = found
     end = cut.ends[shared - 1]
-    tail = _SPANS.decode(TAIL_START + raw[end:])
+    suffix = memoryview(cut.raw)[cut.ends[-1] :] if cut.spans is not None else None
+    same_end = suffix is not None and len(raw) - len(suffix) >= end and raw.endswith(suffix)
+    if same_end:
+        assert suffix is not None
+        rest = TAIL_START + raw[end : len(raw) - len(suffix)] + b"]}"
+    else:
+        rest = TAIL_START + raw[end:]
+    tail = _SPANS.decode(rest)
     if not tail.messages or tail.messages[0] != _PLACEHOLDER:
         return None  # `messages` given twice: read it whole
     new = tail.messages[1:]
+    spans = cut.spans if same_end else _merged(cut.head, tail)
     ends = message_ends(raw, end, new, first=False)
     parts = cut.parts[:shared] + [memo.messages.decode(message) for message in new]
     if ends is not None:
-        memo.cuts.keep(Cut(raw, cut.ends[:shared] + ends, parts, cut.head), replaces=cut)
-    head = cut.head
+        last = ends[-1] if ends else end
+        kept = spans if raw[last : last + 1] == b"]" else None  # `]`: where the suffix starts
+        memo.cuts.keep(Cut(raw, cut.ends[:shared] + ends, parts, cut.head, kept), replaces=cut)
+    return spans, parts
+
+
+def _merged(head: _Spans, tail: _Spans) -> _Spans:
+    """The keys given after `messages` (`tail`), and before it (`head`) where not again."""
+    out = msgspec.structs.replace(tail, messages=None)
     for key in (*_SCALARS, "system", "tools"):
-        if getattr(tail, key) is UNSET:  # given before `messages` (or not at all)
-            setattr(tail, key, getattr(head, key))
-    return tail, parts
+        if getattr(out, key) is UNSET:
+            setattr(out, key, getattr(head, key))
+    return out

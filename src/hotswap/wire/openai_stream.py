@@ -194,7 +194,26 @@ class ChatStreamTranslator:
         out = b""
         if chunk.usage:
             self._usage = chunk.usage
-        for choice in chunk.choices or ():
+        choices = chunk.choices
+        if choices and len(choices) == 1 and not self._calls:
+            choice = choices[0]  # the usual chunk: one choice, one text or reasoning delta
+            delta = choice.delta
+            if choice.index == 0 and delta is not None and delta.tool_calls is None:
+                if choice.finish_reason:
+                    self._finish = choice.finish_reason
+                if delta.content is _NULL:
+                    kind, text = "thinking", _text_of(delta.reasoning_content)
+                    text = text or _text_of(delta.reasoning)
+                elif delta.reasoning_content is _NULL and delta.reasoning is _NULL:
+                    kind, text = "text", _text_of(delta.content)
+                else:
+                    return self._fast_delta(delta)
+                if text is None:
+                    return b""
+                if self._open == kind:
+                    return b"".join((self._delta_head, text, b"}}\n\n"))
+                return self._text_like(kind, text)
+        for choice in choices or ():
             if choice.index != 0:
                 continue
             if choice.delta is not None:
