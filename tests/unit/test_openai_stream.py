@@ -219,7 +219,7 @@ def test_the_raw_string_path_gives_the_events_the_whole_decode_gives(
     """Text and reasoning go out as the upstream's raw JSON strings; a translator made to
     decode every chunk whole must give the same events, value for value."""
     fast = events(translate(payload))
-    monkeypatch.setattr(openai_stream, "_CHUNK", msgspec.json.Decoder(int))  # always refuses
+    monkeypatch.setattr(openai_stream, "CHUNK", msgspec.json.Decoder(int))  # always refuses
     whole = events(translate(payload))
     assert fast == whole
     assert_valid_sequence(translate(payload))

@@ -25,6 +25,15 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, Raw
 
+from hotswap.wire.openai_chunk import (
+    CHUNK,
+    DELTA_EVENT,
+    DELTA_FIELD,
+    NULL,
+    Chunk,
+    Delta,
+    text_of,
+)
 from hotswap.wire.openai_response import (
     anthropic_usage,
     message_id,
@@ -41,47 +50,6 @@ MAX_LINE_BYTES = 16 * 1024 * 1024  # one SSE line; a longer one is a broken upst
 
 def event(name: str, data: dict[str, Any]) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + _encode(data) + b"\n\n"
-
-
-# The chunk as the common case reads it: text and reasoning left as raw JSON strings, which
-# go into the Anthropic delta as they are (no decoding and encoding again). A chunk of
-# another shape fails this decoder and is read whole (_line).
-_NULL = Raw(b"null")
-
-
-class _Delta(msgspec.Struct):
-    content: Raw = _NULL
-    reasoning_content: Raw = _NULL
-    reasoning: Raw = _NULL
-    tool_calls: Any = None
-
-
-class _Choice(msgspec.Struct):
-    index: Any = 0
-    delta: _Delta | None = None
-    finish_reason: Any = None
-
-
-class _Chunk(msgspec.Struct):
-    choices: list[_Choice] | None = None
-    usage: Any = None
-    error: Any = UNSET
-
-
-_CHUNK = msgspec.json.Decoder(_Chunk)
-_DELTA_EVENT = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":'
-_DELTA_FIELD = {
-    "thinking": b',"delta":{"type":"thinking_delta","thinking":',
-    "text": b',"delta":{"type":"text_delta","text":',
-}
-
-
-def _text_of(raw: Raw) -> Raw | None:
-    """A raw JSON value if it is a non-empty string, else None."""
-    if raw is _NULL:  # the key was not there: the common case, first
-        return None
-    data = bytes(raw)
-    return raw if data[:1] == b'"' and data != b'""' else None
 
 
 @dataclass
@@ -156,7 +124,7 @@ class ChatStreamTranslator:
             return b""
         if self._started:
             try:
-                fast = _CHUNK.decode(payload)
+                fast = CHUNK.decode(payload)
             except msgspec.ValidationError:
                 pass  # another shape: read whole, below
             except msgspec.DecodeError:
@@ -189,8 +157,8 @@ class ChatStreamTranslator:
                 self._finish = choice["finish_reason"]
         return b"".join(out)
 
-    def _fast_chunk(self, chunk: _Chunk) -> bytes:
-        """_chunk, for a chunk read by _CHUNK (after the first)."""
+    def _fast_chunk(self, chunk: Chunk) -> bytes:
+        """_chunk, for a chunk read by CHUNK (after the first)."""
         out = b""
         if chunk.usage:
             self._usage = chunk.usage
@@ -201,11 +169,11 @@ class ChatStreamTranslator:
             if choice.index == 0 and delta is not None and delta.tool_calls is None:
                 if choice.finish_reason:
                     self._finish = choice.finish_reason
-                if delta.content is _NULL:
-                    kind, text = "thinking", _text_of(delta.reasoning_content)
-                    text = text or _text_of(delta.reasoning)
-                elif delta.reasoning_content is _NULL and delta.reasoning is _NULL:
-                    kind, text = "text", _text_of(delta.content)
+                if delta.content is NULL:
+                    kind, text = "thinking", text_of(delta.reasoning_content)
+                    text = text or text_of(delta.reasoning)
+                elif delta.reasoning_content is NULL and delta.reasoning is NULL:
+                    kind, text = "text", text_of(delta.content)
                 else:
                     return self._fast_delta(delta)
                 if text is None:
@@ -222,13 +190,13 @@ class ChatStreamTranslator:
                 self._finish = choice.finish_reason
         return out
 
-    def _fast_delta(self, delta: _Delta) -> bytes:
-        """_delta, for a delta read by _CHUNK: strings passed on as raw JSON."""
+    def _fast_delta(self, delta: Delta) -> bytes:
+        """_delta, for a delta read by CHUNK: strings passed on as raw JSON."""
         out = b""
-        reasoning = _text_of(delta.reasoning_content) or _text_of(delta.reasoning)
+        reasoning = text_of(delta.reasoning_content) or text_of(delta.reasoning)
         if reasoning is not None:
             out = self._text_like("thinking", reasoning)
-        text = _text_of(delta.content)
+        text = text_of(delta.content)
         if text is not None:
             if self._calls:
                 self._late_text.append(_decode(text))
@@ -289,7 +257,7 @@ class ChatStreamTranslator:
             else {"type": "text", "text": ""}
         )
         out += self._open_block(kind, block)
-        self._delta_head = _DELTA_EVENT + str(self._next_block).encode() + _DELTA_FIELD[kind]
+        self._delta_head = DELTA_EVENT + str(self._next_block).encode() + DELTA_FIELD[kind]
         return b"".join((out, self._delta_head, text, b"}}\n\n"))
 
     def _tool_fragment(self, fragment: dict[str, Any]) -> bytes:
