@@ -590,3 +590,34 @@ async def test_mode_switch_between_two_requests_goes_to_the_other_backend(
     assert ant.received[0].headers["authorization"] == f"Bearer {CLIENT_KEY}"  # passed through
     status = await get_status(router.url)
     assert status["requests"] == {"anthropic": 1, "deepseek": 1}
+
+
+async def test_a_value_nested_too_deeply_is_a_400_never_a_crash(fakes, make_router) -> None:
+    """The body layer may split a body at receive and need its full parser only when the
+    rules read a turn, deeper in the stack: however deep a value nests, the request is
+    relayed or refused with an Anthropic-shaped 400, never a 500."""
+    ds, router = await ds_router(fakes, make_router)
+    headers = {"content-type": "application/json", "x-api-key": "sk-ant-client"}
+    relayed = refused = 0
+    for depth in (*range(900, 1100, 2), 1500, 3000):
+        deep = "[" * depth + "]" * depth
+        body = (
+            '{"model":"claude-opus-5-5","max_tokens":10,"messages":[{"role":"user","content":'
+            '"go"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"Bash",'
+            f'"input":{{"a":{deep}}}}}]}},{{"role":"user","content":[{{"type":"tool_result",'
+            '"tool_use_id":"t1","content":"ok"}]}]}'
+        )
+        ds.script(json_reply(200, message_body("fine")))
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{router.url}/v1/messages", data=body.encode(), headers=headers) as resp,
+        ):
+            status, answer = resp.status, await resp.json()
+        if status == 200:
+            relayed += 1
+        else:
+            refused += 1
+            assert status == 400, (depth, answer)
+            assert answer["error"]["type"] == "invalid_request_error"
+            assert "too deeply" in answer["error"]["message"]
+    assert relayed and refused
