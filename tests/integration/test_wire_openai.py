@@ -303,3 +303,62 @@ async def test_count_tokens_never_becomes_a_completion_on_a_fallback(
     assert len(ant.received) == 1
     assert fake.received == []
     assert "no /v1/messages/count_tokens on the openai wire" in body["error"]["message"]
+
+
+async def test_a_conversation_grows_through_the_routers_translation_caches(start: Start) -> None:
+    """Each request of a growing conversation reuses the previous one's translation (the
+    router's cuts): what the fake receives is still exactly each request, translated."""
+    router, fake = await start()
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "turn 0"}]
+    for i in range(1, 5):
+        fake.script(chat_json(completion(f"answer {i}")))
+        msg = await sdk(router).messages.create(
+            model="claude-opus-5-5", max_tokens=100, messages=messages, tools=TOOLS
+        )
+        assert msg.content[0].type == "text" and msg.content[0].text == f"answer {i}"
+        sent = fake.received[-1].body["messages"]
+        assert [m["content"] for m in sent] == [m["content"] for m in messages]
+        messages += [
+            {"role": "assistant", "content": f"answer {i}"},
+            {"role": "user", "content": f"turn {i}"},
+        ]
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{router.url}/_hotswap/status") as resp,
+    ):
+        caches = (await resp.json())["body_caches"]
+    assert caches["translated_messages"] == 7  # each distinct message translated once
+
+
+async def test_a_value_nested_too_deeply_is_a_400_never_a_crash(start: Start) -> None:
+    """However deep a value nests: translated, or refused with an Anthropic-shaped 400 (by
+    the body layer, past what its parsers take, or by the translation, past what its
+    decoder takes deeper in the stack); never a 500."""
+    router, fake = await start()
+    headers = {"content-type": "application/json", "x-api-key": "sk-ant-client"}
+    answered = refused = 0
+    for depth in (*range(900, 1100, 2), 1500, 3000):
+        deep = "[" * depth + "]" * depth
+        body = (
+            '{"model":"claude-opus-5-5","max_tokens":10,"messages":[{"role":"user","content":'
+            '"go"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"Bash",'
+            f'"input":{{"a":{deep}}}}}]}},{{"role":"user","content":[{{"type":"tool_result",'
+            '"tool_use_id":"t1","content":"ok"}]}]}'
+        )
+        fake.script(chat_json(completion("fine")))
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{router.url}/v1/messages", data=body.encode(), headers=headers) as resp,
+        ):
+            status, answer = resp.status, await resp.json()
+        if status == 200:
+            answered += 1
+            assert answer["content"][0]["text"] == "fine"
+            sent = fake.received[-1].body["messages"][1]["tool_calls"][0]
+            assert json.loads(sent["function"]["arguments"]) == {"a": json.loads(deep)}
+        else:
+            refused += 1
+            assert status == 400, (depth, answer)
+            assert answer["error"]["type"] == "invalid_request_error"
+            assert "too deeply" in answer["error"]["message"]
+    assert answered and refused

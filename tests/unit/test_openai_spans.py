@@ -16,6 +16,7 @@ import bodygen
 import emulators as emu
 from hotswap.backends import PRESETS
 from hotswap.body.caches import BodyCaches
+from hotswap.errors import RequestError
 from hotswap.rewrite import request_changes
 from hotswap.wire.openai import OpenAIAdapter, translate
 from hotswap.wire.openai_request import to_chat_request
@@ -163,3 +164,14 @@ def test_cuts_stay_within_their_budget() -> None:
             body["messages"].append({"role": "user", "content": "z" * 4000 * seed})
             assert_same(msgspec.json.encode(body), memo)
             assert memo.cuts.size <= memo.cuts.max_bytes and len(memo.cuts) <= 4
+
+
+def test_a_value_nested_past_the_decoders_reach_is_refused_as_a_request_error() -> None:
+    deep = "[" * 5000 + "]" * 5000
+    raw = (
+        '{"model":"m","messages":[{"role":"assistant","content":[{"type":"tool_use",'
+        f'"id":"t","name":"x","input":{{"a":{deep}}}}}]}}]}}'
+    ).encode()
+    with pytest.raises(RequestError) as refused:
+        translate(raw, PRESETS["openai"], BodyCaches())
+    assert refused.value.status == 400 and "too deeply" in str(refused.value)

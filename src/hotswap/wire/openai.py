@@ -14,7 +14,7 @@ from urllib.parse import quote
 import msgspec
 from multidict import CIMultiDict
 
-from hotswap.errors import UpstreamError
+from hotswap.errors import RequestError, UpstreamError
 from hotswap.wire import Outgoing, Reply
 from hotswap.wire.openai_request import to_chat_request
 from hotswap.wire.openai_response import to_anthropic_error, to_anthropic_message
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from hotswap.body.caches import BodyCaches
 
 CHAT_PATH = "/chat/completions"
+TOO_DEEP = "hotswap: this request nests a value too deeply to translate for an OpenAI-wire backend"
 DEFAULT_AZURE_API_VERSION = "2024-10-21"
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
@@ -56,12 +57,15 @@ def translate(body: bytes, backend: Backend, caches: BodyCaches | None) -> ChatB
     memo = caches.translated if caches is not None else ChatTranslations(0)
     try:
         return chat_bytes(body, memo, **options)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, RecursionError):  # DecodeError: ValidationError too
         pass
     try:
-        payload = _decode(body)
-    except msgspec.DecodeError:  # invalid UTF-8 in a tool result, forwarded as sent
-        payload = json.loads(body.decode("utf-8", "replace"))
+        try:
+            payload = _decode(body)
+        except msgspec.DecodeError:  # invalid UTF-8 in a tool result, forwarded as sent
+            payload = json.loads(body.decode("utf-8", "replace"))
+    except RecursionError:  # a value nested past what a decoder takes (the rules skip it)
+        raise RequestError(TOO_DEEP) from None
     chat = to_chat_request(payload, **options)
     return ChatBytes(_encode(chat), str(chat.get("model") or ""), chat.get("stream") is True)
 
