@@ -17,6 +17,7 @@ import anthropic
 import pytest
 from aiohttp import web
 
+import bodygen
 import hotswap
 from clients import (
     CLIENT_KEY,
@@ -599,18 +600,12 @@ async def test_a_value_nested_too_deeply_is_a_400_never_a_crash(fakes, make_rout
     ds, router = await ds_router(fakes, make_router)
     headers = {"content-type": "application/json", "x-api-key": "sk-ant-client"}
     relayed = refused = 0
-    for depth in (*range(900, 1100, 2), 1500, 3000):
-        deep = "[" * depth + "]" * depth
-        body = (
-            '{"model":"claude-opus-5-5","max_tokens":10,"messages":[{"role":"user","content":'
-            '"go"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"Bash",'
-            f'"input":{{"a":{deep}}}}}]}},{{"role":"user","content":[{{"type":"tool_result",'
-            '"tool_use_id":"t1","content":"ok"}]}]}'
-        )
+    for depth in bodygen.DEPTH_SWEEP:
+        body = bodygen.deep_tool_body(depth)
         ds.script(json_reply(200, message_body("fine")))
         async with (
             aiohttp.ClientSession() as http,
-            http.post(f"{router.url}/v1/messages", data=body.encode(), headers=headers) as resp,
+            http.post(f"{router.url}/v1/messages", data=body, headers=headers) as resp,
         ):
             status, answer = resp.status, await resp.json()
         if status == 200:

@@ -12,6 +12,7 @@ import aiohttp
 import anthropic
 import pytest
 
+import bodygen
 from conftest import MakeRouter, Router
 from fake_openai import (
     FakeOpenAI,
@@ -337,25 +338,21 @@ async def test_a_value_nested_too_deeply_is_a_400_never_a_crash(start: Start) ->
     router, fake = await start()
     headers = {"content-type": "application/json", "x-api-key": "sk-ant-client"}
     answered = refused = 0
-    for depth in (*range(900, 1100, 2), 1500, 3000):
-        deep = "[" * depth + "]" * depth
-        body = (
-            '{"model":"claude-opus-5-5","max_tokens":10,"messages":[{"role":"user","content":'
-            '"go"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"Bash",'
-            f'"input":{{"a":{deep}}}}}]}},{{"role":"user","content":[{{"type":"tool_result",'
-            '"tool_use_id":"t1","content":"ok"}]}]}'
-        )
+    for depth in bodygen.DEPTH_SWEEP:
+        body = bodygen.deep_tool_body(depth)
         fake.script(chat_json(completion("fine")))
         async with (
             aiohttp.ClientSession() as http,
-            http.post(f"{router.url}/v1/messages", data=body.encode(), headers=headers) as resp,
+            http.post(f"{router.url}/v1/messages", data=body, headers=headers) as resp,
         ):
             status, answer = resp.status, await resp.json()
         if status == 200:
             answered += 1
             assert answer["content"][0]["text"] == "fine"
             sent = fake.received[-1].body["messages"][1]["tool_calls"][0]
-            assert json.loads(sent["function"]["arguments"]) == {"a": json.loads(deep)}
+            assert json.loads(sent["function"]["arguments"]) == {
+                "a": json.loads("[" * depth + "]" * depth)
+            }
         else:
             refused += 1
             assert status == 400, (depth, answer)

@@ -206,3 +206,18 @@ def claude_body(*messages: dict[str, Any], **top: Any) -> dict[str, Any]:
         "stream": True,
         **top,
     }
+
+
+def deep_tool_body(depth: int) -> bytes:
+    """A request whose tool_use input nests lists `depth` levels deep (answered by a
+    tool_result): for the depth sweeps that check no depth is ever a 500."""
+    deep = "[" * depth + "]" * depth
+    return (
+        '{"model":"claude-opus-5-5","max_tokens":10,"messages":[{"role":"user","content":'
+        '"go"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"Bash",'
+        f'"input":{{"a":{deep}}}}}]}},{{"role":"user","content":[{{"type":"tool_result",'
+        '"tool_use_id":"t1","content":"ok"}]}]}'
+    ).encode()
+
+
+DEPTH_SWEEP = (*range(900, 1100, 2), 1500, 3000)  # around where the decoders give up
