@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING
 from multidict import CIMultiDict
 
 from hotswap.backends import Backend
-from hotswap.body import BadBody, RequestBody
+from hotswap.body import RequestBody
 from hotswap.errors import (
     HotswapError,
     MissingKeyError,
-    RequestError,
     UpstreamError,
     UpstreamStreamError,
     UpstreamTimeoutError,
@@ -87,12 +86,8 @@ async def attempt(
         headers = upstream_headers(req.headers, backend, state.config.keys)
     except MissingKeyError as exc:
         return _ended(Attempt(backend, Verdict.SWITCH, reason=exc.reason, error=exc), started)
-    try:
-        data = req.body.for_backend(
-            backend, state.thinking.origin, count_tokens=not req.is_messages
-        )
-    except BadBody as exc:  # what the rules read needed the full parser, and it refused
-        raise RequestError(f"hotswap: {exc}") from None
+    # BadBody (a 400) when what the rules read needed the full parser, and it refused
+    data = req.body.for_backend(backend, state.thinking.origin, count_tokens=not req.is_messages)
     breaker = state.breakers.get(backend.name)
     breaker.begin()
     try:

@@ -10,8 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from hotswap.body import BadBody, parse_whole
-from hotswap.errors import RequestError
+from hotswap.body import parse_whole
 from hotswap.proxy import STATE, handle_messages, read_body
 
 CHARS_PER_TOKEN = 4  # English and code, roughly; a tokenizer would need the model's own
@@ -50,10 +49,7 @@ async def handle_count_tokens(request: web.Request) -> web.StreamResponse:
     if state.active().backend.wire == "anthropic":
         return await handle_messages(request)
     raw = await read_body(request, state.config.router.max_body_bytes)
-    try:
-        body, _ = parse_whole(raw)
-    except BadBody as exc:
-        raise RequestError(f"hotswap: {exc}") from None
+    body, _ = parse_whole(raw)  # BadBody: the client's 400
     return web.json_response(
         {"input_tokens": estimate_tokens(body)}, headers={ESTIMATE_HEADER: "true"}
     )

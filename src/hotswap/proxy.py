@@ -24,7 +24,7 @@ from aiohttp import web
 from hotswap import exchange
 from hotswap.attempt import Attempt, Request, attempt
 from hotswap.backends import Backend
-from hotswap.body import BadBody, RequestBody
+from hotswap.body import RequestBody
 from hotswap.errors import (
     ERROR_TYPES,
     HotswapError,
@@ -105,10 +105,7 @@ async def route(
 async def receive(request: web.Request, state: RouterState) -> Exchange:
     """Step 1: the client's body, bounded, behind the body facade."""
     raw = await read_body(request, state.config.router.max_body_bytes)
-    try:
-        body = RequestBody.parse(raw, state.caches)
-    except BadBody as exc:
-        raise RequestError(f"hotswap: {exc}") from None
+    body = RequestBody.parse(raw, state.caches)  # BadBody: the client's 400
     path_qs = request.rel_url.raw_path_qs
     is_messages = request.path.rstrip("/").endswith("/v1/messages")
     req = Request(path_qs, body, request.headers, is_messages, body.model)

@@ -35,6 +35,7 @@ from hotswap.backends import Backend
 from hotswap.body.caches import BodyCaches
 from hotswap.body.passes import rewrite_split
 from hotswap.body.split import NotAnObject, Split, split
+from hotswap.errors import RequestError
 from hotswap.jsoncodec import UNDECODABLE, dump_json, parse_request_body
 from hotswap.rewrite import no_origin, request_changes
 from hotswap.thinking import Origins
@@ -42,8 +43,12 @@ from hotswap.thinking import Origins
 __all__ = ["BadBody", "BodyCaches", "RequestBody", "parse_whole"]
 
 
-class BadBody(ValueError):
-    """The request body is not a JSON object (the message says why)."""
+class BadBody(RequestError):
+    """The request body is not a JSON object (the message says why): the client's 400,
+    wherever the body layer finds out (at receive, or when a rule reads a turn)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"hotswap: {reason}")
 
 
 class RequestBody:
