@@ -32,13 +32,13 @@ from hotswap.wire.openai_chunk import (
     NULL,
     Chunk,
     Delta,
+    as_chunk,
     text_of,
 )
 from hotswap.wire.openai_response import (
     anthropic_usage,
     message_id,
     new_id,
-    reasoning_of,
     stop_reason,
     to_anthropic_error,
 )
@@ -131,7 +131,7 @@ class ChatStreamTranslator:
                 return b""  # not JSON: nothing a client could use
             else:
                 if fast.error is UNSET:
-                    return self._fast_chunk(fast)
+                    return self._choices(fast)
         try:
             chunk = _decode(payload)
         except msgspec.DecodeError:
@@ -144,21 +144,12 @@ class ChatStreamTranslator:
         return self._chunk(chunk)
 
     def _chunk(self, chunk: dict[str, Any]) -> bytes:
-        out = [self._start(chunk)]
-        if chunk.get("usage"):
-            self._usage = chunk["usage"]
-        for choice in chunk.get("choices") or ():
-            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
-                continue
-            delta = choice.get("delta")
-            if isinstance(delta, dict):
-                out.append(self._delta(delta))
-            if choice.get("finish_reason"):
-                self._finish = choice["finish_reason"]
-        return b"".join(out)
+        """A chunk CHUNK could not read (the first, or one of another shape), read as its
+        typed view: what is not of the expected type is left out."""
+        return self._start(chunk) + self._choices(as_chunk(chunk))
 
-    def _fast_chunk(self, chunk: Chunk) -> bytes:
-        """_chunk, for a chunk read by CHUNK (after the first)."""
+    def _choices(self, chunk: Chunk) -> bytes:
+        """The events for a chunk's first choice (the usual one-delta chunk in one step)."""
         out = b""
         if chunk.usage:
             self._usage = chunk.usage
@@ -175,7 +166,7 @@ class ChatStreamTranslator:
                 elif delta.reasoning_content is NULL and delta.reasoning is NULL:
                     kind, text = "text", text_of(delta.content)
                 else:
-                    return self._fast_delta(delta)
+                    return self._delta(delta)
                 if text is None:
                     return b""
                 if self._open == kind:
@@ -185,13 +176,13 @@ class ChatStreamTranslator:
             if choice.index != 0:
                 continue
             if choice.delta is not None:
-                out += self._fast_delta(choice.delta)
+                out += self._delta(choice.delta)
             if choice.finish_reason:
                 self._finish = choice.finish_reason
         return out
 
-    def _fast_delta(self, delta: Delta) -> bytes:
-        """_delta, for a delta read by CHUNK: strings passed on as raw JSON."""
+    def _delta(self, delta: Delta) -> bytes:
+        """Reasoning, text (strings passed on as raw JSON), then tool-call fragments."""
         out = b""
         reasoning = text_of(delta.reasoning_content) or text_of(delta.reasoning)
         if reasoning is not None:
@@ -225,22 +216,6 @@ class ChatStreamTranslator:
             "usage": {"input_tokens": 0, "output_tokens": 0},
         }
         return event("message_start", {"type": "message_start", "message": message})
-
-    def _delta(self, delta: dict[str, Any]) -> bytes:
-        out = []
-        reasoning = reasoning_of(delta)
-        if reasoning:
-            out.append(self._text_like("thinking", _encode(reasoning)))
-        text = delta.get("content")
-        if isinstance(text, str) and text:
-            if self._calls:
-                self._late_text.append(text)  # the tool block stays open: after it
-            else:
-                out.append(self._text_like("text", _encode(text)))
-        for call in delta.get("tool_calls") or ():
-            if isinstance(call, dict):
-                out.append(self._tool_fragment(call))
-        return b"".join(out)
 
     # -- blocks -----------------------------------------------------------------------------
 
