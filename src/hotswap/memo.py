@@ -1,7 +1,9 @@
-"""Decoded values kept by their bytes, so a value every request repeats is decoded once.
+"""Values made from bytes, kept by those bytes, so a value every request repeats is made
+once: decoded (the body layer's turns, `tools`, `system`) or translated (the openai wire's
+messages: wire/openai_spans.py). `decode` is whatever function makes the value.
 
 Values are shared between requests, which is safe under the rules' contract (they never
-edit a value in place: rewrite.py), and each is decoded from its key, a copy of the bytes:
+edit a value in place: rewrite.py), and each is made from its key, a copy of the bytes:
 no entry keeps a request body alive.
 """
 

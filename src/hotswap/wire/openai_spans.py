@@ -164,14 +164,12 @@ def _continue(
     `messages`: `system`, `tools`... the same bytes, so the same values)."""
     cut, shared = found
     end = cut.ends[shared - 1]
-    suffix = memoryview(cut.raw)[cut.ends[-1] :] if cut.spans is not None else None
-    same_end = suffix is not None and len(raw) - len(suffix) >= end and raw.endswith(suffix)
-    if same_end:
-        assert suffix is not None
-        rest = TAIL_START + raw[end : len(raw) - len(suffix)] + b"]}"
-    else:
-        rest = TAIL_START + raw[end:]
-    tail = _SPANS.decode(rest)
+    stop = len(raw) - (len(cut.raw) - cut.ends[-1])  # where the cut's suffix would start
+    same_end = (
+        cut.spans is not None and stop >= end and raw.endswith(memoryview(cut.raw)[cut.ends[-1] :])
+    )
+    rest = raw[end:stop] + b"]}" if same_end else raw[end:]
+    tail = _SPANS.decode(TAIL_START + rest)
     if not tail.messages or tail.messages[0] != _PLACEHOLDER:
         return None  # `messages` given twice: read it whole
     new = tail.messages[1:]
