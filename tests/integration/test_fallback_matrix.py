@@ -95,6 +95,11 @@ async def two(fakes: Any) -> tuple[FakeUpstream, FakeUpstream]:
     return await fakes("anthropic"), await fakes("deepseek")
 
 
+async def anthropic_first(make_router: Any, ant: FakeUpstream, ds: FakeUpstream) -> Any:
+    """A router on Anthropic, with DeepSeek after it in the fallback chain."""
+    return await make_router({"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV)
+
+
 def error_event(error_type: str, message: str) -> bytes:
     return encode_events(
         [("error", {"type": "error", "error": {"type": error_type, "message": message}})]
@@ -107,9 +112,7 @@ def error_event(error_type: str, message: str) -> bytes:
 async def test_402_falls_back_and_the_switch_sticks(fakes, make_router):
     ant, ds = await two(fakes)
     ant.script(json_error(402, "billing_error", "Your account has no credits"))
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     client = sdk(router)
     first = await client.messages.create(model="claude-opus-5-5", max_tokens=10, messages=HI)
     assert first.content[0].text == "Hello from the fake."
@@ -134,9 +137,7 @@ async def test_402_falls_back_and_the_switch_sticks(fakes, make_router):
 async def test_the_retried_request_is_the_original_rewritten_afresh(fakes, make_router):
     ant, ds = await two(fakes)
     ant.script(json_error(401, "authentication_error", "invalid x-api-key"))
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     status, _, raw = await post(router, CLAUDE_BODY, stream=True)
     assert status == 200 and sse_names(raw)[-1] == "message_stop"
     assert ant.received[0].body == dict(CLAUDE_BODY, stream=True)  # untouched for Anthropic
@@ -155,9 +156,7 @@ async def test_anthropic_low_credit_400_counts_as_a_refusal(fakes, make_router):
             "Billing to upgrade or purchase credits.",
         )
     )
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     reply = await sdk(router).messages.create(model="claude-opus-5-5", max_tokens=10, messages=HI)
     assert reply.content[0].text == "Hello from the fake."
     assert len(ant.received) == 1 and len(ds.received) == 1
@@ -187,9 +186,7 @@ async def test_deepseek_insufficient_balance_falls_back_along_its_own_chain(fake
 async def test_the_fallback_note_goes_when_the_user_switches_back(fakes, make_router):
     ant, ds = await two(fakes)
     ant.script(json_error(402, "billing_error", "no credits"))
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     await sdk(router).messages.create(model="claude-opus-5-5", max_tokens=10, messages=HI)
     assert (await status_of(router))["fallback"]
     router.mode_file.write_text("anthropic\n")
@@ -223,9 +220,7 @@ async def test_529_retries_on_the_next_backend_for_this_request_only(fakes, make
     ant, ds = await two(fakes)
     ant.script(json_error(529, "overloaded_error", "Overloaded"))
     ds.script(sse_message("from deepseek"))
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     client = sdk(router)
     async with client.messages.stream(
         model="claude-opus-5-5", max_tokens=10, messages=HI
@@ -242,9 +237,7 @@ async def test_529_retries_on_the_next_backend_for_this_request_only(fakes, make
 async def test_server_errors_retry_on_the_next_backend(fakes, make_router, status):
     ant, ds = await two(fakes)
     ant.script(json_error(status, "api_error", "upstream trouble"))
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     code, _, raw = await post(router, CLAUDE_BODY)
     assert code == 200 and json.loads(raw)["model"] == "deepseek-v4-pro"
     assert len(ant.received) == 1 and len(ds.received) == 1
@@ -267,9 +260,7 @@ async def test_a_refused_connection_moves_on_to_the_next_backend(fakes, make_rou
 async def test_429_with_a_short_retry_after_is_retried_on_the_same_backend(fakes, make_router):
     ant, ds = await two(fakes)
     ant.script(json_error(429, "rate_limit_error", "slow down", headers={"retry-after": "0"}))
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     reply = await sdk(router).messages.create(model="claude-opus-5-5", max_tokens=10, messages=HI)
     assert reply.model == "claude-opus-5-5"
     assert len(ant.received) == 2 and ds.received == []
@@ -280,9 +271,7 @@ async def test_429_with_a_short_retry_after_is_retried_on_the_same_backend(fakes
 async def test_429_with_a_long_retry_after_moves_on_at_once(fakes, make_router):
     ant, ds = await two(fakes)
     ant.script(json_error(429, "rate_limit_error", "slow down", headers={"retry-after": "600"}))
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     code, _, raw = await post(router, CLAUDE_BODY)
     assert code == 200 and json.loads(raw)["model"] == "deepseek-v4-pro"
     assert len(ant.received) == 1 and len(ds.received) == 1
@@ -300,9 +289,7 @@ async def test_a_spend_limit_429_falls_through_without_waiting(fakes, make_route
         },
     }
     ant.script(json_reply(429, spend_limit, headers={"retry-after": "0"}))
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     code, _, raw = await post(router, CLAUDE_BODY)
     assert code == 200 and json.loads(raw)["model"] == "deepseek-v4-pro"
     assert len(ant.received) == 1 and len(ds.received) == 1
@@ -348,9 +335,7 @@ async def test_200_then_an_error_event_still_falls_back(fakes, make_router):
     ant, ds = await two(fakes)
     ant.script(sse_reply(error_event("overloaded_error", "Overloaded")))
     ds.script(sse_message("from deepseek"))
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     async with sdk(router).messages.stream(
         model="claude-opus-5-5", max_tokens=10, messages=HI
     ) as stream:
@@ -362,9 +347,7 @@ async def test_200_then_an_error_event_still_falls_back(fakes, make_router):
 async def test_200_then_a_billing_error_event_falls_back_and_sticks(fakes, make_router):
     ant, ds = await two(fakes)
     ant.script(sse_reply(error_event("billing_error", "no credits")))
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     code, _, raw = await post(router, CLAUDE_BODY, stream=True)
     assert code == 200 and "error" not in sse_names(raw)
     assert mode_of(router) == "deepseek"
@@ -406,9 +389,7 @@ async def test_a_400_passes_through_verbatim_and_is_never_retried(fakes, make_ro
         "request_id": "req_1",
     }
     ant.script(json_reply(400, body, headers={"request-id": "req_1"}))
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     code, headers, raw = await post(router, CLAUDE_BODY, stream=True)
     assert code == 400 and json.loads(raw) == body and headers["request-id"] == "req_1"
     ant.script(json_reply(400, body))
@@ -422,9 +403,7 @@ async def test_a_400_from_the_fallback_passes_through_and_the_switch_sticks(fake
     ant, ds = await two(fakes)
     ant.script(json_error(402, "billing_error", "no credits"))
     ds.script(json_error(400, "invalid_request_error", "deepseek dislikes this"))
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     code, _, raw = await post(router, CLAUDE_BODY)
     assert code == 400 and error_message(raw) == "deepseek dislikes this"
     assert mode_of(router) == "deepseek"
@@ -454,9 +433,7 @@ async def test_overloaded_everywhere_gives_a_529_naming_both(fakes, make_router)
     ant, ds = await two(fakes)
     ant.script(json_error(529, "overloaded_error", "Overloaded"))
     ds.script(json_error(503, "api_error", "busy", headers={"retry-after": "3"}))
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     code, headers, raw = await post(router, CLAUDE_BODY)
     assert code == 503 and headers["retry-after"] == "3"
     message = error_message(raw)
@@ -468,9 +445,7 @@ async def test_refused_everywhere_gives_the_first_refusal_status(fakes, make_rou
     ant, ds = await two(fakes)
     ant.script(json_error(402, "billing_error", "no credits"))
     ds.script(json_error(401, "authentication_error", "bad key"))
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     with pytest.raises(anthropic.APIStatusError) as caught:
         await sdk(router).messages.create(model="claude-opus-5-5", max_tokens=10, messages=HI)
     assert caught.value.status_code == 402
@@ -521,9 +496,7 @@ async def test_a_client_disconnect_mid_stream_closes_the_upstream_connection(fak
     ant, ds = await two(fakes)
     closed = asyncio.Event()
     ant.script(_streams_until_closed(closed))
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     async with aiohttp.ClientSession() as session:
         resp = await session.post(
             f"{router.url}/v1/messages",
@@ -661,9 +634,7 @@ async def test_a_connection_reset_before_the_answer_moves_on(fakes, make_router)
         return web.Response(status=200)
 
     ant.script(reset)
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     code, _, raw = await post(router, CLAUDE_BODY, stream=True)
     assert code == 200 and sse_names(raw)[-1] == "message_stop"
     assert len(ant.received) == 1 and len(ds.received) == 1
@@ -674,9 +645,7 @@ async def test_a_connection_reset_before_the_answer_moves_on(fakes, make_router)
 
 async def test_no_anthropic_credential_at_all_falls_back_and_sticks(fakes, make_router):
     ant, ds = await two(fakes)
-    router = await make_router(
-        {"anthropic": ant.url, "deepseek": ds.url}, mode="anthropic", env=ENV
-    )
+    router = await anthropic_first(make_router, ant, ds)
     client = anthropic.AsyncAnthropic(
         base_url=router.url, auth_token=PLACEHOLDER_TOKEN, max_retries=0
     )
