@@ -171,7 +171,7 @@ def message_body() -> bytes:
             "type": "tool_use",
             "id": "toolu_bench_01",
             "name": "Read",
-            "input": {"file_path": "/home/user/project/src/hotswap/proxy.py"},
+            "input": {"file_path": "/home/user/project/src/hotswap/router/proxy.py"},
         },
     ]
     message["stop_reason"] = "tool_use"
@@ -237,7 +237,7 @@ def chat_message() -> bytes:
                 "type": "function",
                 "function": {
                     "name": "Read",
-                    "arguments": '{"file_path":"/home/user/project/src/hotswap/proxy.py"}',
+                    "arguments": '{"file_path":"/home/user/project/src/hotswap/router/proxy.py"}',
                 },
             }
         ],

@@ -20,9 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from hotswap.exchange import AttemptRecord, ExchangeRecord, Usage
 from hotswap.ledger.store import connect
 from hotswap.ledger.writer import LedgerWriter
+from hotswap.router.exchange import AttemptRecord, ExchangeRecord, Usage
 
 
 def exchange(i: int, session: str) -> ExchangeRecord:

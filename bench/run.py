@@ -163,7 +163,7 @@ def router_argv(src: Path | None, *extra: str) -> list[str]:
         return [str(Path(sys.executable).parent / "hotswap"), *args]
     boot = (
         f"import sys; sys.path.insert(0, {str(src)!r}); sys.argv[0] = 'hotswap'; "
-        "from hotswap.entry import main; main()"
+        "from hotswap.cli.entry import main; main()"
     )
     return [sys.executable, "-c", boot, *args]
 

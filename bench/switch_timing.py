@@ -70,7 +70,7 @@ class _StatusHandler(BaseHTTPRequestHandler):
 @contextmanager
 def live_session(home: Path) -> Iterator[str]:
     """A registered, live session (this process) whose router is a stand-in status server."""
-    from hotswap.sessions import Session, process_start_time, register, remove
+    from hotswap.sessions.registry import Session, process_start_time, register, remove
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _StatusHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from fakes import FakeUpstream
-from hotswap.app import Guard, RunningRouter, start_router
-from hotswap.backends import PRESETS
 from hotswap.body import BodyCaches
-from hotswap.config import Config, load_config
-from hotswap.state import RouterState
+from hotswap.config.backends import PRESETS
+from hotswap.config.loading import Config, load_config
+from hotswap.router.app import Guard, RunningRouter, start_router
+from hotswap.router.state import RouterState
 
 _SCRUB = (
     "HOTSWAP_HOME",

@@ -1,5 +1,5 @@
 """`python -m hotswap ...` is the `hotswap` command."""
 
-from hotswap.entry import main
+from hotswap.cli.entry import main
 
 main()

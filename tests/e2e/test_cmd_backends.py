@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from cli_run import assert_no_traceback, hotswap, user_env
-from hotswap.backends import PRESETS
-from hotswap.commands.backend_prices import usd
-from hotswap.prices import PRICES_CHECKED
-from hotswap.sessions import Session, process_start_time, register
+from hotswap.cli.backend_prices import usd
+from hotswap.config.backends import PRESETS
+from hotswap.config.prices import PRICES_CHECKED
+from hotswap.sessions.registry import Session, process_start_time, register
 
 SECRET = "sk-test-SECRET1234abcd"
 

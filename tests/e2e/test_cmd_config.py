@@ -7,8 +7,8 @@ import tomllib
 from pathlib import Path
 
 from cli_run import assert_no_traceback, hotswap, user_env
-from hotswap.backends import PRESETS
-from hotswap.config import load_config
+from hotswap.config.backends import PRESETS
+from hotswap.config.loading import load_config
 
 SECRET = "sk-test-SECRET1234abcd"
 

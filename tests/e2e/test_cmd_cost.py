@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from hotswap.exchange import Usage
 from hotswap.ledger.writer import LedgerWriter
+from hotswap.router.exchange import Usage
 from records import record
 
 HOTSWAP = Path(sys.executable).parent / "hotswap"
@@ -113,7 +113,7 @@ def test_prune_before_deletes_old_exchanges(home: Path) -> None:
 def test_retention_days_prunes_when_a_router_writes(home: Path) -> None:
     fill(home)
     (home / "config.toml").write_text("[ledger]\nretention_days = 7\n")
-    from hotswap.config import load_config
+    from hotswap.config.loading import load_config
 
     writer = LedgerWriter(
         home / "ledger.db", retention_days=load_config().ledger_retention_days

@@ -15,7 +15,7 @@ from cli_run import CLAUDE_VERSION, assert_no_traceback, fake_claude, hotswap, u
 from hotswap.ledger import rows
 from hotswap.ledger.schema import LATEST, migrate, version
 from hotswap.ledger.store import connect, ledger_path
-from hotswap.sessions import Session, register
+from hotswap.sessions.registry import Session, register
 from records import record
 
 KEY = "sk-test-SECRET1234abcd"
@@ -147,7 +147,7 @@ def test_a_stale_session_record_warns_and_fix_removes_it(home: Path, tmp_path: P
 
 
 def test_a_live_session_is_listed(home: Path, tmp_path: Path) -> None:
-    from hotswap.sessions import process_start_time
+    from hotswap.sessions.registry import process_start_time
 
     me = Session(
         "live",

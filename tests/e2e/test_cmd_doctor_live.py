@@ -138,9 +138,9 @@ def test_an_unknown_backend_is_an_error_naming_the_valid_ones(home: Path, tmp_pa
 
 
 def test_a_backend_of_another_wire_is_skipped_with_a_note() -> None:
-    from hotswap.backends import Backend
-    from hotswap.commands.live import skip_reason
-    from hotswap.config import load_config
+    from hotswap.cli.live import skip_reason
+    from hotswap.config.backends import Backend
+    from hotswap.config.loading import load_config
 
     config = load_config(environ={"HOTSWAP_HOME": "/nonexistent", "K": "key"})
     openai = Backend(name="local", base_url="http://127.0.0.1:9", api_key_env="K", wire="openai")
@@ -167,7 +167,7 @@ def test_a_backend_of_another_wire_is_skipped_with_a_note() -> None:
     ],
 )
 def test_what_an_answer_means(status: int, body: bytes, result: str, detail: str) -> None:
-    from hotswap.commands.live import _judge
+    from hotswap.cli.live import _judge
 
     probe = _judge("x", "m", status, body, 1.0, 2.0)
     assert probe.result == result and probe.detail.startswith(detail)

@@ -11,8 +11,8 @@ import sys
 import threading
 from pathlib import Path
 
-from hotswap.exchange import AttemptRecord, Usage
 from hotswap.ledger.writer import LedgerWriter
+from hotswap.router.exchange import AttemptRecord, Usage
 from records import record
 
 HOTSWAP = Path(sys.executable).parent / "hotswap"

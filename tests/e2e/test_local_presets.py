@@ -15,13 +15,13 @@ import emulators as emu
 from claude_env import BIN
 from conftest import MakeRouter
 from fakes import FakeUpstream
-from hotswap.backends import PRESETS
-from hotswap.cli import with_model
-from hotswap.config import load_config
+from hotswap.cli.main import with_model
+from hotswap.config.backends import PRESETS
+from hotswap.config.loading import load_config
 from hotswap.errors import ConfigError
-from hotswap.modefile import read_mode
-from hotswap.rewrite import map_model
-from hotswap.upstream import upstream_headers
+from hotswap.router.upstream import upstream_headers
+from hotswap.rules.rewrite import map_model
+from hotswap.sessions.modefile import read_mode
 
 LOCAL = {"ollama": 11434, "llamacpp": 8080, "vllm": 8000, "sglang": 30000, "lmstudio": 1234}
 CLIENT = {"x-api-key": "sk-ant-user", "Authorization": "Bearer sk-ant-oauth", "x-app": "cli"}
@@ -143,7 +143,7 @@ def test_vllm_refuses_block_types_outside_its_schema() -> None:
 
 
 def test_doctor_asks_no_key_of_a_local_server(home: Path) -> None:
-    from hotswap.commands.checks import check_keys
+    from hotswap.cli.checks import check_keys
 
     checks = check_keys(load_config(), {})
     text = " ".join(f"{c.name} {c.detail}" for c in checks)

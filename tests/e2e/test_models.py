@@ -15,9 +15,9 @@ import pytest
 from claude_env import BIN, hotswap_run_claude, needs_claude
 from conftest import MakeRouter
 from fakes import FakeUpstream, ThreadedFake, json_reply, sse_message
-from hotswap.backends import PRESETS
-from hotswap.config import KeyRing
-from hotswap.models import (
+from hotswap.config.backends import PRESETS
+from hotswap.config.loading import KeyRing
+from hotswap.router.models import (
     EPOCH,
     from_list,
     from_model_map,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hotswap.sessions import (
+from hotswap.sessions.registry import (
     Session,
     find,
     list_sessions,
@@ -104,8 +104,8 @@ def test_new_session_id_claims_a_private_folder_of_its_own(tmp_path: Path) -> No
 def test_a_launch_that_fails_before_claude_starts_leaves_no_session_folder(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hotswap import launcher
-    from hotswap.config import load_config
+    from hotswap.config.loading import load_config
+    from hotswap.sessions import launcher
 
     def broken(argv: list[str], env: dict[str, str]) -> None:
         raise RuntimeError("cannot start claude")

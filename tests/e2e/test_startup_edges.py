@@ -146,7 +146,7 @@ def test_serve_refuses_any_origin_even_a_loopback_one(env: dict[str, str]) -> No
 def test_router_log_is_size_capped_and_private(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hotswap import session_router
+    from hotswap.sessions import session_router
 
     monkeypatch.setattr(session_router, "LOG_MAX_BYTES", 2000)
     root = logging.getLogger()
@@ -175,7 +175,7 @@ def test_a_session_whose_folder_was_removed_is_registered_again(
 ) -> None:
     import shutil
 
-    from hotswap.session_router import RECHECK_S
+    from hotswap.sessions.session_router import RECHECK_S
 
     with ThreadedFake("anthropic") as ant, ThreadedFake("deepseek") as ds:
         (home / "config.toml").write_text(backends_toml({"anthropic": ant.url, "deepseek": ds.url}))

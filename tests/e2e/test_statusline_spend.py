@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 from conftest import MakeRouter
-from hotswap.exchange import Usage
 from hotswap.ledger.attach import close_ledger, open_ledger
-from hotswap.sessions import Session, process_start_time, register
-from hotswap.statusline import render
+from hotswap.router.exchange import Usage
+from hotswap.sessions.registry import Session, process_start_time, register
+from hotswap.sessions.statusline import render
 from records import record
 
 HOTSWAP = Path(sys.executable).parent / "hotswap"

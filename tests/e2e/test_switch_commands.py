@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hotswap.sessions import Session, process_start_time, register
+from hotswap.sessions.registry import Session, process_start_time, register
 
 BIN = Path(sys.executable).parent
 

@@ -13,7 +13,7 @@ import pytest
 
 from clients import anthropic_error, post_raw, request_body, sse_events
 from fakes import encode_events, message_events, sse_reply
-from hotswap.sse import SSEParser
+from hotswap.router.sse import SSEParser
 
 DS_KEY = "sk-ds-robust"
 

@@ -16,9 +16,9 @@ import pytest
 import emulators as emu
 import gen_compat
 from conftest import MakeRouter, Router
-from hotswap.backends import PRESETS
-from hotswap.rewrite import request_changes
-from hotswap.thinking import ThinkingOrigins
+from hotswap.config.backends import PRESETS
+from hotswap.rules.rewrite import request_changes
+from hotswap.rules.thinking import ThinkingOrigins
 
 SHAPES = emu.load_shapes()
 KEYS = {PRESETS[b].api_key_env: f"key-{b}" for b in emu.BACKENDS if PRESETS[b].api_key_env}

@@ -17,9 +17,9 @@ import aiohttp
 import pytest
 
 from dashboard_scene import register_stale, scene_config, write_history
-from hotswap.config import Config, load_config
+from hotswap.config.loading import Config, load_config
 from hotswap.dashboard.app import RunningDashboard, start_dashboard
-from hotswap.sessions import Session, process_start_time, register
+from hotswap.sessions.registry import Session, process_start_time, register
 
 KEY = "sk-deepseek-secret-value-9f8e7d6c"
 
@@ -337,7 +337,7 @@ async def test_sessions_come_and_go_while_the_page_is_open(
     dash: RunningDashboard, home: Path
 ) -> None:
     """One stream: a session registered later appears; one whose record goes disappears."""
-    from hotswap.sessions import remove
+    from hotswap.sessions.registry import remove
 
     config = load_config()
     seen: list[list[str]] = []

@@ -14,8 +14,8 @@ from aiohttp import web
 
 from clients import sdk
 from fakes import encode_events, json_error, message_events, sse_message, sse_reply
-from hotswap import exchange
-from hotswap.exchange import ExchangeRecord, Observers, Usage, usage_from
+from hotswap.router import exchange
+from hotswap.router.exchange import ExchangeRecord, Observers, Usage, usage_from
 
 DS_KEY = "sk-ds-record-test"
 ENV = {"DEEPSEEK_API_KEY": DS_KEY}

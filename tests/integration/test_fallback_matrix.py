@@ -27,7 +27,7 @@ from fakes import (
     sse_message,
     sse_reply,
 )
-from hotswap.backends import PLACEHOLDER_TOKEN
+from hotswap.config.backends import PLACEHOLDER_TOKEN
 
 ANT_KEY = "sk-ant-user"
 DS_KEY = "sk-ds-test"

@@ -11,10 +11,10 @@ import pytest
 
 from clients import sdk, status_of
 from fakes import json_error, sse_message
-from hotswap import exchange
-from hotswap.exchange import ExchangeRecord
-from hotswap.statusline import render
-from hotswap.switch import router_note
+from hotswap.router import exchange
+from hotswap.router.exchange import ExchangeRecord
+from hotswap.sessions.statusline import render
+from hotswap.sessions.switch import router_note
 
 ENV = {"DEEPSEEK_API_KEY": "sk-ds-visible"}
 HI = [{"role": "user", "content": "hi"}]

@@ -15,8 +15,8 @@ import pytest
 
 from clients import DS_KEY, NO_FALLBACK, post_raw, request_body
 from fakes import message_body
-from hotswap.config import load_config, proxy_env
-from hotswap.upstream import proxy_route
+from hotswap.config.loading import load_config, proxy_env
+from hotswap.router.upstream import proxy_route
 
 # --- a body the stdlib had to repair is forwarded re-serialised ----------------------------
 

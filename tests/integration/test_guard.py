@@ -6,7 +6,7 @@ import aiohttp
 import anthropic
 import pytest
 
-from hotswap.app import is_loopback_host
+from hotswap.router.app import is_loopback_host
 
 BODY = {"model": "claude-opus-5-5", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]}
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import MakeRouter, Router
 from fake_openai import FakeOpenAI, chat_sse, text_chunks, usage
 from fakes import encode_events, json_error, message_events, sse_reply
-from hotswap.config import load_config
+from hotswap.config.loading import load_config
 from hotswap.ledger.attach import RouterLedger, close_ledger, open_ledger
 from hotswap.ledger.usage import CostQuery, cost_report
 

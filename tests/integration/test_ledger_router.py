@@ -16,11 +16,11 @@ import aiohttp
 import pytest
 
 from conftest import MakeRouter, Router
-from hotswap.config import load_config
-from hotswap.exchange import Usage
+from hotswap.config.loading import load_config
 from hotswap.ledger.attach import RouterLedger, close_ledger, open_ledger
-from hotswap.sessions import Session, process_start_time, register
-from hotswap.switch import session_rows
+from hotswap.router.exchange import Usage
+from hotswap.sessions.registry import Session, process_start_time, register
+from hotswap.sessions.switch import session_rows
 from records import record
 
 M = 1_000_000

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import anthropic
 
-from hotswap.sse import Event, SSEParser
+from hotswap.router.sse import Event, SSEParser
 
 NO_FALLBACK = "[router]\nfallback = false\n"
 MESSAGES = [{"role": "user", "content": "hi"}]

@@ -21,13 +21,13 @@ from pathlib import Path
 import aiohttp
 
 from conftest import backends_toml
-from hotswap.app import Guard, RunningRouter, start_router
-from hotswap.config import Config, load_config
-from hotswap.exchange import AttemptRecord, Usage
+from hotswap.config.loading import Config, load_config
 from hotswap.ledger.attach import RouterLedger, close_ledger, open_ledger
 from hotswap.ledger.writer import LedgerWriter
-from hotswap.sessions import Session, new_secret, process_start_time, register
-from hotswap.state import RouterState
+from hotswap.router.app import Guard, RunningRouter, start_router
+from hotswap.router.exchange import AttemptRecord, Usage
+from hotswap.router.state import RouterState
+from hotswap.sessions.registry import Session, new_secret, process_start_time, register
 from records import record
 
 DAY_S = 86400.0

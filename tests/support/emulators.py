@@ -24,7 +24,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from fakes import FakeUpstream, Received, block_events, encode_events, json_reply, sse_reply
-from hotswap.sse import SSEParser
+from hotswap.router.sse import SSEParser
 
 SHAPES_DIR = Path(__file__).resolve().parents[1] / "data" / "shapes"
 CLOUD = ("anthropic", "deepseek", "openrouter", "fireworks", "kimi", "glm", "qwen", "minimax")
@@ -692,7 +692,7 @@ def with_origin(body: dict[str, Any], origin: str | None) -> dict[str, Any]:
 
 
 def thinking_keys(body: dict[str, Any]) -> list[str]:
-    from hotswap.thinking import block_key
+    from hotswap.rules.thinking import block_key
 
     keys = [block_key(b) for _, _, b in each_block(body) if b.get("type") in THINKING]
     return [k for k in keys if k]
@@ -748,9 +748,9 @@ def origin_label(shape: dict[str, Any], origin: str | None) -> str:
 
 def run_cell(shape: dict[str, Any], backend: str, origin: str | None) -> Cell:
     """One request: history from `origin`, sent to `backend` (pure, no router)."""
-    from hotswap.backends import PRESETS
-    from hotswap.rewrite import request_changes
-    from hotswap.thinking import ThinkingOrigins
+    from hotswap.config.backends import PRESETS
+    from hotswap.rules.rewrite import request_changes
+    from hotswap.rules.thinking import ThinkingOrigins
 
     body = with_origin(shape["body"], origin)
     registry = ThinkingOrigins()
@@ -779,9 +779,9 @@ def sequence_template(shapes: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def run_sequence(template: dict[str, Any], sequence: tuple[str, ...]) -> list[Step]:
     """A conversation switching backends at every step (pure, no router)."""
-    from hotswap.backends import PRESETS
-    from hotswap.rewrite import request_changes
-    from hotswap.thinking import ThinkingOrigins
+    from hotswap.config.backends import PRESETS
+    from hotswap.rules.rewrite import request_changes
+    from hotswap.rules.thinking import ThinkingOrigins
 
     registry, history, steps = ThinkingOrigins(), list(template["messages"]), []
     for n, backend in enumerate(sequence):

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import emulators as emu
-from hotswap.backends import PRESETS, Quirks
+from hotswap.config.backends import PRESETS, Quirks
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "compatibility.md"
 # Changes every request to a backend gets; the matrix shows only what a shape adds.

@@ -6,7 +6,7 @@ import itertools
 import time
 from typing import Any
 
-from hotswap.exchange import AttemptRecord, ExchangeRecord, Usage
+from hotswap.router.exchange import AttemptRecord, ExchangeRecord, Usage
 
 _ids = itertools.count(1)
 

@@ -6,9 +6,9 @@ import json
 
 import msgspec
 
-from hotswap.backends import PRESETS
 from hotswap.body import BodyCaches, RequestBody
 from hotswap.body.prefix import TURN_BYTES, PrefixSplitter
+from hotswap.config.backends import PRESETS
 from hotswap.memo import Memo, Recent
 
 

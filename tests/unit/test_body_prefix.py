@@ -112,9 +112,9 @@ def test_the_shared_turns_are_taken_over_not_split_again() -> None:
 
 def test_what_the_body_learnt_about_a_turn_goes_with_it(caches: BodyCaches) -> None:
     """LazyBody's memo: a shared assistant turn's content is decoded once."""
-    from hotswap.backends import PRESETS
     from hotswap.body.lazy import LazyBody
-    from hotswap.quirks import rewritten_block_types
+    from hotswap.config.backends import PRESETS
+    from hotswap.rules.quirks import rewritten_block_types
 
     rng = random.Random(2)
     turns = turn_pair(rng, 0) + turn_pair(rng, 1)

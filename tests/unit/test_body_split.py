@@ -13,13 +13,13 @@ import msgspec
 import pytest
 
 from bodygen import IMAGE, REDACTED, SIGNED, THEIRS, UNSIGNED, claude_body, tool_turns
-from hotswap.backends import PRESETS, Backend
 from hotswap.body import BodyCaches
 from hotswap.body.passes import rewrite_split
 from hotswap.body.split import NotAnObject, split
+from hotswap.config.backends import PRESETS, Backend
 from hotswap.jsoncodec import UNDECODABLE, dump_json, parse_request_body
-from hotswap.quirks import MEDIA_NOTE
-from hotswap.rewrite import rewrite_request
+from hotswap.rules.quirks import MEDIA_NOTE
+from hotswap.rules.rewrite import rewrite_request
 
 SHAPES = Path(__file__).parents[1] / "data" / "shapes"
 ORIGINS = {"s:sig-anthropic": "anthropic", "s:sig-deepseek": "deepseek"}
@@ -198,8 +198,8 @@ def deep(levels: int) -> bytes:
 
 
 def test_replies_nested_past_the_recursion_limit_are_relayed_as_they_are() -> None:
-    from hotswap.events import StreamContext, rewrite_event
-    from hotswap.relay import fix_json_message as _fix_json_message
+    from hotswap.router.relay import fix_json_message as _fix_json_message
+    from hotswap.rules.events import StreamContext, rewrite_event
 
     nested = b'{"type":"message","usage":null,"content":[{"x":' + deep(5000) + b"}]}"
     assert _fix_json_message(nested, StreamContext(backend="b")) == nested

@@ -11,16 +11,16 @@ import msgspec
 import pytest
 
 from bodygen import turn_pair
-from hotswap.backends import PRESETS
 from hotswap.body import BodyCaches
 from hotswap.body.lazy import LazyBody
 from hotswap.body.passes import rewrite_split
 from hotswap.body.split import split
 from hotswap.body.turns import Reused, TurnReuse
+from hotswap.config.backends import PRESETS
 from hotswap.jsoncodec import dump_json, parse_request_body
-from hotswap.quirks import rewritten_block_types
-from hotswap.rewrite import rewrite_request
-from hotswap.thinking import ThinkingOrigins
+from hotswap.rules.quirks import rewritten_block_types
+from hotswap.rules.rewrite import rewrite_request
+from hotswap.rules.thinking import ThinkingOrigins
 
 
 def request(turns: list[dict[str, Any]], **top: Any) -> bytes:

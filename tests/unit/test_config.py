@@ -8,8 +8,8 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from hotswap.backends import PRESETS, Quirks
-from hotswap.config import KeyRing, default_state_dir, load_config
+from hotswap.config.backends import PRESETS, Quirks
+from hotswap.config.loading import KeyRing, default_state_dir, load_config
 from hotswap.errors import ConfigError
 
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from dashboard_scene import register_stale
-from hotswap.config import load_config
+from hotswap.config.loading import load_config
+from hotswap.config.prices import price_table
 from hotswap.dashboard.data import (
     Gatherer,
     Tick,
@@ -25,11 +26,10 @@ from hotswap.dashboard.data import (
     with_health,
 )
 from hotswap.dashboard.live import Feed
-from hotswap.exchange import AttemptRecord, Usage
 from hotswap.ledger import queries
 from hotswap.ledger.store import connect
 from hotswap.ledger.writer import LedgerWriter
-from hotswap.prices import price_table
+from hotswap.router.exchange import AttemptRecord, Usage
 from records import record
 
 M = 1_000_000

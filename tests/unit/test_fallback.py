@@ -8,15 +8,15 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from hotswap.backends import PRESETS
-from hotswap.config import Config, RouterSettings
+from hotswap.config.backends import PRESETS
+from hotswap.config.loading import Config, RouterSettings
 from hotswap.errors import (
     UpstreamConnectError,
     UpstreamError,
     UpstreamStreamError,
     UpstreamTimeoutError,
 )
-from hotswap.fallback import (
+from hotswap.router.fallback import (
     Breaker,
     Breakers,
     Verdict,
@@ -26,7 +26,7 @@ from hotswap.fallback import (
     plan,
     retry_same_after,
 )
-from hotswap.upstream import mapped_errors
+from hotswap.router.upstream import mapped_errors
 
 D, S, R, F = Verdict.DELIVER, Verdict.SWITCH, Verdict.RETRY, Verdict.FINAL
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from hotswap.exchange import AttemptRecord, Usage
+from hotswap.config.prices import price_table
 from hotswap.ledger import queries, rows
 from hotswap.ledger.report import cost_json, cost_table, log_entry, log_line
 from hotswap.ledger.store import connect
-from hotswap.prices import price_table
+from hotswap.router.exchange import AttemptRecord, Usage
 from records import record
 
 TABLE = price_table()

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from hotswap.exchange import AttemptRecord, Usage
 from hotswap.ledger.store import connect
 from hotswap.ledger.writer import LedgerWriter
+from hotswap.router.exchange import AttemptRecord, Usage
 from records import record
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from hotswap import modefile
-from hotswap.modefile import (
+from hotswap.sessions import modefile
+from hotswap.sessions.modefile import (
     MAX_MODE_BYTES,
     ModeReader,
     mount_type,

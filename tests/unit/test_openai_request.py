@@ -11,8 +11,8 @@ import pytest
 
 import emulators as emu
 from fake_openai import check_request
-from hotswap.backends import PRESETS
-from hotswap.rewrite import request_changes
+from hotswap.config.backends import PRESETS
+from hotswap.rules.rewrite import request_changes
 from hotswap.wire.openai_request import DOCUMENT_NOTE, ERROR_PREFIX, effort_of, to_chat_request
 
 SHAPES = emu.load_shapes()

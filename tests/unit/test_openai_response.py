@@ -10,8 +10,8 @@ import pytest
 from multidict import CIMultiDict
 
 from fake_openai import completion, encode_sse, text_chunks, usage
-from hotswap.backends import PRESETS
-from hotswap.fallback import Verdict, classify
+from hotswap.config.backends import PRESETS
+from hotswap.router.fallback import Verdict, classify
 from hotswap.wire.openai import OpenAIAdapter, chat_path
 from hotswap.wire.openai_response import stop_reason, to_anthropic_error, to_anthropic_message
 

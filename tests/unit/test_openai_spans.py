@@ -14,10 +14,10 @@ from multidict import CIMultiDict
 
 import bodygen
 import emulators as emu
-from hotswap.backends import PRESETS
 from hotswap.body.caches import BodyCaches
+from hotswap.config.backends import PRESETS
 from hotswap.errors import RequestError
-from hotswap.rewrite import request_changes
+from hotswap.rules.rewrite import request_changes
 from hotswap.wire.openai import OpenAIAdapter, translate
 from hotswap.wire.openai_request import to_chat_request
 from hotswap.wire.openai_spans import ChatTranslations, chat_bytes

@@ -13,7 +13,7 @@ import pytest
 
 import emulators as emu
 from fake_openai import chunk, encode_sse, text_chunks, tool_chunks, usage
-from hotswap.sse import SSEParser
+from hotswap.router.sse import SSEParser
 from hotswap.wire import openai_stream
 from hotswap.wire.openai_stream import ChatStreamTranslator
 

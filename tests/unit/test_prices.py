@@ -7,21 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from hotswap.backends import PRESETS
-from hotswap.config import Config, load_config
-from hotswap.errors import ConfigError
-from hotswap.exchange import Usage
-from hotswap.ledger import rows
-from hotswap.ledger.queries import cost
-from hotswap.ledger.report import cost_table, usd_or_unknown
-from hotswap.ledger.store import connect
-from hotswap.prices import (
+from hotswap.config.backends import PRESETS
+from hotswap.config.loading import Config, load_config
+from hotswap.config.prices import (
     Price,
     lookup,
     parse_price,
     price_table,
     price_usage,
 )
+from hotswap.errors import ConfigError
+from hotswap.ledger import rows
+from hotswap.ledger.queries import cost
+from hotswap.ledger.report import cost_table, usd_or_unknown
+from hotswap.ledger.store import connect
+from hotswap.router.exchange import Usage
 from records import record
 
 TABLE = price_table()

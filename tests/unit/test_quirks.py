@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from hotswap.backends import PRESETS, QUIRK_TYPES, Quirks
-from hotswap.config import load_config
-from hotswap.quirks import MEDIA_NOTE, apply_quirks
-from hotswap.rewrite import rewrite_request
+from hotswap.config.backends import PRESETS, QUIRK_TYPES, Quirks
+from hotswap.config.loading import load_config
+from hotswap.rules.quirks import MEDIA_NOTE, apply_quirks
+from hotswap.rules.rewrite import rewrite_request
 
 IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AA=="}}
 

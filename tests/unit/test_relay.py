@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from fakes import encode_events, message_events
-from hotswap.events import StreamContext
-from hotswap.relay import passthrough_prefix, relay_chunk, render
-from hotswap.sse import SSEParser
+from hotswap.router.relay import passthrough_prefix, relay_chunk, render
+from hotswap.router.sse import SSEParser
+from hotswap.rules.events import StreamContext
 
 
 def _delta_stream() -> bytes:

@@ -8,10 +8,10 @@ from typing import Any
 import msgspec
 import pytest
 
-from hotswap.backends import PRESETS, Backend, Quirks
-from hotswap.events import StreamContext, fix_message, normalise_usage, rewrite_event
+from hotswap.config.backends import PRESETS, Backend, Quirks
 from hotswap.jsoncodec import parse_json_body
-from hotswap.rewrite import map_model, rewrite_request
+from hotswap.rules.events import StreamContext, fix_message, normalise_usage, rewrite_event
+from hotswap.rules.rewrite import map_model, rewrite_request
 
 MAPPED = Backend(
     name="kimi",

@@ -22,11 +22,11 @@ import msgspec
 import pytest
 
 from bodygen import ORIGINS, bodies, conversation
-from hotswap.backends import PRESETS, Backend
 from hotswap.body import BodyCaches, RequestBody
+from hotswap.config.backends import PRESETS, Backend
 from hotswap.jsoncodec import dump_json, parse_request_body
-from hotswap.reads import Reads
-from hotswap.rewrite import request_changes, request_reads
+from hotswap.rules.reads import Reads
+from hotswap.rules.rewrite import request_changes, request_reads
 
 SHAPES = Path(__file__).parents[1] / "data" / "shapes"
 RECORDED = [json.loads(p.read_text())["body"] for p in sorted(SHAPES.glob("*.json"))]
@@ -131,7 +131,7 @@ def test_the_rules_give_the_same_result_with_undeclared_turns_hidden(backend: st
 def test_a_rule_reading_an_undeclared_field_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """The check above can fail: a rule that drops `cache_control` from user text blocks
     (which no declaration names) changes the full parse but not the hidden body."""
-    from hotswap import quirks
+    from hotswap.rules import quirks
 
     real = quirks.apply_quirks
 

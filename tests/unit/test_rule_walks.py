@@ -7,9 +7,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from hotswap.backends import PRESETS, Quirks
-from hotswap.quirks import MEDIA_NOTE, apply_quirks
-from hotswap.thinking import prepare_thinking
+from hotswap.config.backends import PRESETS, Quirks
+from hotswap.rules.quirks import MEDIA_NOTE, apply_quirks
+from hotswap.rules.thinking import prepare_thinking
 
 IMAGE = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "x"}}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hotswap.run_command import parse_run_args
+from hotswap.sessions.run_command import parse_run_args
 
 
 def parsed(**kw: Any) -> dict[str, Any]:

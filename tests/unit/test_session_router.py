@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hotswap.config import load_config
-from hotswap.session_router import _named
+from hotswap.config.loading import load_config
+from hotswap.sessions.session_router import _named
 
 
 def test_the_mode_is_kept_with_its_model(home: Path) -> None:

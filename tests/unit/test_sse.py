@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from hotswap.sse import Event, SSEParser, encode, parse_event
+from hotswap.router.sse import Event, SSEParser, encode, parse_event
 
 # A realistic Anthropic stream: keep-alive comments, pings, a thinking block with its
 # signature, text, and a tool_use whose input arrives as partial JSON.

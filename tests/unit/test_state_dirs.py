@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hotswap.modefile import write_private
-from hotswap.sessions import new_session_id
+from hotswap.sessions.modefile import write_private
+from hotswap.sessions.registry import new_session_id
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from fakes import encode_events, message_events
-from hotswap.backends import PRESETS, Quirks
-from hotswap.events import StreamContext, fix_message, rewrite_event
-from hotswap.sse import SSEParser
-from hotswap.thinking import (
+from hotswap.config.backends import PRESETS, Quirks
+from hotswap.router.sse import SSEParser
+from hotswap.rules.events import StreamContext, fix_message, rewrite_event
+from hotswap.rules.thinking import (
     EMPTY_TURN_NOTE,
     ThinkingOrigins,
     ThinkingTracker,
@@ -250,7 +250,7 @@ def test_tracker_keeps_interleaved_unsigned_blocks_apart_and_decodes_each_delta_
 ) -> None:
     """Two unsigned thinking blocks open at once (a broken or unusual upstream): each gets
     its own text, and each kept delta is decoded once however many blocks stop after it."""
-    import hotswap.thinking as thinking_module
+    import hotswap.rules.thinking as thinking_module
 
     decoded: list[bytes] = []
     real = thinking_module.loads_or_none

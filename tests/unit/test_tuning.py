@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from hotswap.tuning import GC_GEN0_THRESHOLD, tune_gc, tune_malloc
+from hotswap.config.tuning import GC_GEN0_THRESHOLD, tune_gc, tune_malloc
 
 
 def test_tune_gc_raises_the_gen0_threshold_and_freezes_what_is_alive() -> None:

@@ -31,14 +31,14 @@ from typing import Any
 
 import msgspec
 
-from hotswap.backends import Backend
 from hotswap.body.caches import BodyCaches
 from hotswap.body.passes import rewrite_split
 from hotswap.body.split import NotAnObject, Split, split
+from hotswap.config.backends import Backend
 from hotswap.errors import RequestError
 from hotswap.jsoncodec import UNDECODABLE, dump_json, parse_request_body
-from hotswap.rewrite import no_origin, request_changes
-from hotswap.thinking import Origins
+from hotswap.rules.rewrite import no_origin, request_changes
+from hotswap.rules.thinking import Origins
 
 __all__ = ["BadBody", "BodyCaches", "RequestBody", "parse_whole"]
 

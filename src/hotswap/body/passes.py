@@ -8,14 +8,14 @@ the pass records them anew); the last pass reuses nothing.
 
 from __future__ import annotations
 
-from hotswap.backends import Backend
 from hotswap.body.caches import BodyCaches
 from hotswap.body.lazy import LazyBody
 from hotswap.body.split import Split
 from hotswap.body.turns import TurnReuse
-from hotswap.reads import Reads
-from hotswap.rewrite import no_origin, request_changes, request_reads
-from hotswap.thinking import Origins, thinking_on
+from hotswap.config.backends import Backend
+from hotswap.rules.reads import Reads
+from hotswap.rules.rewrite import no_origin, request_changes, request_reads
+from hotswap.rules.thinking import Origins, thinking_on
 
 
 def rewrite_split(

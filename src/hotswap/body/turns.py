@@ -33,8 +33,8 @@ from typing import Any
 
 import msgspec
 
-from hotswap.backends import Backend
-from hotswap.thinking import THINKING_TYPES, Origins, block_key
+from hotswap.config.backends import Backend
+from hotswap.rules.thinking import THINKING_TYPES, Origins, block_key
 
 MAX_TURNS = 4096  # recorded turns kept (each holds its rewritten bytes: ~1-4 KB)
 ENTRY_BYTES = 700  # a record's own objects (Rewritten, its tuples, Raw), measured roughly

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hotswap.config import Config
-from hotswap.sessions import find, list_sessions, remove
-from hotswap.switch import SwitchError, resolve_targets, switch
+from hotswap.config.loading import Config
+from hotswap.sessions.registry import find, list_sessions, remove
+from hotswap.sessions.switch import SwitchError, resolve_targets, switch
 
 ALL = "*"
 CHECK_TIMEOUT_S = 15.0
@@ -63,7 +63,7 @@ async def check_backend(
     config: Config, name: str, environ: Mapping[str, str], timeout_s: float = CHECK_TIMEOUT_S
 ) -> dict[str, Any]:
     """One `doctor --live` probe of backend `name`, as its JSON row (keys scrubbed)."""
-    from hotswap.commands.live import probe_all
+    from hotswap.cli.live import probe_all
 
     backend = config.resolve(name)
     if backend is None:

@@ -25,13 +25,13 @@ import jinja2
 from aiohttp import web
 
 from hotswap import __version__
-from hotswap.config import Config
+from hotswap.config.loading import Config
+from hotswap.config.prices import price_table
 from hotswap.dashboard import actions
 from hotswap.dashboard.data import Gatherer, backend_table, empty_spend, spend
 from hotswap.dashboard.live import FEED, POLL_S, Feed, handle_events
 from hotswap.dashboard.security import Access, access_middleware, add_headers, new_token
 from hotswap.ledger.usage import open_existing
-from hotswap.prices import price_table
 
 HERE = Path(__file__).parent
 MAX_BODY_BYTES = 16 * 1024

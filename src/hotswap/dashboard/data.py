@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from hotswap.commands.backends import backend_rows
-from hotswap.config import Config
+from hotswap.cli.backends import backend_rows
+from hotswap.config.loading import Config
+from hotswap.config.prices import PriceTable, price_table
 from hotswap.ledger import queries, report
 from hotswap.ledger.store import LEDGER_ERRORS, connect, ledger_path
-from hotswap.prices import PriceTable, price_table
-from hotswap.sessions import Session, list_sessions, router_status
-from hotswap.switch import router_note, session_target
+from hotswap.sessions.registry import Session, list_sessions, router_status
+from hotswap.sessions.switch import router_note, session_target
 
 SPEND_DAYS = 30
 LOG_FIRST = 50  # exchanges a page gets when it opens

@@ -24,8 +24,8 @@ from typing import Any
 
 from aiohttp import web
 
-from hotswap import sse
 from hotswap.dashboard.data import LOG_FIRST, Gatherer, Tick
+from hotswap.router import sse
 
 log = logging.getLogger("hotswap")
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from hotswap.app import is_loopback_host
+from hotswap.router.app import is_loopback_host
 
 TOKEN_PARAM = "token"
 COOKIE_PREFIX = "hotswap_dashboard_"  # + the port: two dashboards keep their own cookies

@@ -9,7 +9,7 @@
     queries.py   cost aggregation and recent exchanges
     report.py    tables and JSON for people and scripts
     attach.py    a router's ledger: writer + spend, as one exchange observer
-    usage.py     what `hotswap cost`, `hotswap logs` (commands/cost.py) and the route do
+    usage.py     what `hotswap cost`, `hotswap logs` (cli/cost.py) and the route do
     route.py     GET /_hotswap/cost
 
 Nothing here is imported by the switch commands or the status line.

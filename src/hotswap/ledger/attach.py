@@ -7,15 +7,15 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from hotswap.exchange import ExchangeRecord
+from hotswap.config.prices import price_table
 from hotswap.ledger.queries import session_usage
 from hotswap.ledger.spend import Spend
 from hotswap.ledger.store import connect, ledger_path
 from hotswap.ledger.writer import LedgerWriter, WriteError
-from hotswap.prices import price_table
+from hotswap.router.exchange import ExchangeRecord
 
 if TYPE_CHECKING:
-    from hotswap.state import RouterState
+    from hotswap.router.state import RouterState
 
 log = logging.getLogger("hotswap")
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from hotswap.exchange import Usage
-from hotswap.prices import PriceTable, price_usage
+from hotswap.config.prices import PriceTable, price_usage
+from hotswap.router.exchange import Usage
 
 # How each `--by` groups rows (local days, like the times `hotswap logs` prints).
 MODEL_SQL = "COALESCE(wire_model, response_model, client_model)"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from hotswap.exchange import Usage
+from hotswap.config.prices import PRICES_CHECKED, PriceTable, price_usage
 from hotswap.ledger.queries import CostLine
-from hotswap.prices import PRICES_CHECKED, PriceTable, price_usage
+from hotswap.router.exchange import Usage
 
 
 def tokens(n: int) -> str:

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from hotswap.errors import RequestError
 from hotswap.ledger.usage import CostQuery, cost_report
-from hotswap.proxy import STATE
+from hotswap.router.proxy import STATE
 
 
 async def handle_cost(request: web.Request) -> web.Response:

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from hotswap.exchange import ExchangeRecord
+from hotswap.router.exchange import ExchangeRecord
 
 ERROR_CHARS = 500  # an error message is for a person skimming `hotswap logs`
 

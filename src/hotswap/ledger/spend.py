@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hotswap.exchange import ExchangeRecord, Usage
-from hotswap.prices import ANTHROPIC, Price, PriceTable, lookup
+from hotswap.config.prices import ANTHROPIC, Price, PriceTable, lookup
+from hotswap.router.exchange import ExchangeRecord, Usage
 
 MAX_PRICED_MODELS = 256  # (backend, model, client model) triples whose prices are kept
 

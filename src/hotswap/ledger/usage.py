@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
-from hotswap.config import Config
+from hotswap.config.loading import Config
+from hotswap.config.prices import price_table
 from hotswap.ledger import queries, report
 from hotswap.ledger.store import connect, ledger_path, prune
-from hotswap.prices import price_table
 
 FOLLOW_POLL_S = 0.5
 

@@ -25,9 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hotswap.exchange import ExchangeRecord
 from hotswap.ledger import rows
 from hotswap.ledger.store import LEDGER_ERRORS, connect, prune
+from hotswap.router.exchange import ExchangeRecord
 
 log = logging.getLogger("hotswap")
 

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 if TYPE_CHECKING:
     from multidict import CIMultiDict
 
-    from hotswap.backends import Backend
     from hotswap.body.caches import BodyCaches
+    from hotswap.config.backends import Backend
 
 
 class Outgoing(NamedTuple):

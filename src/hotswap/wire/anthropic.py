@@ -10,8 +10,8 @@ from hotswap.wire import Outgoing, Reply
 if TYPE_CHECKING:
     from multidict import CIMultiDict
 
-    from hotswap.backends import Backend
     from hotswap.body.caches import BodyCaches
+    from hotswap.config.backends import Backend
 
 
 class AnthropicWire:

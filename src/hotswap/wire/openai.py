@@ -22,8 +22,8 @@ from hotswap.wire.openai_spans import ChatBytes, ChatTranslations, chat_bytes
 from hotswap.wire.openai_stream import ChatStreamTranslator
 
 if TYPE_CHECKING:
-    from hotswap.backends import Backend
     from hotswap.body.caches import BodyCaches
+    from hotswap.config.backends import Backend
 
 CHAT_PATH = "/chat/completions"
 TOO_DEEP = "hotswap: this request nests a value too deeply to translate for an OpenAI-wire backend"

@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from hotswap.errors import ERROR_TYPES, error_body
-from hotswap.exchange import usage_from
+from hotswap.router.exchange import usage_from
 
 STOP_REASONS = {
     "stop": "end_turn",

@@ -11,7 +11,7 @@ from hotswap.wire.anthropic import AnthropicWire
 from hotswap.wire.openai import OpenAIAdapter
 
 if TYPE_CHECKING:
-    from hotswap.backends import Backend
+    from hotswap.config.backends import Backend
 
 ADAPTERS: Mapping[str, WireAdapter] = MappingProxyType(
     {"anthropic": AnthropicWire(), "openai": OpenAIAdapter()}

@@ -1,0 +1,198 @@
+"""`hotswap backends`: every backend, its key (masked), model map and fallback chain."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hotswap.cli.backend_prices import price_cell, tier_prices
+from hotswap.cli.fast import complete_backend
+from hotswap.cli.output import CONFIG_OPTION, echo_json, fail, mask, table
+from hotswap.config.backends import PRESETS, Backend
+from hotswap.config.loading import Config, load_config
+from hotswap.config.prices import PRICES_CHECKED
+from hotswap.errors import HotswapError
+
+# What Claude Code sends for --model opus|sonnet|haiku (claude-code.md): the model map is
+# shown as what each of these becomes.
+TIER_MODELS = {
+    "opus": "claude-opus-5-5",
+    "sonnet": "claude-sonnet-5-5",
+    "haiku": "claude-haiku-5-5",
+}
+# Anthropic's own credentials, in the order Claude Code prefers them.
+ANTHROPIC_CREDENTIALS = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN")
+
+
+def model_map(backend: Backend) -> dict[str, str]:
+    """opus / sonnet / haiku -> the model `backend` is sent (rewrite.map_model's answer)."""
+    from hotswap.rules.rewrite import map_model  # msgspec and the rewrite rules: only here
+
+    return {tier: map_model(name, backend) for tier, name in TIER_MODELS.items()}
+
+
+def credential(backend: Backend, environ: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(variable, value) of the key this backend is sent with; a passthrough backend's is
+    the client's own, so the first Anthropic credential variable that is set."""
+    if backend.is_passthrough:
+        for name in ANTHROPIC_CREDENTIALS:
+            if environ.get(name):
+                return name, environ[name]
+        return None, None
+    return backend.api_key_env, environ.get(backend.api_key_env or "") or None
+
+
+def key_text(backend: Backend, environ: Mapping[str, str]) -> str:
+    if backend.auth == "none":
+        return "none needed"
+    name, value = credential(backend, environ)
+    if backend.is_passthrough:
+        return f"{name} {mask(value)}" if name else "Claude Code's own"
+    return mask(value)
+
+
+def backend_rows(
+    config: Config, environ: Mapping[str, str], active: str | None
+) -> list[dict[str, Any]]:
+    """One plain dict per backend, presets first (in their order), then the added ones."""
+    order = [n for n in PRESETS if n in config.backends]
+    order += [n for n in config.backends if n not in PRESETS]
+    rows = []
+    for name in order:
+        b = config.backends[name]
+        key_env, value = credential(b, environ)
+        models = model_map(b)
+        rows.append(
+            {
+                "name": b.name,
+                "aliases": list(b.aliases),
+                "base_url": b.base_url,
+                "auth": b.auth,
+                "wire": b.wire,
+                "default_model": b.default_model,
+                "key_env": key_env,
+                "key_set": bool(value),
+                "key": key_text(b, environ),
+                "models": models,
+                "prices": tier_prices(config, b, models),
+                "fallback": list(b.fallback),
+                "default": b.name == config.default_backend,
+                "active": b.name == active,
+                "added": b.name not in PRESETS,
+            }
+        )
+    return rows
+
+
+def active_backend(config: Config) -> tuple[str | None, str]:
+    """(backend name, which mode file) of the current session, found as the switch commands
+    find it; (None, why) when it cannot be told (then nothing is marked)."""
+    from hotswap.sessions.switch import SwitchError, resolve_targets
+
+    try:
+        target = resolve_targets(config)[0]
+    except (SwitchError, HotswapError, OSError) as exc:
+        return None, str(exc)
+    current = target.current(config)
+    backend = config.resolve(current)
+    if backend is None:
+        return None, f"{target.label} names {current}"
+    return backend.name, target.label
+
+
+_LONG_MODEL = 24
+PRICE_NOTE = (
+    f"PRICE: USD per million tokens, input/output, of the model SONNET is sent as (built-in "
+    f'prices checked {PRICES_CHECKED}; yours: [backends.NAME.prices."glob"] in config.toml)'
+)
+
+
+def _model_cell(tier: str, target: str) -> str:
+    """`unchanged`, or the model; a long `accounts/x/models/name` shortened to `…/name`
+    (--json has it whole)."""
+    if target == TIER_MODELS[tier]:
+        return "unchanged"
+    if len(target) > _LONG_MODEL and "/" in target:
+        return "…/" + target.rsplit("/", 1)[1]
+    return target
+
+
+def _models_text(row: dict[str, Any]) -> list[str]:
+    return [_model_cell(tier, row["models"][tier]) for tier in TIER_MODELS]
+
+
+def render(rows: list[dict[str, Any]], active: str | None, where: str) -> str:
+    body = []
+    for r in rows:
+        marker = "*" if r["active"] else " "
+        name = r["name"] + (" (default)" if r["default"] else "")
+        key = r["key"] if r["auth"] in ("passthrough", "none") else f"{r['key_env']} {r['key']}"
+        body.append(
+            [
+                f"{marker} {name}",
+                ", ".join(r["aliases"]) or "-",
+                r["auth"],
+                key,
+                *_models_text(r),
+                price_cell(r["auth"], r["prices"]["sonnet"]),
+                ", ".join(r["fallback"]) or "-",
+                r["base_url"],
+            ]
+        )
+    header = ["  NAME", "ALIASES", "AUTH", "KEY", "OPUS", "SONNET", "HAIKU", "PRICE"]
+    header += ["FALLBACK", "BASE URL"]
+    last = f"* = active: {active} ({where})" if active else f"no backend marked: {where}"
+    return f"{table(header, body)}\n\n{PRICE_NOTE}\n{last}"
+
+
+EXAMPLES = """\b
+Examples:
+  hotswap backends
+  hotswap backends deepseek                  one backend's row
+  hotswap backends deepseek --models         the models it offers, asked of it, one per line
+  hotswap backends --json | jq '.backends[] | select(.key_set == false) | .name'
+"""
+
+
+@click.command("backends", epilog=EXAMPLES)
+@click.argument("name", required=False, shell_complete=complete_backend)
+@click.option("--models", "list_models", is_flag=True, help="List NAME's models (asks it).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@CONFIG_OPTION
+def backends_command(
+    name: str | None, list_models: bool, as_json: bool, config_path: Path | None
+) -> None:
+    """List every backend (or NAME): aliases, auth, key (masked), model map, price, fallback.
+
+    The backend of the current session (found as `ds` finds it) is marked with `*`.
+    With --models, list the models NAME offers instead (from its own model list, else
+    its model map).
+    """
+    if list_models and name is None:
+        fail("--models lists one backend's models: name it", "hotswap backends deepseek --models")
+    try:
+        config = load_config(config_path)
+    except HotswapError as exc:
+        fail(str(exc), "fix the config file (`hotswap config validate` shows the same error)")
+    if list_models:
+        from hotswap.cli.backend_models import show_models
+
+        assert name is not None
+        show_models(config, name, os.environ, as_json)
+        return
+    active, where = active_backend(config)
+    rows = backend_rows(config, os.environ, active)
+    if name is not None:
+        chosen = config.resolve(name)
+        if chosen is None:
+            fail(f"unknown backend {name!r}", f"use one of: {', '.join(sorted(config.names()))}")
+        rows = [r for r in rows if r["name"] == chosen.name]
+    if as_json:
+        data = {"active": active, "active_where": where, "prices_checked": PRICES_CHECKED}
+        echo_json({**data, "backends": rows})
+    else:
+        click.echo(render(rows, active, where))

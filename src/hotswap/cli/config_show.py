@@ -1,0 +1,169 @@
+"""The effective config with where each value came from: `default` (built in), `preset`
+(a built-in backend), `file` (the config file), `environment` (keys, proxies).
+
+Computed by comparing the presets with the raw TOML; config.py's loader is not touched.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+from hotswap.cli.backends import credential
+from hotswap.cli.output import mask
+from hotswap.config.backends import PRESETS, Backend
+from hotswap.config.loading import MB, Config, default_state_dir, read_config_file
+
+_BACKEND_FIELDS = (
+    "base_url",
+    "auth",
+    "api_key_env",
+    "aliases",
+    "models",
+    "fallback",
+    "wire",
+    "default_model",
+)
+_TOP = ("default_backend", "respond_to_bash_commands", "statusline")
+
+
+class Location(NamedTuple):
+    path: Path
+    why: str  # how that path was chosen
+    exists: bool
+
+
+def config_location(path: Path | None, environ: Mapping[str, str]) -> Location:
+    """Where load_config reads the config from, and why (same precedence)."""
+    if path is not None:
+        return Location(path, "--config", path.exists())
+    if environ.get("HOTSWAP_CONFIG"):
+        chosen = Path(environ["HOTSWAP_CONFIG"])
+        return Location(chosen, "HOTSWAP_CONFIG", chosen.exists())
+    chosen = default_state_dir(environ) / "config.toml"
+    return Location(chosen, "default, in the state directory", chosen.exists())
+
+
+def _entry(value: Any, source: str) -> dict[str, Any]:
+    return {"value": value, "source": source}
+
+
+def _router(config: Config, raw: Mapping[str, Any]) -> dict[str, Any]:
+    r = config.router
+    values = {
+        "max_body_mb": r.max_body_bytes / MB,
+        "connect_timeout_s": r.connect_timeout_s,
+        "first_byte_timeout_s": r.first_byte_timeout_s,
+        "idle_timeout_s": r.idle_timeout_s,
+        "fallback": r.fallback,
+        "breaker_failures": r.breaker_failures,
+        "breaker_cooldown_s": r.breaker_cooldown_s,
+    }
+    out = {k: _entry(v, "file" if k in raw else "default") for k, v in values.items()}
+    proxies = {scheme: _mask_proxy(value) for scheme, value in r.proxies}
+    out["proxies"] = _entry(proxies, "environment")
+    return out
+
+
+def _mask_proxy(value: str) -> str:
+    """A proxy URL without its password."""
+    parts = urlsplit(value if "://" in value else "http://" + value)
+    if parts.password is None:
+        return value
+    netloc = f"{parts.username}:***@{parts.netloc.rpartition('@')[2]}"
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _backend(b: Backend, raw: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    base = "preset" if b.name in PRESETS else "default"
+    out: dict[str, Any] = {}
+    for field in _BACKEND_FIELDS:
+        value = getattr(b, field)
+        value = (
+            dict(value)
+            if field == "models"
+            else list(value)
+            if field in ("aliases", "fallback")
+            else value
+        )
+        out[field] = _entry(value, "file" if field in raw else base)
+    raw_quirks = raw.get("quirks", {})
+    out["quirks"] = {
+        name: _entry(list(v) if isinstance(v, tuple) else v, "file" if name in raw_quirks else base)
+        for name, v in b.quirks._asdict().items()
+    }
+    var, value = credential(b, environ)
+    out["key"] = {"variable": var, "value": mask(value), "source": "environment"}
+    return out
+
+
+def effective_config(
+    config: Config, location: Location, environ: Mapping[str, str]
+) -> dict[str, Any]:
+    """The whole effective config; every leaf is {"value", "source"}. No key values."""
+    raw = read_config_file(location.path) if config.source is not None else {}
+    raw_backends = raw.get("backends", {})
+    result: dict[str, Any] = {
+        "path": str(location.path),
+        "path_source": location.why,
+        "exists": location.exists,
+        "state_dir": _entry(str(config.state_dir), _state_source(environ)),
+    }
+    result |= {k: _entry(getattr(config, k), "file" if k in raw else "default") for k in _TOP}
+    result["router"] = _router(config, raw.get("router", {}))
+    result["backends"] = {
+        name: _backend(b, raw_backends.get(name, {}), environ)
+        for name, b in config.backends.items()
+    }
+    return result
+
+
+def _state_source(environ: Mapping[str, str]) -> str:
+    return "environment" if environ.get("HOTSWAP_HOME") else "default"
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, dict):
+        inner = ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items())
+        return "{" + inner + "}"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _line(key: str, entry: dict[str, Any], note: str = "") -> tuple[str, str]:
+    return f"{key} = {_toml(entry['value'])}", entry["source"] + note
+
+
+def render(data: dict[str, Any]) -> str:
+    state = "exists" if data["exists"] else "absent: built-in presets only"
+    lines: list[tuple[str, str]] = [(f"# config: {data['path']} ({state})", data["path_source"])]
+    lines.append((f"# state directory: {data['state_dir']['value']}", data["state_dir"]["source"]))
+    lines += [_line(k, data[k]) for k in _TOP]
+    lines.append(("", ""))
+    lines.append(("[router]", ""))
+    router = dict(data["router"])
+    proxies = router.pop("proxies")
+    lines += [_line(k, v) for k, v in router.items()]
+    if proxies["value"]:
+        shown = ", ".join(f"{k}={v}" for k, v in proxies["value"].items())
+        lines.append((f"# proxies: {shown}", "environment"))
+    for name, b in data["backends"].items():
+        lines += [("", ""), (f"[backends.{name}]", "preset" if name in PRESETS else "file")]
+        for field in _BACKEND_FIELDS:
+            note = ""
+            if field == "api_key_env" and b["key"]["variable"]:
+                note = f"; key: {b['key']['value']} (environment)"
+            if field == "api_key_env" and b[field]["value"] is None:
+                continue
+            lines.append(_line(field, b[field], note))
+        if b["auth"]["value"] == "passthrough":
+            var = b["key"]["variable"]
+            shown = f"{var} {b['key']['value']}" if var else "none in the environment"
+            lines.append((f"# key: the client's own credential ({shown})", "environment"))
+        lines += [_line(f"quirks.{q}", e) for q, e in b["quirks"].items() if e["source"] == "file"]
+    width = min(max(len(text) for text, _ in lines), 72)
+    return "\n".join(
+        (f"{text.ljust(width)}  # {source}" if source else text).rstrip() for text, source in lines
+    )

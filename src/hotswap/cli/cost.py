@@ -1,0 +1,128 @@
+"""`hotswap cost` and `hotswap logs`: the usage ledger, read (hotswap/ledger/usage.py does the
+work; sqlite3 is imported only when one of them runs)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from hotswap.cli.output import CONFIG_FIX, CONFIG_OPTION, echo_json, fail
+from hotswap.errors import HotswapError
+
+BY = ("backend", "model", "day", "session")
+COST_FIX = "see `hotswap cost --help` (--since 7d, 12h, 30m or a date such as 2026-12-01)"
+LEDGER_FIX = "check $HOTSWAP_HOME/ledger.db and its folder (hotswap doctor)"
+NEWER_FIX = "upgrade hotswap: a newer one wrote this ledger"
+
+COST_EXAMPLES = """\b
+Examples:
+  hotswap cost                          per backend, all time
+  hotswap cost --by day --since 7d
+  hotswap cost --session 3f2a --by model
+  hotswap cost --json | jq .total.savings_usd
+  hotswap cost --prune-before 90d       delete older exchanges
+"""
+LOGS_EXAMPLES = """\b
+Examples:
+  hotswap logs -n 50
+  hotswap logs -f --session 3f2a
+  hotswap logs --json | jq 'select(.fell_back_from)'
+"""
+
+
+@click.command("cost", epilog=COST_EXAMPLES)
+@click.option("--session", help="Only this session's exchanges (its id).")
+@click.option(
+    "--by", type=click.Choice(BY), default="backend", show_default=True, help="Group rows by."
+)
+@click.option("--since", help="Only exchanges since: 7d, 12h, 30m, or a date (2026-12-01).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--prune-before",
+    metavar="DATE",
+    help="Delete exchanges older than DATE (or 90d, ...) from the ledger, then exit.",
+)
+@CONFIG_OPTION
+def cost_command(
+    session: str | None,
+    by: str,
+    since: str | None,
+    as_json: bool,
+    prune_before: str | None,
+    config_path: Path | None,
+) -> None:
+    """What each backend cost, and what switching saved against Claude's prices."""
+    import sqlite3
+
+    from hotswap.config.loading import load_config
+    from hotswap.ledger import usage
+    from hotswap.ledger.queries import parse_since
+    from hotswap.ledger.schema import SchemaError
+
+    try:
+        config = load_config(config_path)
+        if prune_before is not None:
+            removed = usage.prune_before(config, parse_since(prune_before))
+            click.echo(
+                json.dumps({"pruned": removed}) if as_json else f"pruned {removed} exchange(s)"
+            )
+            return
+        query = usage.CostQuery.parse(by, since, session)
+        if as_json:
+            echo_json(usage.cost_report(config, query))
+        else:
+            click.echo(usage.cost_text(config, query))
+    except SchemaError as exc:
+        fail(str(exc), NEWER_FIX)
+    except ValueError as exc:
+        fail(str(exc), COST_FIX)
+    except HotswapError as exc:
+        fail(str(exc), CONFIG_FIX)
+    except (OSError, sqlite3.Error) as exc:
+        fail(str(exc), LEDGER_FIX)
+
+
+@click.command("logs", epilog=LOGS_EXAMPLES)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new exchanges (Ctrl-C stops).")
+@click.option("--session", help="Only this session's exchanges (its id).")
+@click.option("-n", "count", type=click.IntRange(min=0), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@CONFIG_OPTION
+def logs_command(
+    follow: bool, session: str | None, count: int, as_json: bool, config_path: Path | None
+) -> None:
+    """Recent exchanges, one line each: time, session, backend, model, status, tokens,
+    cost, time to first byte, and why another backend answered."""
+    import sqlite3
+
+    from hotswap.config.loading import load_config
+    from hotswap.ledger import report, usage
+    from hotswap.ledger.schema import SchemaError
+
+    def show(entry: dict[str, object]) -> None:
+        click.echo(json.dumps(entry) if as_json else report.log_line(entry))
+
+    try:
+        config = load_config(config_path)
+        entries = usage.recent_entries(config, count, session)
+        for entry in entries:
+            show(entry)
+        if not follow:
+            if not entries and not as_json:
+                click.echo("no exchanges recorded yet")
+            return
+        start = int(str(entries[-1]["id"])) if entries else (0 if count else None)
+        for entry in usage.follow(config, session, start):
+            show(entry)
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        return
+    except SchemaError as exc:
+        fail(str(exc), NEWER_FIX)
+    except HotswapError as exc:
+        fail(str(exc), CONFIG_FIX)
+    except (OSError, ValueError, sqlite3.Error) as exc:
+        fail(str(exc), LEDGER_FIX)

@@ -1,0 +1,245 @@
+"""The config file's tables, one at a time: checked against their keys and TOML types, and
+turned into frozen data (Backend, Quirks, RouterSettings, prices). Every error names the
+file, the key and the value -- never a key's value where a variable name belongs.
+
+Stdlib only, like config.py, which assembles these into a Config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from hotswap.config.backends import AUTH_KINDS, QUIRK_TYPES, WIRES, Backend, Quirks
+from hotswap.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hotswap.config.prices import Price
+
+MB = 1024 * 1024
+
+
+class RouterSettings(NamedTuple):
+    """Limits and timeouts of the router."""
+
+    max_body_bytes: int = 32 * MB
+    cache_bytes: int = 32 * MB  # the body caches' budget (body/caches.py)
+    connect_timeout_s: float = 10.0
+    first_byte_timeout_s: float = 120.0
+    idle_timeout_s: float = 300.0
+    fallback: bool = True
+    transient_fallback: bool = False  # a transient fault may go to another backend
+    breaker_failures: int = 5
+    breaker_cooldown_s: float = 30.0
+    # Inbound: what a client connection may take (inbound.py) and how a router stops.
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0  # plus 1 s per MB of body
+    keepalive_timeout_s: float = 60.0
+    max_connections: int = 128
+    shutdown_grace_s: float = 3.0
+    # From HTTP(S)_PROXY / ALL_PROXY / NO_PROXY (not the config file): (scheme, value) pairs,
+    # "no" for NO_PROXY. The upstream client resolves them once per backend.
+    proxies: tuple[tuple[str, str], ...] = ()
+
+
+_BACKEND_KEYS = {
+    "base_url",
+    "auth",
+    "api_key_env",
+    "aliases",
+    "models",
+    "fallback",
+    "transient_fallback",
+    "wire",
+    "kind",  # the former name of `wire`
+    "quirks",
+    "default_model",
+    "deployment",
+    "api_version",
+    "prices",  # read by _parse_prices: it is the ledger's, not the Backend's
+}
+_STRING_KEYS = (
+    "base_url",
+    "auth",
+    "api_key_env",
+    "wire",
+    "default_model",
+    "deployment",
+    "api_version",
+)
+_ROUTER_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "max_body_mb": ("max_body_bytes", lambda v: int(float(v) * MB)),
+    "cache_mb": ("cache_bytes", lambda v: int(float(v) * MB)),
+    "connect_timeout_s": ("connect_timeout_s", float),
+    "first_byte_timeout_s": ("first_byte_timeout_s", float),
+    "idle_timeout_s": ("idle_timeout_s", float),
+    "fallback": ("fallback", bool),
+    "transient_fallback": ("transient_fallback", bool),
+    "breaker_failures": ("breaker_failures", int),
+    "breaker_cooldown_s": ("breaker_cooldown_s", float),
+    "header_timeout_s": ("header_timeout_s", float),
+    "body_timeout_s": ("body_timeout_s", float),
+    "keepalive_timeout_s": ("keepalive_timeout_s", float),
+    "max_connections": ("max_connections", int),
+    "shutdown_grace_s": ("shutdown_grace_s", float),
+}
+
+
+def fail(path: Path, key: str, value: Any, why: str) -> ConfigError:
+    return ConfigError(f"{path}: invalid value for '{key}': {value!r} ({why})")
+
+
+def check_type(path: Path, key: str, value: Any, kind: type | tuple[type, ...]) -> None:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in kinds):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise fail(path, key, value, f"expected {names}")
+
+
+def parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Backend:
+    where = f"backends.{name}"
+    check_type(path, where, data, dict)
+    unknown = set(data) - _BACKEND_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise fail(
+            path, f"{where}.{key}", data[key], f"unknown key; known: {sorted(_BACKEND_KEYS)}"
+        )
+    values: dict[str, Any] = {}
+    if "kind" in data and "wire" not in data:
+        data = {**data, "wire": data["kind"]}
+    if "api_key_env" in data:
+        values["api_key_env"] = _parse_key_env(path, where, data["api_key_env"])
+    for key in _STRING_KEYS:
+        if key == "api_key_env":
+            continue
+        if key in data:
+            check_type(path, f"{where}.{key}", data[key], str)
+            values[key] = data[key]
+    for key in ("aliases", "fallback"):
+        if key in data:
+            _check_list_of_str(path, f"{where}.{key}", data[key])
+            values[key] = tuple(data[key])
+    if "transient_fallback" in data:
+        check_type(path, f"{where}.transient_fallback", data["transient_fallback"], bool)
+        values["transient_fallback"] = data["transient_fallback"]
+    if "models" in data:
+        check_type(path, f"{where}.models", data["models"], dict)
+        for pattern, target in data["models"].items():
+            check_type(path, f"{where}.models.{pattern}", target, str)
+        values["models"] = tuple(data["models"].items())
+    if "quirks" in data:
+        values["quirks"] = _parse_quirks(
+            path, f"{where}.quirks", data["quirks"], base.quirks if base else None
+        )
+    backend = base._replace(**values) if base else _new_backend(path, name, values)
+    _validate_backend(path, backend)
+    return backend
+
+
+def _parse_key_env(path: Path, where: str, value: Any) -> str:
+    """An environment variable's name. Never echoed: what is written here instead of a
+    name is often the key itself, pasted into the wrong place."""
+    if isinstance(value, str) and _is_variable_name(value):
+        return value
+    raise ConfigError(
+        f"{path}: {where}.api_key_env must be an environment variable name such as "
+        "MOONSHOT_API_KEY (letters, digits and underscores; the value given is not shown: "
+        "it may be a key)"
+    )
+
+
+def _is_variable_name(name: str) -> bool:
+    """[A-Za-z_][A-Za-z0-9_]* (no `re`: the switch commands load the config)."""
+    return (
+        name.isascii()
+        and (name[:1].isalpha() or name[:1] == "_")
+        and name.replace("_", "a").isalnum()
+    )
+
+
+def _check_list_of_str(path: Path, key: str, value: Any) -> None:
+    check_type(path, key, value, list)
+    for item in value:
+        check_type(path, key, item, str)
+
+
+def _parse_quirks(path: Path, where: str, data: Any, base: Quirks | None) -> Quirks:
+    """Each quirk checked against its TOML type: a string where a list belongs would
+    otherwise become a tuple of characters, a string cap would fail only at request time.
+    Keys not named keep the preset's value: overriding one quirk must not reset the rest."""
+    check_type(path, where, data, dict)
+    for key, value in data.items():
+        if key not in QUIRK_TYPES:
+            known = sorted(QUIRK_TYPES)
+            raise fail(path, f"{where}.{key}", value, f"unknown key; known: {known}")
+        if QUIRK_TYPES[key] is list:
+            _check_list_of_str(path, f"{where}.{key}", value)
+        else:
+            check_type(path, f"{where}.{key}", value, QUIRK_TYPES[key])
+    try:
+        return Quirks.from_mapping(data, base)
+    except TypeError as exc:  # a string quirk outside its vocabulary
+        raise fail(path, where, data, str(exc)) from None
+
+
+def _new_backend(path: Path, name: str, values: dict[str, Any]) -> Backend:
+    if "base_url" not in values:
+        raise fail(path, f"backends.{name}.base_url", None, "required for a new backend")
+    return Backend(name=name, **values)
+
+
+def _validate_backend(path: Path, b: Backend) -> None:
+    where = f"backends.{b.name}"
+    if not b.base_url.startswith(("http://", "https://")):
+        raise fail(path, f"{where}.base_url", b.base_url, "must start with http:// or https://")
+    if b.auth not in AUTH_KINDS:
+        raise fail(path, f"{where}.auth", b.auth, f"one of {', '.join(AUTH_KINDS)}")
+    if b.wire not in WIRES:
+        raise fail(path, f"{where}.wire", b.wire, f"one of {', '.join(WIRES)}")
+    if b.default_model is not None and not b.default_model.strip():
+        raise fail(path, f"{where}.default_model", b.default_model, "must not be empty")
+    if b.needs_key and not b.api_key_env:
+        raise fail(path, f"{where}.api_key_env", None, f"required with auth = '{b.auth}'")
+
+
+def parse_prices(path: Path, name: str, data: Any) -> tuple[tuple[str, Price], ...]:
+    from hotswap.config.prices import parse_price  # lazy: only a config with prices needs it
+
+    check_type(path, f"backends.{name}.prices", data, dict)
+    rows = []
+    for pattern, table in data.items():
+        where = f"backends.{name}.prices.{pattern}"
+        check_type(path, where, table, dict)
+        try:
+            rows.append((pattern, parse_price(table)))
+        except ValueError as exc:
+            raise fail(path, where, table, str(exc)) from None
+    return tuple(rows)
+
+
+def parse_ledger(path: Path, data: Any) -> float | None:
+    check_type(path, "ledger", data, dict)
+    for key, value in data.items():
+        if key != "retention_days":
+            raise fail(path, f"ledger.{key}", value, "unknown key; known: ['retention_days']")
+        check_type(path, "ledger.retention_days", value, (int, float))
+        if value <= 0:
+            raise fail(path, "ledger.retention_days", value, "must be positive")
+        return float(value)
+    return None
+
+
+def parse_router(path: Path, data: Any) -> RouterSettings:
+    check_type(path, "router", data, dict)
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in _ROUTER_KEYS:
+            raise fail(path, f"router.{key}", value, f"unknown key; known: {sorted(_ROUTER_KEYS)}")
+        attr, convert = _ROUTER_KEYS[key]
+        check_type(path, f"router.{key}", value, bool if convert is bool else (int, float))
+        if convert is not bool and value <= 0:
+            raise fail(path, f"router.{key}", value, "must be positive")
+        values[attr] = convert(value)
+    return RouterSettings(**values)

@@ -1,0 +1,204 @@
+"""The committed answer, relayed to the client (proxy.py's step 4): no other backend after this.
+
+A stream's SSE events go through the event rewriter (events.py) and on to the client, each
+the moment it is complete; the response is never buffered. Events nothing rewrites pass
+through byte for byte. If the upstream fails after the commit -- a reset, an idle timeout,
+an end before `message_stop` -- the client gets exactly one SSE `error` event and the
+stream ends. A non-streaming answer is read whole (it is one JSON message) and its usage
+made readable. What reached the client is counted in a Delivery, for the exchange record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from hotswap.errors import InternalError, UpstreamError, UpstreamStreamError, sse_error_event
+from hotswap.jsoncodec import dump_json, parse_json_body
+from hotswap.router.attempt import Attempt, feed, is_real
+from hotswap.router.sse import Event, SSEParser, encode
+from hotswap.router.state import RouterState
+from hotswap.rules.events import StreamContext, fix_message, rewrite_event
+from hotswap.wire import Reply
+
+log = logging.getLogger("hotswap")
+
+
+@dataclass
+class Delivery:
+    """What reached the client, counted as it went."""
+
+    status: int = 0
+    first_byte: float | None = None  # time.monotonic() of the first byte written
+    sent: int = 0  # bytes of body written
+    ctx: StreamContext | None = None  # what the event rewriter learnt (usage, model)
+    broke: str | None = None  # why a committed stream ended early
+    client_gone: bool = False
+    # Called once the first byte is out: the request is let go before a long relay (not
+    # before, so that freeing a large body never delays the client's first byte).
+    release: Callable[[], None] | None = None
+
+    def wrote(self, size: int) -> None:
+        if self.first_byte is None:
+            self.first_byte = time.monotonic()
+            if self.release is not None:
+                self.release()
+                self.release = None
+        self.sent += size
+
+
+async def commit(
+    request: web.Request, result: Attempt, state: RouterState, out: Delivery, is_messages: bool
+) -> web.StreamResponse:
+    """Relay the chosen answer."""
+    backend = result.backend
+    state.requests[backend.name] += 1
+    out.status = result.status
+    if result.reply is None:  # the client's own error, already read: verbatim
+        state.errors[backend.name] += 1
+        out.wrote(len(result.body))
+        return web.Response(status=result.status, body=result.body, headers=result.headers)
+    reply = result.reply
+    ctx = out.ctx = StreamContext(backend=backend.name)
+    try:
+        if not reply.is_sse:
+            body = await reply.read_all()
+            if is_messages:
+                body = fix_json_message(body, ctx)
+            out.wrote(len(body))
+            return web.Response(status=reply.status, body=body, headers=result.headers)
+        return await _relay_stream(request, result, reply, state, out)
+    finally:
+        reply.close()
+        state.thinking.record(backend.name, ctx.thinking.keys)
+
+
+def fix_json_message(body: bytes, ctx: StreamContext) -> bytes:
+    """A non-streaming message with its usage made readable (and counted)."""
+    try:
+        message = parse_json_body(body)
+    except ValueError:
+        return body
+    if isinstance(message, dict) and message.get("type") == "message":
+        return dump_json(message) if fix_message(message, ctx) else body
+    return body
+
+
+async def _relay_stream(
+    request: web.Request, result: Attempt, reply: Reply, state: RouterState, out: Delivery
+) -> web.StreamResponse:
+    ctx = out.ctx
+    assert ctx is not None
+    resp = web.StreamResponse(status=result.status, headers=result.headers)
+    resp.headers["Cache-Control"] = "no-cache"
+    await resp.prepare(request)
+    name = result.backend.name
+    ended = _ends_stream(result.events)
+    try:
+        # The first real event on its own, the rest of what was held after it: the client's
+        # first byte does not wait for the rewrite of a whole first chunk.
+        cut = next(i for i, e in enumerate(result.events) if is_real(e)) + 1
+        await _write(resp, render(result.events[:cut], ctx), out)
+        if cut < len(result.events):
+            await _write(resp, render(result.events[cut:], ctx), out)
+        async for chunk in reply.chunks():
+            data, events = relay_chunk(chunk, result.parser, ctx, name)
+            ended = ended or _ends_stream(events)
+            if data:
+                await _write(resp, data, out)
+        if not ended:
+            raise UpstreamStreamError(name, "stream ended before message_stop")
+    except UpstreamError as exc:
+        state.errors[name] += 1
+        state.record_error(str(exc))
+        out.broke = str(exc)
+        log.warning("%s", exc)
+        if not ended:  # the upstream's own error event already ended it otherwise
+            await _write_quietly(resp, sse_error_event(exc))
+    except ConnectionError:
+        log.info("client went away mid-stream; upstream closed")
+        out.client_gone = True
+        return resp
+    except Exception as exc:  # a bug after the commit: still one clean error event
+        log.exception("internal error relaying a stream from %s", name)
+        state.record_error(f"internal error ({type(exc).__name__})")
+        out.broke = f"internal error ({type(exc).__name__})"
+        if not ended:
+            await _write_quietly(resp, sse_error_event(InternalError(type(exc).__name__)))
+    await _write_eof_quietly(resp)
+    return resp
+
+
+async def _write(resp: web.StreamResponse, data: bytes, out: Delivery) -> None:
+    await resp.write(data)
+    out.wrote(len(data))
+
+
+_DELTA_EVENT = b"event: content_block_delta\n"
+
+
+def relay_chunk(
+    chunk: bytes, parser: SSEParser, ctx: StreamContext, backend: str
+) -> tuple[bytes, list[Event]]:
+    """What to write to the client for one upstream chunk, and the events parsed from it."""
+    head, rest = passthrough_prefix(chunk, parser, ctx)
+    events = feed(parser, rest, backend) if rest else []
+    if not events:
+        return head, events
+    return head + render(events, ctx) if head else render(events, ctx), events
+
+
+def passthrough_prefix(chunk: bytes, parser: SSEParser, ctx: StreamContext) -> tuple[bytes, bytes]:
+    """The complete events at the start of `chunk` that can be relayed without parsing
+    them one by one, and the rest of `chunk` (for the parser).
+
+    Most of a stream is content_block_delta events no rewrite reads (text, tool input):
+    when the parser holds nothing and no thinking block is open, a run of complete events
+    whose only `event:` fields name content_block_delta is relayed as it came. A count of
+    `event:` anywhere counts every event field (and more), so any other event name, in
+    any spelling, sends the chunk to the parser."""
+    if parser.has_pending or ctx.thinking.open or b"\r" in chunk:
+        return b"", chunk
+    end = chunk.rfind(b"\n\n") + 2
+    if end < 2:
+        return b"", chunk
+    head = chunk[:end]
+    if head.count(b"event:") != head.count(_DELTA_EVENT):
+        return b"", chunk
+    return head, chunk[end:]
+
+
+def _ends_stream(events: list[Event]) -> bool:
+    """A `message_stop` or an `error` event is the last thing a stream says."""
+    return any(e.name in ("message_stop", "error") for e in events)
+
+
+def render(events: list[Event], ctx: StreamContext) -> bytes:
+    """The events as the client gets them. A content_block_delta outside a thinking block
+    (most of a stream: text and tool input) is relayed without a look (rewrite_event would
+    do nothing with it: the same rule as passthrough_prefix)."""
+    parts = []
+    thinking = ctx.thinking
+    for event in events:
+        name = event.name
+        if name == "content_block_delta" and not thinking.open:
+            parts.append(event.raw)
+            continue
+        new = rewrite_event(name, event.data, ctx) if name else None
+        parts.append(event.raw if new is None else encode(name, new))
+    return b"".join(parts)
+
+
+async def _write_quietly(resp: web.StreamResponse, data: bytes) -> None:
+    with contextlib.suppress(ConnectionError):
+        await resp.write(data)
+
+
+async def _write_eof_quietly(resp: web.StreamResponse) -> None:
+    with contextlib.suppress(ConnectionError):
+        await resp.write_eof()

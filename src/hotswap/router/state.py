@@ -1,0 +1,208 @@
+"""A router's live state: which backend is active (from its mode file), counts, last error,
+and everything the router keeps between requests (each cache is an attribute here, sized
+and documented where its class is: body/caches.py, thinking.ThinkingOrigins,
+fallback.Breakers).
+
+The mode file is read on every request (a stat, while it has not changed: modefile.ModeReader).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hotswap import __version__
+from hotswap.body.caches import BodyCaches
+from hotswap.config.backends import Backend
+from hotswap.config.loading import Config
+from hotswap.config.tuning import IdleTrim
+from hotswap.router.exchange import STICKY, TRANSIENT, Observers, exchange_ids
+from hotswap.router.fallback import Breakers
+from hotswap.rules.thinking import ThinkingOrigins
+from hotswap.sessions.modefile import ModeReader, split_mode, write_mode
+
+if TYPE_CHECKING:
+    from hotswap.ledger.attach import RouterLedger
+
+log = logging.getLogger("hotswap")
+
+MAX_MODEL_BACKENDS = 32  # backends with a model from the mode file, kept (RouterState._models)
+
+
+@dataclass
+class ActiveMode:
+    backend: Backend
+    source: str  # "mode file" | "default"
+
+
+@dataclass
+class RouterState:
+    """Shared by every request of one router."""
+
+    config: Config
+    mode_file: Path
+    initial_backend: str
+    session_id: str | None = None
+    port: int = 0
+    started: float = field(default_factory=time.time)
+    requests: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    last_error: str | None = None
+    mode_problem: str | None = None
+    sticky_fallbacks: int = 0
+    transient_via: Counter[str] = field(default_factory=Counter)  # by the backend that answered
+    last_fallback: dict[str, Any] | None = None
+    fallback_note: str | None = None
+    _fallback_to: Backend | None = None  # the note holds while the mode names this backend
+    _last_good: Backend | None = None
+    thinking: ThinkingOrigins = field(default_factory=ThinkingOrigins)  # who made each block
+    caches: BodyCaches = field(init=False)  # the body layer's (body/caches.py), cache_mb
+    idle_trim: IdleTrim = field(default_factory=IdleTrim)  # heap trimmed after a burst
+    observers: Observers = field(default_factory=Observers)  # told of each finished exchange
+    exchange_ids: Iterator[str] = field(default_factory=exchange_ids)  # ExchangeRecord.id
+    ledger: RouterLedger | None = None  # set by ledger.attach.open_ledger
+    breakers: Breakers = field(init=False)
+    _mode: ModeReader = field(init=False)  # reads mode_file (set once, at start)
+    # (backend, model) -> that backend sending every request to the model (`ollama qwen3`
+    # in the mode file): built once, so a request never rebuilds it; MAX_MODEL_BACKENDS.
+    _models: dict[tuple[str, str], Backend] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        settings = self.config.router
+        self.breakers = Breakers(settings.breaker_failures, settings.breaker_cooldown_s)
+        self._mode = ModeReader(self.mode_file)
+        self.caches = BodyCaches(settings.cache_bytes)
+
+    def _default(self) -> Backend:
+        backend = self.config.resolve(self.initial_backend)
+        assert backend is not None, "initial backend validated at start"
+        return backend
+
+    def active(self) -> ActiveMode:
+        """The backend the mode file names; on any problem, the last good one."""
+        try:
+            name = self._mode.read()
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            return self._keep_last_good(f"cannot read mode file {self.mode_file}: {reason}")
+        if name is None:
+            self._problem(None)
+            self._last_good = self._default()
+            return ActiveMode(self._last_good, "default")
+        name, model = split_mode(name)
+        backend = self.config.resolve(name)
+        if backend is None:
+            return self._keep_last_good(f"{self.config.unknown_backend(name)} (in the mode file)")
+        if model is not None:
+            backend = self._with_model(backend, model)
+        self._problem(None)
+        self._last_good = backend
+        if self._fallback_to is not None and backend is not self._fallback_to:
+            self.fallback_note = self._fallback_to = None  # the user has switched since
+        return ActiveMode(backend, "mode file")
+
+    def _with_model(self, backend: Backend, model: str) -> Backend:
+        key = (backend.name, model)
+        found = self._models.get(key)
+        if found is None:
+            if len(self._models) >= MAX_MODEL_BACKENDS:
+                self._models.clear()
+            found = self._models[key] = backend.with_model(model)
+        return found
+
+    def _keep_last_good(self, problem: str) -> ActiveMode:
+        self._problem(problem)
+        return ActiveMode(self._last_good or self._default(), "last good mode")
+
+    def _problem(self, problem: str | None) -> None:
+        if problem and problem != self.mode_problem:
+            log.warning("%s; keeping the last good backend", problem)
+        self.mode_problem = problem
+
+    def switch_to(self, backend: Backend, note: str) -> None:
+        """Sticky fallback: later requests go straight to `backend`. A mode file that
+        cannot be written costs the stickiness, never the answer already in hand."""
+        try:
+            write_mode(self.mode_file, backend.name)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            self._problem(f"cannot write mode file {self.mode_file}: {reason}")
+            note += " (not saved: the mode file cannot be written)"
+        self._last_good = backend
+        self.fallback_note, self._fallback_to = note, backend
+        log.warning("%s", note)
+
+    def record_error(self, message: str) -> None:
+        self.last_error = message
+
+    def record_fallback(self, kind: str, source: str, target: str, reason: str) -> None:
+        """Another backend answered a request (exchange.STICKY or TRANSIENT): counted,
+        logged, and shown in the status (`fallbacks`, `transient_note`)."""
+        if kind == TRANSIENT:
+            self.transient_via[target] += 1
+        else:
+            self.sticky_fallbacks += 1
+        self.last_fallback = {
+            "at": round(time.time(), 3),
+            "kind": kind,
+            "from": source,
+            "to": target,
+            "reason": reason,
+        }
+        scope = "from now on" if kind == STICKY else "for this request"
+        log.info("fallback: %s -> %s %s (%s)", source, target, scope, reason)
+
+    def transient_note(self) -> str | None:
+        """`1 req via deepseek (anthropic HTTP 529)`: requests another backend
+        answered for a transient fault of the active one, since the router started."""
+        last = self.last_fallback
+        if not self.transient_via or last is None:
+            return None
+        via = ", ".join(f"{n} req via {name}" for name, n in self.transient_via.most_common())
+        if last["kind"] != TRANSIENT:
+            return via
+        return f"{via} ({last['from']} {_short(last['reason'])})"
+
+    def status(self) -> dict[str, Any]:
+        mode = self.active()
+        return {
+            "mode": mode.backend.name,
+            "model": mode.backend.default_model,
+            "mode_source": mode.source,
+            "mode_file": str(self.mode_file),
+            "mode_problem": self.mode_problem,
+            "fallback": self.fallback_note if mode.backend is self._fallback_to else None,
+            "fallbacks": {
+                "sticky": self.sticky_fallbacks,
+                "transient": sum(self.transient_via.values()),
+                "last": self.last_fallback,
+            },
+            "transient_note": self.transient_note(),
+            "session": self.session_id,
+            "port": self.port,
+            "pid": os.getpid(),
+            "version": __version__,
+            "uptime_s": round(time.time() - self.started, 1),
+            "requests": dict(self.requests),
+            "errors": dict(self.errors),
+            "last_error": self.last_error,
+            "breakers": {name: b.snapshot() for name, b in self.breakers.by_backend.items()},
+            "body_caches": self.caches.snapshot(),
+            "heap_trims": self.idle_trim.trims,
+            "missing_keys": self.config.missing_keys(),
+            "backends": sorted(self.config.backends),
+            **(self.ledger.status() if self.ledger is not None else {}),
+        }
+
+
+def _short(reason: str) -> str:
+    """`HTTP 529 overloaded_error: Overloaded` -> `HTTP 529`; other reasons, cut short."""
+    if reason.startswith("HTTP "):
+        return " ".join(reason.split()[:2])
+    return reason[:40]

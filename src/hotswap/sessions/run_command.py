@@ -1,0 +1,88 @@
+"""The `hotswap run` command line, parsed without click: Claude Code's start waits for it.
+
+`hotswap run [-b NAME] [-m MODEL] [--port N] [--config PATH] [--] [claude args]` is read
+here; anything else (help, an unknown option before `--`, a bad value) goes to click
+(cli.py), which parses the same options and reports the errors. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from hotswap.config.loading import Config, load_config
+from hotswap.errors import ConfigError, HotswapError
+from hotswap.sessions.launcher import run_session
+
+# The second line of every `Error:` of the hotswap command (cli._fail prints it too).
+ERROR_FIX = "  fix: `hotswap doctor` checks the whole setup and says what to change"
+_RUN_OPTIONS = {
+    "-b": "backend",
+    "--backend": "backend",
+    "-m": "model",
+    "--model": "model",
+    "--port": "port",
+    "--config": "config",
+}
+
+
+def parse_run_args(args: list[str]) -> dict[str, Any] | None:
+    """`hotswap run [-b NAME] [-m MODEL] [--port N] [--config PATH] [--] [claude args]`,
+    without click (~30 ms of the start-up budget); None for anything else (help, an unknown
+    option, a bad value): click parses those and reports the errors."""
+    found: dict[str, Any] = {"backend": None, "model": None, "port": 0, "config": None}
+    found["claude_args"] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name, eq, value = arg.partition("=")
+        if arg == "--":
+            found["claude_args"] = args[i + 1 :]
+            break
+        if name in _RUN_OPTIONS and (eq or arg == name) and not (eq and len(name) == 2):
+            if not eq:
+                if i + 1 >= len(args):
+                    return None
+                value = args[i + 1]
+                i += 1
+            found[_RUN_OPTIONS[name]] = value
+        elif arg.startswith("-"):
+            return None
+        else:
+            found["claude_args"] = args[i:]
+            break
+        i += 1
+    port = str(found["port"])
+    if not port.isdigit() or int(port) > 65535:
+        return None
+    found["port"] = int(port)
+    return found
+
+
+def run_main(args: list[str]) -> int | None:
+    """The `hotswap run` fast path; None when click must parse the arguments."""
+    parsed = parse_run_args(args)
+    if parsed is None:
+        return None
+    try:
+        config = load_config(Path(parsed["config"]) if parsed["config"] else None)
+        config = with_model(config, parsed["backend"], parsed["model"])
+        return run_session(
+            config, parsed["backend"], parsed["port"], parsed["claude_args"], os.environ
+        )
+    except (HotswapError, OSError) as exc:
+        print(f"Error: {exc}\n{ERROR_FIX}", file=sys.stderr)
+        return 2
+
+
+def with_model(config: Config, name: str | None, model: str | None) -> Config:
+    """`--model X`: the config with backend `name` (else the default one) sending every
+    request to X, whatever its model map says."""
+    if model is None:
+        return config
+    backend = config.resolve(name or config.default_backend)
+    if backend is None:
+        raise ConfigError(config.unknown_backend(name or config.default_backend))
+    return config._replace(backends={**config.backends, backend.name: backend.with_model(model)})

@@ -1,0 +1,402 @@
+"""The switch commands: `ds`, `ant`, `backend`, `sessions`, `hotswap use`.
+
+Each only reads or writes mode files, so it works when the backend or the router is down,
+and inside Claude Code as `!ds` before any model call. Stdlib only, to start in tens of
+milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from hotswap.config.loading import Config, load_config
+from hotswap.errors import HotswapError
+from hotswap.sessions.modefile import read_mode, split_mode, write_mode
+from hotswap.sessions.registry import (
+    Session,
+    find,
+    list_sessions,
+    router_status,
+    serve_router,
+    status_at,
+)
+
+EXIT_USAGE = 2
+EXIT_PROBLEM = 1  # `backend`: the mode file cannot be read or names no backend
+# A switch asks the router for the keys it lacks; one still loading (just started) may
+# take longer than a status line can wait.
+SWITCH_STATUS_TIMEOUT_S = 1.0
+
+
+class SwitchError(Exception):
+    """A switch command cannot do what it was asked; printed as `Error: ...`."""
+
+
+if TYPE_CHECKING:
+    import argparse
+
+
+class Target(NamedTuple):
+    """One mode file to read or write, and how to name it to the user."""
+
+    label: str
+    mode_file: Path
+    default: str
+    alive: bool = True
+    session: Session | None = None  # None: the global `hotswap serve` mode file
+
+    def current(self, config: Config) -> str:
+        return self.read(config)[0]
+
+    def read(self, config: Config) -> tuple[str, bool]:
+        """The backend the mode file names, as shown to the user, and whether it is valid."""
+        try:
+            name = read_mode(self.mode_file)
+        except (OSError, ValueError) as exc:
+            return f"? ({exc})", False
+        if name is None:
+            return self.default, True
+        name, model = split_mode(name)
+        backend = config.resolve(name)
+        if backend is None:
+            return f"{name} (unknown)", False
+        return (f"{backend.name} {model}" if model else backend.name), True
+
+    def router(self, config: Config) -> dict[str, object] | None:
+        """The status of the router that follows this mode file; None when none runs."""
+        if self.session is not None:
+            return router_status(self.session, SWITCH_STATUS_TIMEOUT_S) if self.alive else None
+        serve = serve_router(config.state_dir)
+        if serve is None or serve.get("mode_file") != str(self.mode_file):
+            return None
+        return status_at(int(str(serve.get("port", 0))), timeout_s=SWITCH_STATUS_TIMEOUT_S)
+
+
+def session_target(config: Config, session: Session, alive: bool) -> Target:
+    label = f"session {session.id} (port {session.port})"
+    if not alive:
+        label += " [router not running]"
+    return Target(label, session.mode_file(config.sessions_dir), session.backend, alive, session)
+
+
+def _global_target(config: Config) -> Target:
+    return Target(
+        f"global ({config.global_mode_file})", config.global_mode_file, config.default_backend
+    )
+
+
+_LOOPBACK_URL = ("http://127.0.0.1:", "http://localhost:", "http://[::1]:")
+
+
+def _port_from_base_url(url: str) -> int | None:
+    """The port of a loopback ANTHROPIC_BASE_URL (urllib.parse costs a few ms to import)."""
+    for prefix in _LOOPBACK_URL:
+        if url.startswith(prefix):
+            digits = url[len(prefix) :].split("/", 1)[0]
+            return int(digits) if digits.isdigit() else None
+    return None
+
+
+def resolve_targets(
+    config: Config,
+    *,
+    session_id: str | None = None,
+    port: int | None = None,
+    all_sessions: bool = False,
+) -> list[Target]:
+    """Explicit flags first, then HOTSWAP_SESSION, then ANTHROPIC_BASE_URL's port, then global."""
+    sessions_dir = config.sessions_dir
+    if all_sessions:
+        live = [s for s, alive in list_sessions(sessions_dir) if alive]
+        if not live:
+            raise SwitchError("no live sessions (start one with `hotswap run`)")
+        return [session_target(config, s, True) for s in live]
+    explicit = session_id is not None or port is not None
+    if not explicit:
+        session_id = os.environ.get("HOTSWAP_SESSION") or None
+        if session_id is None:
+            port = _port_from_base_url(os.environ.get("ANTHROPIC_BASE_URL", ""))
+            if port is None:
+                return [_global_target(config)]
+    found = find(sessions_dir, session_id=session_id, port=port)
+    if found is None:
+        what = f"id {session_id}" if session_id is not None else f"port {port}"
+        if not explicit and session_id is None:
+            return [_global_target(config)]  # ANTHROPIC_BASE_URL points at `hotswap serve`
+        raise SwitchError(f"no session with {what}; see `sessions`")
+    return [session_target(config, *found)]
+
+
+def switch(config: Config, name: str, targets: list[Target], model: str | None = None) -> list[str]:
+    """Point every target at backend `name` (and `model`, for every request); one line per
+    target, and the warnings it deserves (printed to stderr: `warning:` or `note:` lines)."""
+    backend = config.resolve(name)
+    if backend is None:
+        raise SwitchError(config.unknown_backend(name))
+    if model is not None and (not model.strip() or len(model.split()) != 1 or "#" in model):
+        raise SwitchError(f"invalid model name {model!r}: one word, no '#'")
+    after = f"{backend.name} {model}" if model else backend.name
+    lines = []
+    for target in targets:
+        before = target.current(config)
+        write_mode(target.mode_file, backend.name, model)
+        lines.append(f"{target.label}: {before} -> {after}")
+        lines += _after_switch(config, target, backend.name)
+    return lines
+
+
+def _after_switch(config: Config, target: Target, backend: str) -> list[str]:
+    """What the switch will not do by itself: a router that lacks the backend's key, or no
+    router following the mode file at all."""
+    status = target.router(config)
+    if status is None:
+        if target.session is None:
+            return [
+                f"note: wrote {target.mode_file}, but no `hotswap serve` follows it: start "
+                "one, or use `hotswap run` for a session of its own"
+            ]
+        return []
+    missing = status.get("missing_keys")
+    variable = missing.get(backend) if isinstance(missing, dict) else None
+    if not variable:
+        return []
+    where = f"session {target.session.id}'s router" if target.session else "the router"
+    return [
+        f"warning: {variable} is not set where {where} runs, so requests to {backend} will "
+        f"fail; export {variable} before starting it"
+    ]
+
+
+def _print_lines(lines: list[str]) -> None:
+    for line in lines:
+        warning = line.startswith(("warning:", "note:"))
+        print(line, file=sys.stderr if warning else sys.stdout)
+
+
+class _Args:
+    """What the flag-less forms (`ds`, `backend`, `backend NAME`) parse to, without argparse:
+    importing it (and the `re` it pulls in) would be ~8 ms of a ~50 ms command."""
+
+    session_id: str | None = None
+    port: int | None = None
+    all_sessions = False
+    model: str | None = None
+
+    def __init__(self, name: str | None) -> None:
+        self.name = name
+
+
+def _parse(
+    argv: list[str], positional: bool, build: Callable[[], argparse.ArgumentParser]
+) -> _Args | argparse.Namespace:
+    """The arguments; argparse only for flags, help, or a usage error."""
+    if not any(a.startswith("-") for a in argv) and len(argv) == int(positional):
+        return _Args(argv[0] if argv else None)
+    return build().parse_args(argv)
+
+
+def _parser(prog: str, description: str, *examples: str) -> argparse.ArgumentParser:
+    import argparse
+
+    epilog = "examples:\n" + "\n".join(f"  {prog} {e}".rstrip() for e in examples)
+    return argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog=epilog if examples else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _add_target_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--session", "-s", dest="session_id", help="session id (or a prefix)")
+    group.add_argument("--port", "-p", type=int, help="the session's router port")
+    group.add_argument(
+        "--all", "-a", dest="all_sessions", action="store_true", help="every live session"
+    )
+
+
+def _add_model_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", "-m", help="send every request to this model (instead of the model map)"
+    )
+
+
+def _targets(config: Config, args: _Args | argparse.Namespace) -> list[Target]:
+    return resolve_targets(
+        config, session_id=args.session_id, port=args.port, all_sessions=args.all_sessions
+    )
+
+
+def cmd_use(config: Config, argv: list[str], prog: str, fixed: str | None = None) -> int:
+
+    def build() -> argparse.ArgumentParser:
+        examples = ("", "--all", "--session 3f2a") if fixed else ("deepseek", "kimi --all")
+        parser = _parser(prog, "Switch the backend of a session.", *examples)
+        if fixed is None:
+            parser.add_argument("name", help="backend name or alias")
+        _add_target_flags(parser)
+        _add_model_flag(parser)
+        return parser
+
+    args = _parse(argv, fixed is None, build)
+    name = fixed if fixed is not None else args.name
+    assert name is not None, "a positional argument, required by the parser"
+    _print_lines(switch(config, name, _targets(config, args), args.model))
+    return 0
+
+
+def cmd_backend(config: Config, argv: list[str], prog: str) -> int:
+    """`backend` prints the current backend; `backend NAME` switches to it."""
+
+    def build() -> argparse.ArgumentParser:
+        parser = _parser(prog, "Show or switch the backend.", "", "glm", "ds --port 41231")
+        parser.add_argument("name", nargs="?", help="switch to this backend")
+        _add_target_flags(parser)
+        _add_model_flag(parser)
+        return parser
+
+    args = _parse(argv, bool(argv), build)
+    if args.model and not args.name:
+        raise SwitchError("--model needs a backend name: `backend NAME --model MODEL`")
+    targets = _targets(config, args)
+    if args.name:
+        _print_lines(switch(config, args.name, targets, args.model))
+        return 0
+    code = 0
+    for target in targets:
+        shown, valid = target.read(config)
+        print(f"{shown}  ({target.label})")
+        code = code if valid else EXIT_PROBLEM
+    return code
+
+
+def _age(seconds: float) -> str:
+    if seconds < 60:
+        return f"{int(seconds)}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+    return f"{int(seconds // 86400)}d"
+
+
+def session_rows(config: Config) -> list[dict[str, object]]:
+    rows = []
+    for session, alive in list_sessions(config.sessions_dir):
+        status = router_status(session) if alive else {}
+        requests = status.get("requests", {})
+        rows.append(
+            {
+                "id": session.id,
+                "port": session.port,
+                "backend": session_target(config, session, alive).current(config),
+                "cwd": session.cwd,
+                "age_s": round(time.time() - session.started),
+                "requests": sum(requests.values()) if isinstance(requests, dict) else 0,
+                "alive": alive,
+                "note": router_note(status),
+            }
+        )
+    return rows
+
+
+def router_note(status: dict[str, object]) -> str:
+    """What a session's row says about it: a sticky fallback, requests another backend
+    answered (transient fallback), a mode file problem, a ledger that cannot be written."""
+    notes = []
+    if status.get("fallback"):
+        notes.append(str(status["fallback"]))
+    if status.get("transient_note"):
+        notes.append(f"↷ {status['transient_note']}")
+    if status.get("mode_problem"):
+        notes.append(str(status["mode_problem"]))
+    ledger = status.get("ledger")
+    if isinstance(ledger, dict) and ledger.get("problem"):
+        notes.append(f"ledger: {ledger['problem']}")
+    return "; ".join(notes)
+
+
+def cmd_sessions(config: Config, argv: list[str], prog: str) -> int:
+    parser = _parser(prog, "List hotswap sessions.", "", "--json")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    args = parser.parse_args(argv)
+    rows = session_rows(config)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no sessions (start one with `hotswap run`)")
+        return 0
+    print(_table(rows))
+    return 0
+
+
+def _table(rows: list[dict[str, object]]) -> str:
+    home = str(Path.home())
+    cells = [["ID", "PORT", "BACKEND", "CWD", "AGE", "REQUESTS", "ALIVE", "NOTE"]]
+    for r in rows:
+        cwd = str(r["cwd"])
+        cwd = "~" + cwd[len(home) :] if cwd.startswith(home) else cwd
+        cells.append(
+            [
+                str(r["id"]),
+                str(r["port"]),
+                str(r["backend"]),
+                cwd,
+                _age(float(str(r["age_s"]))),
+                str(r["requests"]),
+                "yes" if r["alive"] else "no (cleaned)",
+                str(r["note"]),
+            ]
+        )
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
+
+
+def _run(command: Callable[[Config, list[str], str], int], argv: list[str], prog: str) -> int:
+    try:
+        return command(load_config(), argv, prog)
+    except (SwitchError, HotswapError, OSError) as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+COMMANDS: dict[str, Callable[[Config, list[str], str], int]] = {
+    "use": cmd_use,
+    "backend": cmd_backend,
+    "sessions": cmd_sessions,
+}
+
+
+def dispatch(command: str, argv: list[str]) -> int:
+    """`hotswap use|backend|sessions ...`"""
+    return _run(COMMANDS[command], argv, f"hotswap {command}")
+
+
+def _fixed(name: str, prog: str) -> None:
+    sys.exit(_run(lambda c, a, p: cmd_use(c, a, p, fixed=name), sys.argv[1:], prog))
+
+
+def ds_main() -> None:
+    _fixed("deepseek", "ds")
+
+
+def ant_main() -> None:
+    _fixed("anthropic", "ant")
+
+
+def backend_main() -> None:
+    sys.exit(_run(cmd_backend, sys.argv[1:], "backend"))
+
+
+def sessions_main() -> None:
+    sys.exit(_run(cmd_sessions, sys.argv[1:], "sessions"))
