@@ -83,9 +83,9 @@ async def test_a_model_in_the_mode_file_reaches_the_backend(
 ) -> None:
     fake = await fakes("ollama")
     router = await make_router({"ollama": fake.url}, mode="ollama qwen3-coder:30b")
-    first = router.state.active().backend
+    first = router.state.read_mode().backend
     assert first.name == "ollama" and first.default_model == "qwen3-coder:30b"
-    assert router.state.active().backend is first  # built once, not per request
+    assert router.state.read_mode().backend is first  # built once, not per request
     assert router.state.status()["model"] == "qwen3-coder:30b"
     client = anthropic.AsyncAnthropic(base_url=router.url, api_key="sk-ant-user", max_retries=0)
     await client.messages.create(
@@ -95,7 +95,7 @@ async def test_a_model_in_the_mode_file_reaches_the_backend(
     assert sent.body["model"] == "qwen3-coder:30b"
     assert "x-api-key" not in sent.headers and "Authorization" not in sent.headers
     router.mode_file.write_text("ollama\n")
-    assert router.state.active().backend.default_model is None
+    assert router.state.read_mode().backend.default_model is None
 
 
 def run_cmd(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:

@@ -104,6 +104,7 @@ def test_new_session_id_claims_a_private_folder_of_its_own(tmp_path: Path) -> No
 def test_a_launch_that_fails_before_claude_starts_leaves_no_session_folder(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from hotswap.cli.run import serve_session
     from hotswap.config.loading import load_config
     from hotswap.sessions import launcher
 
@@ -113,5 +114,7 @@ def test_a_launch_that_fails_before_claude_starts_leaves_no_session_folder(
     monkeypatch.setattr(launcher, "_launch", broken)
     config = load_config()
     with pytest.raises(RuntimeError):
-        launcher.run_session(config, "anthropic", 0, [], {"HOTSWAP_CLAUDE_BIN": "/bin/true"})
+        launcher.run_session(
+            config, "anthropic", 0, [], {"HOTSWAP_CLAUDE_BIN": "/bin/true"}, serve=serve_session
+        )
     assert not config.sessions_dir.exists() or list(config.sessions_dir.iterdir()) == []

@@ -223,8 +223,7 @@ async def test_a_ledger_that_cannot_be_written_never_fails_a_request(
     await with_ledger(router, ledgers)
     for _ in range(3):
         assert await post(router) == 200
-    ledger = router.state.ledger
-    assert ledger is not None
+    (ledger,) = ledgers
     assert ledger.writer.close(5) is False  # said, not raised
     health = router.state.status()["ledger"]
     assert not health["ok"] and health["queued"] == 3 and "ledger.db" in health["problem"]

@@ -1,4 +1,4 @@
-"""`hotswap run`'s own argument parser (run_command.py): what it takes, and what it leaves
+"""`hotswap run`'s own argument parser (cli/run.py): what it takes, and what it leaves
 to click (help, unknown options, bad values), so both read a command line the same way."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hotswap.sessions.run_command import parse_run_args
+from hotswap.cli.run import parse_run_args
 
 
 def parsed(**kw: Any) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from hotswap.cli.backends import credential
 from hotswap.cli.output import mask
+from hotswap.cli.tiers import credential
 from hotswap.config.backends import PRESETS
 from hotswap.config.loading import Config, KeyRing, default_state_dir, load_config
 from hotswap.errors import HotswapError

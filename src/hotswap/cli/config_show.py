@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from hotswap.cli.backends import credential
 from hotswap.cli.output import mask
+from hotswap.cli.tiers import credential
 from hotswap.config.backends import PRESETS, Backend
 from hotswap.config.loading import MB, Config, default_state_dir, read_config_file
 

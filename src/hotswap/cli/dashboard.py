@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,7 +52,7 @@ def dashboard_command(port: int, no_open: bool, config_path: Path | None) -> Non
 async def _serve(config: Config, port: int, open_browser: bool) -> None:
     from hotswap.dashboard.app import start_dashboard
 
-    running = await start_dashboard(config, port)
+    running = await start_dashboard(config, port, os.environ)
     click.echo(f"hotswap dashboard: {running.url}")
     click.echo("  (the token in the URL is the key to the page; Ctrl-C stops it)")
     try:

@@ -23,7 +23,7 @@ def main() -> None:
 
         sys.exit(switch.dispatch(args[0], args[1:]))
     if args and args[0] == "run":
-        from hotswap.sessions.run_command import run_main
+        from hotswap.cli.run import run_main
 
         code = run_main(args[1:])  # Claude Code's start waits for this: no click
         if code is not None:

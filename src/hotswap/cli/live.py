@@ -15,8 +15,8 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, NamedTuple
 
-from hotswap.cli.backends import model_map
 from hotswap.cli.output import mask
+from hotswap.cli.tiers import model_map
 from hotswap.config.backends import Backend
 from hotswap.config.loading import Config
 from hotswap.errors import MissingKeyError, UpstreamError, UpstreamTimeoutError, parse_error
@@ -152,7 +152,7 @@ def _is_message(body: bytes) -> bool:
 
 def _scrub(p: Probe, environ: Mapping[str, str], backend: Backend) -> Probe:
     """A backend may quote the key it refused: never print it."""
-    from hotswap.cli.backends import credential
+    from hotswap.cli.tiers import credential
 
     secret = credential(backend, environ)[1]
     if secret and secret in p.detail:

@@ -9,9 +9,9 @@ import click
 
 from hotswap import __version__
 from hotswap.cli.output import GuardedGroup
+from hotswap.cli.run import ERROR_FIX, with_model
 from hotswap.config.loading import DEFAULT_PORT, load_config
 from hotswap.errors import HotswapError
-from hotswap.sessions.run_command import ERROR_FIX, with_model
 
 
 def _fail(exc: HotswapError | OSError) -> None:
@@ -142,11 +142,14 @@ def run(
     """Launch Claude Code behind its own router: `hotswap run -b deepseek -- [claude args]`."""
     import os
 
+    from hotswap.cli.run import serve_session  # the same loader as the fast path
     from hotswap.sessions.launcher import run_session
 
     try:
         config = with_model(load_config(config_path), backend, model)
-        code = run_session(config, backend, port, list(claude_args), os.environ)
+        code = run_session(
+            config, backend, port, list(claude_args), os.environ, serve=serve_session
+        )
     except (HotswapError, OSError) as exc:
         _fail(exc)
     sys.exit(code)

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from hotswap.config.backends import AUTH_KINDS, QUIRK_TYPES, WIRES, Backend, Quirks
+from hotswap.config.prices import Price, parse_price
 from hotswap.errors import ConfigError
-
-if TYPE_CHECKING:
-    from hotswap.config.prices import Price
 
 MB = 1024 * 1024
 
@@ -205,7 +203,6 @@ def _validate_backend(path: Path, b: Backend) -> None:
 
 
 def parse_prices(path: Path, name: str, data: Any) -> tuple[tuple[str, Price], ...]:
-    from hotswap.config.prices import parse_price  # lazy: only a config with prices needs it
 
     check_type(path, f"backends.{name}.prices", data, dict)
     rows = []

@@ -15,7 +15,6 @@ import asyncio
 import csv
 import io
 import json
-import os
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -213,13 +212,14 @@ class RunningDashboard:
 
 async def start_dashboard(
     config: Config,
-    port: int = 0,
-    environ: Mapping[str, str] | None = None,
+    port: int,
+    environ: Mapping[str, str],
     poll_s: float = POLL_S,
 ) -> RunningDashboard:
-    """Bind 127.0.0.1:`port` (0: a free one) and serve; raises OSError if it cannot."""
+    """Bind 127.0.0.1:`port` (0: a free one) and serve; raises OSError if it cannot.
+    `environ` is the command line's (only config and the CLI read the process's)."""
     token = new_token()
-    app = make_app(config, token, os.environ if environ is None else environ, poll_s)
+    app = make_app(config, token, environ, poll_s)
     runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
     await runner.setup()
     try:

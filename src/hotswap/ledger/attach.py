@@ -23,7 +23,7 @@ CLOSE_TIMEOUT_S = 10.0  # flushing on shutdown: a busy ledger waits its busy_tim
 
 
 class RouterLedger:
-    """What a router holds of the ledger (RouterState.ledger)."""
+    """What a router holds of the ledger: its exchange sink (exchange.ExchangeSink)."""
 
     def __init__(self, writer: LedgerWriter, spend: Spend) -> None:
         self.writer = writer
@@ -42,15 +42,15 @@ class RouterLedger:
 
 
 def open_ledger(state: RouterState) -> RouterLedger:
-    """Start the router's ledger writer, seed its spend, and observe its exchanges."""
+    """Start the router's ledger writer, seed its spend, and add it to the router's
+    exchange sinks (the observer seam: the state holds no ledger of its own)."""
     config = state.config
     path = ledger_path(config.state_dir)
     spend = Spend(price_table(config.prices))
     seed(spend, state.session_id, state.started, path)
     writer = LedgerWriter(path, retention_days=config.ledger_retention_days).start()
     ledger = RouterLedger(writer, spend)
-    state.ledger = ledger
-    state.observers.add(ledger.observe)
+    state.observers.add_sink(ledger)
     return ledger
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import ipaddress
 import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -27,12 +26,16 @@ from hotswap.router.inbound import (
 from hotswap.router.listen import listen
 from hotswap.router.models import handle_models
 from hotswap.router.proxy import STATE, UPSTREAM, error_response, handle_messages
+from hotswap.router.seams import (
+    ClientAuthenticator,
+    LoopbackClients,
+    SessionSecret,
+)
 from hotswap.router.state import RouterState
 from hotswap.router.upstream import Upstream
 
 log = logging.getLogger("hotswap")
 
-SECRET_PREFIX = "/s/"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -61,21 +64,21 @@ def _loopback_origin(origin: str) -> bool:
 
 @dataclass(frozen=True)
 class Guard:
-    """Who may use this router: loopback Host and Origin, and the session's secret if any."""
+    """Who may use this router: loopback Host and Origin, and its clients as its
+    authenticator says (seams.ClientAuthenticator: the session's secret, if any)."""
 
     secret: str | None = None
     check_host: bool = True
+    clients: ClientAuthenticator = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.clients is None:  # from `secret`: a session router's, or serve's (anyone)
+            clients = SessionSecret(self.secret) if self.secret is not None else LoopbackClients()
+            object.__setattr__(self, "clients", clients)
 
     def strip_secret(self, path: str) -> str | None:
-        """The path without the secret prefix; None when the secret is missing or wrong."""
-        if self.secret is None:
-            return path
-        if not path.startswith(SECRET_PREFIX):
-            return None
-        given, _, rest = path[len(SECRET_PREFIX) :].partition("/")
-        if not hmac.compare_digest(given.encode(), self.secret.encode()):
-            return None
-        return "/" + rest
+        """The path to route; None when the client is not this router's (a 401)."""
+        return self.clients.authenticate(path)
 
     def refuse(self, request: web.Request) -> HotswapError | None:
         # Claude Code and the SDKs never send an Origin; browsers always do. A router

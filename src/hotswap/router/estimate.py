@@ -46,7 +46,7 @@ def _walk(value: Any, media: list[int] | None = None) -> int:
 
 async def handle_count_tokens(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
-    if state.active().backend.wire == "anthropic":
+    if state.read_mode().backend.wire == "anthropic":
         return await handle_messages(request)
     raw = await read_body(request, state.config.router.max_body_bytes)
     body, _ = parse_whole(raw)  # BadBody: the client's 400

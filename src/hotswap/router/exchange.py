@@ -17,13 +17,12 @@ Stdlib only.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger("hotswap")
 
@@ -145,14 +144,37 @@ class ExchangeRecord:
 Observer = Callable[[ExchangeRecord], None]
 
 
+class ExchangeSink(Protocol):
+    """The seam where finished exchanges are kept: the SQLite ledger today
+    (ledger.attach.RouterLedger), another store for a gateway. It observes every record and
+    adds its own part to the router's status."""
+
+    def observe(self, record: ExchangeRecord) -> None: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+
 class Observers:
     """Who is told of each finished exchange; each is called soon after, never inline."""
 
     def __init__(self) -> None:
         self._observers: list[Observer] = []
+        self._sinks: list[ExchangeSink] = []
 
     def add(self, observer: Observer) -> None:
         self._observers.append(observer)
+
+    def add_sink(self, sink: ExchangeSink) -> None:
+        """A store of exchanges: observes each one, and reports in the router's status."""
+        self._sinks.append(sink)
+        self.add(sink.observe)
+
+    def status(self) -> dict[str, Any]:
+        """The sinks' parts of the router's status (the ledger's `ledger` and `spend`)."""
+        merged: dict[str, Any] = {}
+        for sink in self._sinks:
+            merged.update(sink.status())
+        return merged
 
     def remove(self, observer: Observer) -> None:
         self._observers.remove(observer)
@@ -164,6 +186,8 @@ class Observers:
         """Schedule every observer with the record (inline when no loop runs: tests)."""
         if not self._observers:
             return
+        import asyncio  # stdlib; here so that prices.py (via Usage) stays light for `ds`
+
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

@@ -198,7 +198,7 @@ def list_models_with_source(
 async def handle_models(request: web.Request) -> web.Response:
     """`GET /v1/models`: the active backend's models, in Anthropic's list format."""
     state = request.app[STATE]
-    backend = state.active().backend
+    backend = state.read_mode().backend
     async with aiohttp.ClientSession(trust_env=False) as session:
         models, source = await fetch_models(session, backend, state.config.keys, request.headers)
     return web.json_response(

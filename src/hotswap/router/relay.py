@@ -5,22 +5,20 @@ the moment it is complete; the response is never buffered. Events nothing rewrit
 through byte for byte. If the upstream fails after the commit -- a reset, an idle timeout,
 an end before `message_stop` -- the client gets exactly one SSE `error` event and the
 stream ends. A non-streaming answer is read whole (it is one JSON message) and its usage
-made readable. What reached the client is counted in a Delivery, for the exchange record.
+made readable. What reached the client is counted on the exchange object (flow.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from aiohttp import web
 
 from hotswap.errors import InternalError, UpstreamError, UpstreamStreamError, sse_error_event
 from hotswap.jsoncodec import dump_json, parse_json_body
 from hotswap.router.attempt import Attempt, feed, is_real
+from hotswap.router.flow import Exchange
 from hotswap.router.sse import Event, SSEParser, encode
 from hotswap.router.state import RouterState
 from hotswap.rules.events import StreamContext, fix_message, rewrite_event
@@ -29,50 +27,23 @@ from hotswap.wire import Reply
 log = logging.getLogger("hotswap")
 
 
-@dataclass
-class Delivery:
-    """What reached the client, counted as it went."""
-
-    status: int = 0
-    first_byte: float | None = None  # time.monotonic() of the first byte written
-    sent: int = 0  # bytes of body written
-    ctx: StreamContext | None = None  # what the event rewriter learnt (usage, model)
-    broke: str | None = None  # why a committed stream ended early
-    client_gone: bool = False
-    # Called once the first byte is out: the request is let go before a long relay (not
-    # before, so that freeing a large body never delays the client's first byte).
-    release: Callable[[], None] | None = None
-
-    def wrote(self, size: int) -> None:
-        if self.first_byte is None:
-            self.first_byte = time.monotonic()
-            if self.release is not None:
-                self.release()
-                self.release = None
-        self.sent += size
-
-
 async def commit(
-    request: web.Request, result: Attempt, state: RouterState, out: Delivery, is_messages: bool
+    request: web.Request, ex: Exchange, result: Attempt, ctx: StreamContext, state: RouterState
 ) -> web.StreamResponse:
-    """Relay the chosen answer."""
+    """Relay the chosen answer (`ex.commit(result)` made it the chosen one)."""
     backend = result.backend
-    state.requests[backend.name] += 1
-    out.status = result.status
     if result.reply is None:  # the client's own error, already read: verbatim
-        state.errors[backend.name] += 1
-        out.wrote(len(result.body))
+        ex.wrote(len(result.body))
         return web.Response(status=result.status, body=result.body, headers=result.headers)
     reply = result.reply
-    ctx = out.ctx = StreamContext(backend=backend.name)
     try:
         if not reply.is_sse:
             body = await reply.read_all()
-            if is_messages:
+            if ex.req.is_messages:
                 body = fix_json_message(body, ctx)
-            out.wrote(len(body))
+            ex.wrote(len(body))
             return web.Response(status=reply.status, body=body, headers=result.headers)
-        return await _relay_stream(request, result, reply, state, out)
+        return await _relay_stream(request, ex, result, reply, ctx)
     finally:
         reply.close()
         state.thinking.record(backend.name, ctx.thinking.keys)
@@ -90,10 +61,8 @@ def fix_json_message(body: bytes, ctx: StreamContext) -> bytes:
 
 
 async def _relay_stream(
-    request: web.Request, result: Attempt, reply: Reply, state: RouterState, out: Delivery
+    request: web.Request, ex: Exchange, result: Attempt, reply: Reply, ctx: StreamContext
 ) -> web.StreamResponse:
-    ctx = out.ctx
-    assert ctx is not None
     resp = web.StreamResponse(status=result.status, headers=result.headers)
     resp.headers["Cache-Control"] = "no-cache"
     await resp.prepare(request)
@@ -103,40 +72,37 @@ async def _relay_stream(
         # The first real event on its own, the rest of what was held after it: the client's
         # first byte does not wait for the rewrite of a whole first chunk.
         cut = next(i for i, e in enumerate(result.events) if is_real(e)) + 1
-        await _write(resp, render(result.events[:cut], ctx), out)
+        await _write(resp, render(result.events[:cut], ctx), ex)
         if cut < len(result.events):
-            await _write(resp, render(result.events[cut:], ctx), out)
+            await _write(resp, render(result.events[cut:], ctx), ex)
         async for chunk in reply.chunks():
             data, events = relay_chunk(chunk, result.parser, ctx, name)
             ended = ended or _ends_stream(events)
             if data:
-                await _write(resp, data, out)
+                await _write(resp, data, ex)
         if not ended:
             raise UpstreamStreamError(name, "stream ended before message_stop")
     except UpstreamError as exc:
-        state.errors[name] += 1
-        state.record_error(str(exc))
-        out.broke = str(exc)
+        ex.broke(str(exc))
         log.warning("%s", exc)
         if not ended:  # the upstream's own error event already ended it otherwise
             await _write_quietly(resp, sse_error_event(exc))
     except ConnectionError:
         log.info("client went away mid-stream; upstream closed")
-        out.client_gone = True
+        ex.client_left()
         return resp
     except Exception as exc:  # a bug after the commit: still one clean error event
         log.exception("internal error relaying a stream from %s", name)
-        state.record_error(f"internal error ({type(exc).__name__})")
-        out.broke = f"internal error ({type(exc).__name__})"
+        ex.broke(f"internal error ({type(exc).__name__})")
         if not ended:
             await _write_quietly(resp, sse_error_event(InternalError(type(exc).__name__)))
     await _write_eof_quietly(resp)
     return resp
 
 
-async def _write(resp: web.StreamResponse, data: bytes, out: Delivery) -> None:
+async def _write(resp: web.StreamResponse, data: bytes, ex: Exchange) -> None:
     await resp.write(data)
-    out.wrote(len(data))
+    ex.wrote(len(data))
 
 
 _DELTA_EVENT = b"event: content_block_delta\n"

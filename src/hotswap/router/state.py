@@ -15,30 +15,39 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hotswap import __version__
 from hotswap.body.caches import BodyCaches
 from hotswap.config.backends import Backend
 from hotswap.config.loading import Config
 from hotswap.config.tuning import IdleTrim
-from hotswap.router.exchange import STICKY, TRANSIENT, Observers, exchange_ids
+from hotswap.router.exchange import (
+    CLIENT_GONE,
+    FAILED,
+    STICKY,
+    STREAM_ERROR,
+    TRANSIENT,
+    UPSTREAM_ERROR,
+    ExchangeRecord,
+    Observers,
+    exchange_ids,
+)
 from hotswap.router.fallback import Breakers
+from hotswap.router.seams import ModeFile, ModeStore
 from hotswap.rules.thinking import ThinkingOrigins
-from hotswap.sessions.modefile import ModeReader, split_mode, write_mode
-
-if TYPE_CHECKING:
-    from hotswap.ledger.attach import RouterLedger
+from hotswap.sessions.modefile import split_mode
 
 log = logging.getLogger("hotswap")
 
 MAX_MODEL_BACKENDS = 32  # backends with a model from the mode file, kept (RouterState._models)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class ActiveMode:
     backend: Backend
-    source: str  # "mode file" | "default"
+    source: str  # "mode file" | "default" | "last good mode"
+    problem: str | None = None  # why the mode file's backend is not the one used
 
 
 @dataclass
@@ -54,21 +63,22 @@ class RouterState:
     requests: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
-    mode_problem: str | None = None
+    mode_problem: str | None = None  # the last request's (refresh_mode), logged once
+    write_problem: str | None = None  # a sticky fallback could not write the mode file
     sticky_fallbacks: int = 0
     transient_via: Counter[str] = field(default_factory=Counter)  # by the backend that answered
     last_fallback: dict[str, Any] | None = None
     fallback_note: str | None = None
     _fallback_to: Backend | None = None  # the note holds while the mode names this backend
+    _fallback_file: tuple[int, ...] | None = None  # ...in the mode file the fallback wrote
     _last_good: Backend | None = None
     thinking: ThinkingOrigins = field(default_factory=ThinkingOrigins)  # who made each block
     caches: BodyCaches = field(init=False)  # the body layer's (body/caches.py), cache_mb
     idle_trim: IdleTrim = field(default_factory=IdleTrim)  # heap trimmed after a burst
     observers: Observers = field(default_factory=Observers)  # told of each finished exchange
     exchange_ids: Iterator[str] = field(default_factory=exchange_ids)  # ExchangeRecord.id
-    ledger: RouterLedger | None = None  # set by ledger.attach.open_ledger
     breakers: Breakers = field(init=False)
-    _mode: ModeReader = field(init=False)  # reads mode_file (set once, at start)
+    modes: ModeStore = field(default=None)  # type: ignore[assignment]  # default: ModeFile
     # (backend, model) -> that backend sending every request to the model (`ollama qwen3`
     # in the mode file): built once, so a request never rebuilds it; MAX_MODEL_BACKENDS.
     _models: dict[tuple[str, str], Backend] = field(default_factory=dict)
@@ -76,7 +86,8 @@ class RouterState:
     def __post_init__(self) -> None:
         settings = self.config.router
         self.breakers = Breakers(settings.breaker_failures, settings.breaker_cooldown_s)
-        self._mode = ModeReader(self.mode_file)
+        if self.modes is None:  # where the mode comes from (seams.ModeStore)
+            self.modes = ModeFile(self.mode_file)
         self.caches = BodyCaches(settings.cache_bytes)
 
     def _default(self) -> Backend:
@@ -84,28 +95,37 @@ class RouterState:
         assert backend is not None, "initial backend validated at start"
         return backend
 
-    def active(self) -> ActiveMode:
-        """The backend the mode file names; on any problem, the last good one."""
+    def read_mode(self) -> ActiveMode:
+        """The backend the mode file names; on any problem, the last good one. A pure read:
+        it changes nothing (the status and the count_tokens estimate call it freely)."""
         try:
-            name = self._mode.read()
+            name = self.modes.read()
         except (OSError, ValueError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
-            return self._keep_last_good(f"cannot read mode file {self.mode_file}: {reason}")
+            return self._last_good_mode(f"cannot read {self.modes.where}: {reason}")
         if name is None:
-            self._problem(None)
-            self._last_good = self._default()
-            return ActiveMode(self._last_good, "default")
+            return ActiveMode(self._default(), "default")
         name, model = split_mode(name)
         backend = self.config.resolve(name)
         if backend is None:
-            return self._keep_last_good(f"{self.config.unknown_backend(name)} (in the mode file)")
+            return self._last_good_mode(f"{self.config.unknown_backend(name)} (in the mode file)")
         if model is not None:
             backend = self._with_model(backend, model)
-        self._problem(None)
-        self._last_good = backend
-        if self._fallback_to is not None and backend is not self._fallback_to:
-            self.fallback_note = self._fallback_to = None  # the user has switched since
         return ActiveMode(backend, "mode file")
+
+    def refresh_mode(self) -> ActiveMode:
+        """The mode for a new request (proxy.receive, once per request): read, then kept
+        as the last good one; a new problem is logged once; a fallback note ends when the
+        user has switched elsewhere since."""
+        mode = self.read_mode()
+        if mode.problem and mode.problem != self.mode_problem:
+            log.warning("%s; keeping the last good backend", mode.problem)
+        self.mode_problem = mode.problem
+        if mode.problem is None:
+            self._last_good = mode.backend
+            if self._fallback_to is not None and not self._note_holds(mode):
+                self.fallback_note = self._fallback_to = None  # the user has switched since
+        return mode
 
     def _with_model(self, backend: Backend, model: str) -> Backend:
         key = (backend.name, model)
@@ -116,30 +136,45 @@ class RouterState:
             found = self._models[key] = backend.with_model(model)
         return found
 
-    def _keep_last_good(self, problem: str) -> ActiveMode:
-        self._problem(problem)
-        return ActiveMode(self._last_good or self._default(), "last good mode")
+    def _note_holds(self, mode: ActiveMode) -> bool:
+        """The fallback note is true while the mode is the fallback's and its mode file is
+        the one the fallback wrote: a user's switch since (even back to the same backend,
+        between two status reads) rewrote the file, so the note no longer explains it."""
+        if self._fallback_to is None or mode.backend is not self._fallback_to:
+            return False
+        return self._fallback_file is None or self._fallback_file == _file_identity(self.mode_file)
 
-    def _problem(self, problem: str | None) -> None:
-        if problem and problem != self.mode_problem:
-            log.warning("%s; keeping the last good backend", problem)
-        self.mode_problem = problem
+    def _last_good_mode(self, problem: str) -> ActiveMode:
+        return ActiveMode(self._last_good or self._default(), "last good mode", problem)
 
     def switch_to(self, backend: Backend, note: str) -> None:
         """Sticky fallback: later requests go straight to `backend`. A mode file that
         cannot be written costs the stickiness, never the answer already in hand."""
         try:
-            write_mode(self.mode_file, backend.name)
+            self.modes.write(backend.name)
+            self.write_problem = None
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            self._problem(f"cannot write mode file {self.mode_file}: {reason}")
+            self.write_problem = f"cannot write {self.modes.where}: {reason}"
+            log.warning("%s", self.write_problem)
             note += " (not saved: the mode file cannot be written)"
         self._last_good = backend
         self.fallback_note, self._fallback_to = note, backend
+        self._fallback_file = _file_identity(self.mode_file)
         log.warning("%s", note)
 
-    def record_error(self, message: str) -> None:
-        self.last_error = message
+    def finished(self, record: ExchangeRecord) -> None:
+        """One exchange ended: the router's counters take it (the only place they change),
+        then its observers are told, off the hot path."""
+        if record.backend is not None:
+            self.requests[record.backend] += 1
+        if record.outcome in (FAILED, STREAM_ERROR, UPSTREAM_ERROR):
+            failed = record.backend or (record.attempts[-1].backend if record.attempts else None)
+            if failed is not None:
+                self.errors[failed] += 1
+        if record.error is not None and record.outcome != CLIENT_GONE:
+            self.last_error = record.error
+        self.observers.publish(record)
 
     def record_fallback(self, kind: str, source: str, target: str, reason: str) -> None:
         """Another backend answered a request (exchange.STICKY or TRANSIENT): counted,
@@ -170,14 +205,15 @@ class RouterState:
         return f"{via} ({last['from']} {_short(last['reason'])})"
 
     def status(self) -> dict[str, Any]:
-        mode = self.active()
+        """The router's state as `GET /_hotswap/status` answers it: a pure read."""
+        mode = self.read_mode()
         return {
             "mode": mode.backend.name,
             "model": mode.backend.default_model,
             "mode_source": mode.source,
             "mode_file": str(self.mode_file),
-            "mode_problem": self.mode_problem,
-            "fallback": self.fallback_note if mode.backend is self._fallback_to else None,
+            "mode_problem": mode.problem or self.write_problem,
+            "fallback": self.fallback_note if self._note_holds(mode) else None,
             "fallbacks": {
                 "sticky": self.sticky_fallbacks,
                 "transient": sum(self.transient_via.values()),
@@ -197,8 +233,17 @@ class RouterState:
             "heap_trims": self.idle_trim.trims,
             "missing_keys": self.config.missing_keys(),
             "backends": sorted(self.config.backends),
-            **(self.ledger.status() if self.ledger is not None else {}),
+            **self.observers.status(),  # the exchange sinks' (the ledger: `ledger`, `spend`)
         }
+
+
+def _file_identity(path: Path) -> tuple[int, ...] | None:
+    """What changes when a file is written: inode (atomic replaces), size, times."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _short(reason: str) -> str:

@@ -79,3 +79,8 @@ def _pdeathsig() -> Callable[[], object] | None:
     except (OSError, AttributeError):
         return None
     return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def wait_exit_code(code: int) -> int:
+    """Claude Code's exit status as a shell reports it (killed by signal N: 128 + N)."""
+    return 128 - code if code < 0 else code

@@ -10,9 +10,10 @@ import json
 import os
 import shutil
 import signal
+import socket
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,15 @@ from hotswap.sessions.child import Child, forward, spawn
 from hotswap.sessions.modefile import write_mode
 from hotswap.sessions.registry import (
     MODE,
+    ROUTER_LOG,
     Session,
+    list_sessions,
     new_secret,
     new_session_id,
     process_start_time,
     register,
     remove,
+    serve_router,
 )
 
 INSTALL_HINT = (
@@ -44,7 +48,6 @@ TIER_VARIABLES = (
     "ANTHROPIC_DEFAULT_HAIKU_MODEL",
     "ANTHROPIC_SMALL_FAST_MODEL",
 )
-ROUTER_LOG = "router.log"
 _CREDENTIAL_VARIABLES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN")
 
 
@@ -206,18 +209,24 @@ def our_settings(config: Config, environ: Mapping[str, str], cwd: Path) -> dict[
     return settings
 
 
+ServeSession = Callable[[Config, Session, socket.socket, Child], int]
+
+
 def run_session(
     config: Config,
     backend: str | None,
     port: int,
     claude_args: list[str],
     environ: Mapping[str, str],
+    serve: ServeSession,
 ) -> int:
     """Run Claude Code behind its own router; return Claude Code's exit code.
 
     Claude Code starts first: the port is bound (a plain socket) and the session
     registered, then Claude Code is launched while the router loads (aiohttp takes most
-    of the start-up time); the kernel queues its first connections until then."""
+    of the start-up time); the kernel queues its first connections until then. `serve`
+    is session_router.serve_session, handed in by the command line (cli/run.py), which
+    imports it only once Claude Code is launched."""
     claude = find_claude(environ)
     name = backend or config.default_backend
     resolved = config.resolve(name)
@@ -236,11 +245,7 @@ def run_session(
     try:
         session = _register(config, session_id, resolved.name, int(sock.getsockname()[1]))
         proc = _launch(argv, child_environment(environ, session, config))
-        from hotswap.sessions.session_router import (
-            serve_session,  # aiohttp: while Claude Code starts
-        )
-
-        code = serve_session(config, session, sock, proc)
+        code = serve(config, session, sock, proc)
     finally:
         remove(sessions_dir, session_id)
     if not _prints(claude_args):
@@ -333,8 +338,6 @@ def _origin(url: str) -> str:
 
 
 def _is_hotswap_router(url: str, config: Config, environ: Mapping[str, str]) -> bool:
-    from hotswap.sessions.registry import list_sessions, serve_router
-
     if environ.get("HOTSWAP_SESSION") or "/s/" in url:
         return True
     host = _origin(url).partition("://")[2]
@@ -348,8 +351,3 @@ def _is_hotswap_router(url: str, config: Config, environ: Mapping[str, str]) -> 
     if serve is not None:
         ports.add(int(str(serve.get("port", 0))))
     return int(port) in ports
-
-
-def wait_exit_code(code: int) -> int:
-    """Claude Code's exit status as a shell reports it (killed by signal N: 128 + N)."""
-    return 128 - code if code < 0 else code

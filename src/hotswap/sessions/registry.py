@@ -21,6 +21,7 @@ from hotswap.sessions.modefile import make_private_dir, write_private
 
 RECORD = "session.json"
 MODE = "mode"
+ROUTER_LOG = "router.log"  # the session router's log, in the session's folder
 
 
 class Session(NamedTuple):

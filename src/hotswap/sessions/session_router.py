@@ -22,10 +22,9 @@ from hotswap.config.tuning import tune_process
 from hotswap.ledger.attach import close_ledger, open_ledger
 from hotswap.router.app import Guard, start_router
 from hotswap.router.state import RouterState
-from hotswap.sessions.child import Child, forward
-from hotswap.sessions.launcher import ROUTER_LOG, wait_exit_code
+from hotswap.sessions.child import Child, forward, wait_exit_code
 from hotswap.sessions.modefile import read_mode, split_mode, write_mode
-from hotswap.sessions.registry import MODE, RECORD, Session, register
+from hotswap.sessions.registry import MODE, RECORD, ROUTER_LOG, Session, register
 
 log = logging.getLogger("hotswap")
 

@@ -8,13 +8,16 @@ here; anything else (help, an unknown option before `--`, a bad value) goes to c
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
 
 from hotswap.config.loading import Config, load_config
 from hotswap.errors import ConfigError, HotswapError
+from hotswap.sessions.child import Child
 from hotswap.sessions.launcher import run_session
+from hotswap.sessions.registry import Session
 
 # The second line of every `Error:` of the hotswap command (cli._fail prints it too).
 ERROR_FIX = "  fix: `hotswap doctor` checks the whole setup and says what to change"
@@ -70,11 +73,23 @@ def run_main(args: list[str]) -> int | None:
         config = load_config(Path(parsed["config"]) if parsed["config"] else None)
         config = with_model(config, parsed["backend"], parsed["model"])
         return run_session(
-            config, parsed["backend"], parsed["port"], parsed["claude_args"], os.environ
+            config,
+            parsed["backend"],
+            parsed["port"],
+            parsed["claude_args"],
+            os.environ,
+            serve=serve_session,
         )
     except (HotswapError, OSError) as exc:
         print(f"Error: {exc}\n{ERROR_FIX}", file=sys.stderr)
         return 2
+
+
+def serve_session(config: Config, session: Session, sock: socket.socket, proc: Child) -> int:
+    """The session's router, imported (aiohttp) only now: Claude Code is already starting."""
+    from hotswap.sessions.session_router import serve_session
+
+    return serve_session(config, session, sock, proc)
 
 
 def with_model(config: Config, name: str | None, model: str | None) -> Config:
