@@ -140,3 +140,13 @@ def test_the_checks_see_a_planted_cycle_and_a_planted_lazy_import(
     planted["hotswap.errors"] = [*GRAPH["hotswap.errors"], ("hotswap.router.proxy", True)]
     monkeypatch.setitem(globals(), "GRAPH", planted)
     assert any("hotswap.errors" in group for group in cycles())
+
+
+def test_config_names_the_wires_the_registry_has() -> None:
+    """A wire is one adapter in wire/registry.py; config validation admits the same names."""
+    from hotswap.config.backends import WIRES
+    from hotswap.wire.registry import ADAPTERS
+
+    assert set(WIRES) == set(ADAPTERS)
+    for name, adapter in ADAPTERS.items():
+        assert adapter.name == name

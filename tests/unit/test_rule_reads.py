@@ -52,6 +52,47 @@ class Recording(dict[str, Any]):
         self.read.add(str(key))
         return super().__contains__(key)
 
+    # Every other way to read a value notes what it reads (VALUE_READERS, checked below).
+    def __iter__(self) -> Any:
+        return iter(list(dict.keys(self)))
+
+    def items(self) -> Any:
+        return [(key, self[key]) for key in list(dict.keys(self))]
+
+    def values(self) -> Any:
+        return [self[key] for key in list(dict.keys(self))]
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.read.add(key)
+        return super().pop(key, *default)
+
+    def popitem(self) -> Any:
+        key = next(reversed(list(dict.keys(self))))
+        return key, self.pop(key)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().setdefault(key, default)
+
+    def copy(self) -> Any:
+        return dict(self.items())
+
+    def __or__(self, other: Any) -> Any:
+        return dict(self.items()) | dict(other)
+
+    def __eq__(self, other: object) -> bool:
+        return dict(self.items()) == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# The dict methods that hand out a value (or compare values): a body's stand-in must see
+# each one, as LazyBody must decode through each.
+VALUE_READERS = (
+    "__getitem__", "get", "__contains__", "__iter__", "items", "values", "pop", "popitem",
+    "setdefault", "copy", "__or__", "__eq__",
+)  # fmt: skip
+
 
 class Hidden:
     """A turn the fast path leaves opaque: not a dict, so no rule can read into it."""
@@ -106,6 +147,59 @@ def full(body: dict[str, Any], backend: Backend) -> Any:
     parsed = copy.deepcopy(body)
     request_changes(parsed, backend, ORIGINS.get)
     return parsed
+
+
+def test_the_stand_ins_cover_every_way_a_rule_can_read_a_mapping() -> None:
+    """A rule calling `.items()` or `{**body}` must be seen by the read check (Recording)
+    and given decoded values by the body layer (LazyBody): each overrides every dict
+    method that hands out a value. A new dict method that reads values fails this."""
+    from hotswap.body.lazy import LazyBody
+
+    readers = {
+        name
+        for name in dir(dict)
+        if name not in {"__init__", "__new__", "__init_subclass__", "__class_getitem__"}
+        and callable(getattr(dict, name))
+    }
+    harmless = (  # no value handed out: keys, sizes, writes, identity, repr
+        "__setitem__", "__delitem__", "__len__", "__reversed__", "keys", "clear", "update",
+        "fromkeys", "__ior__", "__ror__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__",
+        "__repr__", "__str__", "__format__", "__sizeof__", "__reduce__", "__reduce_ex__",
+        "__getstate__", "__getattribute__", "__setattr__", "__delattr__", "__dir__",
+        "__subclasshook__", "__hash__", "__class__",
+    )  # fmt: skip
+    assert readers - set(harmless) == set(VALUE_READERS)
+    for cls, own in ((Recording, VALUE_READERS), (LazyBody, VALUE_READERS[:1] + VALUE_READERS[3:])):
+        missing = [name for name in own if name not in vars(cls)]  # `in` needs no decoding
+        assert not missing, (cls.__name__, missing)
+
+
+@pytest.mark.parametrize("method", VALUE_READERS)
+def test_a_rule_reading_the_lazy_body_by_any_method_sees_decoded_values(method: str) -> None:
+    """Through every mapping method, the body layer's LazyBody gives the rules decoded
+    values, never msgspec.Raw spans of the request."""
+    from hotswap.body.lazy import LazyBody
+    from hotswap.body.split import split_whole
+
+    raw = json.dumps(RECORDED[0]).encode()
+    lazy = LazyBody(split_whole(raw), frozenset(), BodyCaches())
+    key = "metadata" if "metadata" in RECORDED[0] else "messages"
+    reads: dict[str, Any] = {
+        "__getitem__": lambda b: [b[key]],
+        "get": lambda b: [b.get(key)],
+        "__contains__": lambda b: [b[k] for k in b if k == key],
+        "__iter__": lambda b: [b[k] for k in iter(b)],
+        "items": lambda b: [v for _, v in b.items()],
+        "values": lambda b: list(b.values()),
+        "pop": lambda b: [b.pop(key)],
+        "popitem": lambda b: [b.popitem()[1]],
+        "setdefault": lambda b: [b.setdefault(key)],
+        "copy": lambda b: list(b.copy().values()) + list({**b}.values()) + list(dict(b).values()),
+        "__or__": lambda b: list((b | {}).values()),
+        "__eq__": lambda b: [b == json.loads(raw)],
+    }
+    seen = reads[method](lazy)
+    assert seen and not any(isinstance(v, msgspec.Raw) for v in seen), seen
 
 
 @pytest.mark.parametrize("backend", sorted(PRESETS))

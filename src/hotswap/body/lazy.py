@@ -33,6 +33,7 @@ kept as written.
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import msgspec
@@ -96,6 +97,48 @@ class LazyBody(dict[str, Any]):
             return self[key]
         except KeyError:
             return default
+
+    # Every other way a rule can read a value goes through __getitem__, so no rule ever
+    # sees a raw span: `{**body}` and dict(body) too, since a dict subclass with its own
+    # __iter__ is copied by keys() and __getitem__ (the body layer's own code reads the
+    # raw values with dict.items(self), explicitly).
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(dict.keys(self)))
+
+    def items(self) -> list[tuple[str, Any]]:  # type: ignore[override]
+        return [(key, self[key]) for key in list(dict.keys(self))]
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [self[key] for key in list(dict.keys(self))]
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if key not in self:
+            if default:
+                return default[0]
+            raise KeyError(key)
+        value = self[key]
+        del self[key]
+        return value
+
+    def popitem(self) -> tuple[str, Any]:
+        key = next(reversed(list(dict.keys(self))))
+        return key, self.pop(key)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def copy(self) -> dict[str, Any]:  # a plain dict of decoded values
+        return dict(self.items())
+
+    def __or__(self, other: Any) -> dict[str, Any]:  # type: ignore[override]
+        return dict(self.items()) | dict(other)
+
+    def __eq__(self, other: object) -> bool:
+        return dict(self.items()) == other
+
+    __hash__ = None
 
     def _decode(self, key: str, value: Any) -> Any:
         if key == "messages":

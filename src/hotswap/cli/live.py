@@ -20,6 +20,7 @@ from hotswap.cli.tiers import model_map
 from hotswap.config.backends import Backend
 from hotswap.config.loading import Config
 from hotswap.errors import MissingKeyError, UpstreamError, UpstreamTimeoutError, parse_error
+from hotswap.wire.registry import adapter_for
 
 if TYPE_CHECKING:
     import aiohttp
@@ -55,7 +56,7 @@ def client_headers(backend: Backend, environ: Mapping[str, str]) -> dict[str, st
 
 
 def skip_reason(backend: Backend, config: Config, environ: Mapping[str, str]) -> str | None:
-    if backend.wire != "anthropic":
+    if not adapter_for(backend).live_probe:
         return f"speaks the {backend.wire} wire; --live probes Anthropic-wire backends only"
     if client_headers(backend, environ) is None:
         return "needs ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN (a Claude login is not used)"

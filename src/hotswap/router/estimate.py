@@ -12,6 +12,7 @@ from aiohttp import web
 
 from hotswap.body import parse_whole
 from hotswap.router.proxy import STATE, handle_messages, read_body
+from hotswap.wire.registry import adapter_for
 
 CHARS_PER_TOKEN = 4  # English and code, roughly; a tokenizer would need the model's own
 MEDIA_TOKENS = 1600  # an image or document block (a ~1 megapixel image on Anthropic)
@@ -46,7 +47,7 @@ def _walk(value: Any, media: list[int] | None = None) -> int:
 
 async def handle_count_tokens(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
-    if state.read_mode().backend.wire == "anthropic":
+    if adapter_for(state.read_mode().backend).counts_tokens:
         return await handle_messages(request)
     raw = await read_body(request, state.config.router.max_body_bytes)
     body, _ = parse_whole(raw)  # BadBody: the client's 400

@@ -27,6 +27,7 @@ from hotswap.config.loading import KeyRing
 from hotswap.errors import HotswapError
 from hotswap.router.proxy import STATE
 from hotswap.router.upstream import join_url, upstream_headers
+from hotswap.wire.registry import adapter_for
 
 FETCH_TIMEOUT_S = 5.0
 EPOCH = "1970-01-01T00:00:00Z"
@@ -104,8 +105,7 @@ def list_url(backend: Backend) -> str | None:
         return backend.base_url.rstrip("/") + "/api/tags"
     if backend.deployment is not None or backend.api_version is not None:
         return None
-    path = "/models" if backend.wire == "openai" else "/v1/models"
-    return join_url(backend.base_url, path)
+    return join_url(backend.base_url, adapter_for(backend).models_path)
 
 
 class ModelListError(HotswapError):

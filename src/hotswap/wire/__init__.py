@@ -19,7 +19,8 @@ The proxy never asks which wire a backend speaks: it reads every Reply the same 
 first-event commit, fallback, usage counting and thinking provenance work unchanged for a
 translated backend. `anthropic` (wire/anthropic.py) is the identity: bytes through, the
 byte-for-byte fast path untouched. A new protocol is one new module here and one entry in
-ADAPTERS (wire/registry.py).
+ADAPTERS (wire/registry.py); config validation (config/backends.WIRES) names the same set,
+held together by a test.
 """
 
 from __future__ import annotations
@@ -74,9 +75,15 @@ class Reply(Protocol):
 
 
 class WireAdapter(Protocol):
-    """One upstream protocol (see the module doc)."""
+    """One upstream protocol (see the module doc), and what the rest of hotswap asks of it
+    instead of spelling wire names: whether its backends count tokens themselves
+    (`count_tokens`; else the router answers an estimate), where they list their models,
+    and whether `doctor --live` can probe them."""
 
     name: str
+    counts_tokens: bool  # POST /v1/messages/count_tokens exists upstream
+    models_path: str  # GET this (below the base URL) lists the backend's models
+    live_probe: bool  # `doctor --live` knows how to send this wire a tiny request
 
     def prepare(
         self,

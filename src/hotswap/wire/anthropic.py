@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 class AnthropicWire:
     name = "anthropic"
+    counts_tokens = True
+    models_path = "/v1/models"
+    live_probe = True
 
     def prepare(
         self,

@@ -74,6 +74,9 @@ class OpenAIAdapter:
     """WireAdapter for Chat Completions backends."""
 
     name = "openai"
+    counts_tokens = False  # no Chat Completions form: the router answers an estimate
+    models_path = "/models"
+    live_probe = False
 
     def prepare(
         self,
