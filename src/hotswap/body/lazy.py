@@ -208,7 +208,8 @@ class LazyBody(dict[str, Any]):
             return {"role": "assistant", "content": _content(turn, i, memo, self._caches.assistant)}
         if kind in OTHER_TURNS:
             if self._holds_rewritten(turn):
-                return _ANY.decode(_ENCODER.encode(turn))
+                decoded: dict[str, Any] = _ANY.decode(_ENCODER.encode(turn))
+                return decoded
             return None
         if _is_assistant(turn.get("role")) or (
             self._rewritten and _holds(turn.get("content"), self._rewritten)
@@ -356,7 +357,7 @@ def _holds(content: Raw | None, kinds: frozenset[str]) -> bool:
     """Raw content holds a block of one of these types (see _user_holds). Content that
     does not read as a list of known blocks counts as holding one: the rules then see it
     decoded, and decide."""
-    if content is None or memoryview(content)[:1] != b"[":
+    if content is None or memoryview(content)[:1] != b"[":  # type: ignore[comparison-overlap]
         return False  # a string, or null: no blocks
     try:
         blocks = BLOCKS.decode(content)

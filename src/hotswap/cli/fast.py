@@ -19,7 +19,7 @@ def complete_backend(ctx: click.Context, param: click.Parameter, incomplete: str
 
     try:
         names = load_config().names()
-    except Exception:  # completion must never print a traceback into the shell
+    except Exception:  # noqa: BLE001 -- completion must never print a traceback into the shell
         return []
     return sorted(n for n in names if n.startswith(incomplete.lower()))
 
@@ -30,7 +30,7 @@ def complete_session(ctx: click.Context, param: click.Parameter, incomplete: str
 
     try:
         found = list_sessions(load_config().sessions_dir, clean=False)
-    except Exception:  # as above
+    except Exception:  # noqa: BLE001 -- as above
         return []
     return sorted(s.id for s, alive in found if alive and s.id.startswith(incomplete))
 

@@ -55,7 +55,7 @@ def spawn(argv: list[str], env: dict[str, str]) -> Child:
             if die_with_parent is not None:
                 die_with_parent()
             os.execve(argv[0], argv, env)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 -- the forked child says why, then exits
             with contextlib.suppress(BaseException):
                 os.write(2, f"hotswap: cannot start {argv[0]}: {exc}\n".encode())
         os._exit(127)

@@ -15,7 +15,6 @@ import os
 import signal
 import socket
 from pathlib import Path
-from typing import cast
 
 from hotswap.config.loading import Config
 from hotswap.config.tuning import tune_process
@@ -99,7 +98,7 @@ class _PrivateRotatingHandler(logging.handlers.RotatingFileHandler):
 
     def _open(self) -> io.TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        return cast(io.TextIOWrapper, open(fd, "a", encoding=self.encoding, errors=self.errors))
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
 def log_to_file(path: Path) -> None:
