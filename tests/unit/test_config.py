@@ -260,3 +260,39 @@ def test_overriding_one_quirk_keeps_the_presets_other_quirks(tmp_path: Path) -> 
     assert quirks.max_tokens_cap == 1000
     assert quirks.drop_fields == preset.drop_fields and quirks.drop_fields
     assert quirks.text_only == preset.text_only
+
+
+# --- api_key_env: a name, never a key ---------------------------------------------------------
+
+PASTED_KEYS = [
+    "gsk_Q7rT9vX2bN4mK8pL3wZ6yH1jF5dS0aGcE2uI9oP7",  # Groq's: a valid variable name
+    "sk-ant-api03-Xy7Qw2Er5Ty8Ui1Op4AsDfGh",
+    "sk-or-v1-3f9a8b7c6d5e4f3a2b1c0d9e8f",
+    "AIzaSyD3f9aB7c2e4g6h8j0kLmNoPqR",
+    "xai-Zq8Wv3Nr6Mt1Ks4Jd7Hf0Gb2Lc5Pa9",
+    "fw_3ZgQhTnR4vLmW8xKpB2sYdC6",
+    "3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c",  # a hex token, no prefix
+    "KEY_Ab3dE5fG7hJ9kL",  # a part mixing cases and digits
+    "A" * 41,  # longer than any variable name
+]
+
+
+@pytest.mark.parametrize("pasted", PASTED_KEYS)
+def test_a_key_pasted_as_api_key_env_is_an_error_that_does_not_show_it(
+    tmp_path: Path, pasted: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, f'[backends.groq]\napi_key_env = "{pasted}"\n')
+    message = str(info.value)
+    assert "backends.groq.api_key_env looks like a key, not a variable name" in message
+    assert "put the key in the environment and name the variable here" in message
+    assert pasted not in message and pasted[-6:] not in message
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["DEEPSEEK_API_KEY", "MY_KEY_2", "AZURE_OPENAI_API_KEY", "openai_key", "MyApiKey2", "_K8S"],
+)
+def test_ordinary_variable_names_are_accepted(tmp_path: Path, name: str) -> None:
+    cfg = _load(tmp_path, f'[backends.groq]\napi_key_env = "{name}"\n')
+    assert cfg.backends["groq"].api_key_env == name

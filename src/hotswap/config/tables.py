@@ -138,7 +138,14 @@ def parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Bac
 
 def _parse_key_env(path: Path, where: str, value: Any) -> str:
     """An environment variable's name. Never echoed: what is written here instead of a
-    name is often the key itself, pasted into the wrong place."""
+    name is often the key itself, pasted into the wrong place -- and a key made only of
+    letters, digits and `_` (Groq's `gsk_...`) is a valid name, so it is looked at too."""
+    if isinstance(value, str) and looks_like_key(value):
+        raise ConfigError(
+            f"{path}: {where}.api_key_env looks like a key, not a variable name; put the key "
+            "in the environment and name the variable here (such as MOONSHOT_API_KEY; the "
+            "value given is not shown)"
+        )
     if isinstance(value, str) and _is_variable_name(value):
         return value
     raise ConfigError(
@@ -146,6 +153,36 @@ def _parse_key_env(path: Path, where: str, value: Any) -> str:
         "MOONSHOT_API_KEY (letters, digits and underscores; the value given is not shown: "
         "it may be a key)"
     )
+
+
+# How providers' keys begin (`sk-ant-`, `sk-or-`... start with `sk-`).
+KEY_PREFIXES = ("sk-", "sk_", "gsk_", "xai-", "AIza", "fw_", "csk-", "nvapi-", "pplx-", "hf_")
+KEY_PREFIXED_MIN_LEN = 20  # a prefixed name shorter than this is still taken as a name
+MAX_NAME_LEN = 40  # longer than any variable name people write
+MIN_RANDOM_PART_LEN = 16  # a run of letters and digits this long is a key's random part
+MIN_MIXED_PART_LEN = 10  # ... or this long, mixing lower case, upper case and 2+ digits
+
+
+def looks_like_key(value: str) -> bool:
+    """True for what is a key rather than a variable's name: a provider's key prefix,
+    more than MAX_NAME_LEN characters, or a part (between `_` and `-`) of letters and
+    digits that mixes lower case, upper case and digits (`Q7rT9vX2`) or is long.
+    `DEEPSEEK_API_KEY`, `MY_KEY_2`, `openai_key`, `MyApiKey2` are names."""
+    if len(value) > MAX_NAME_LEN:
+        return True
+    if value.startswith(KEY_PREFIXES) and len(value) >= KEY_PREFIXED_MIN_LEN:
+        return True
+    return any(_random_part(part) for part in value.replace("-", "_").split("_"))
+
+
+def _random_part(part: str) -> bool:
+    digits = sum(c.isdigit() for c in part)
+    if not digits or not any(c.isalpha() for c in part):
+        return False
+    if len(part) >= MIN_RANDOM_PART_LEN:
+        return True
+    mixed_case = any(c.islower() for c in part) and any(c.isupper() for c in part)
+    return mixed_case and digits >= 2 and len(part) >= MIN_MIXED_PART_LEN
 
 
 def _is_variable_name(name: str) -> bool:
