@@ -16,9 +16,10 @@ from typing import Any, NoReturn
 
 import click
 
+from hotswap.redact import MIN_SHOWN_LEN, masked
+
 EXIT_FAILED = 1  # the command ran and found a problem (doctor, config validate)
 EXIT_ERROR = 2  # the command could not do what it was asked (the switch commands' code too)
-_MIN_SHOWN_KEY_LEN = 12  # shorter secrets are not real keys: show none of their characters
 
 CONFIG_OPTION = click.option(
     "--config",
@@ -33,9 +34,9 @@ def mask(value: str | None) -> str:
     """How a secret is shown: `set (…f3a9)` (its last 4 characters) or `missing`."""
     if not value:
         return "missing"
-    if len(value) < _MIN_SHOWN_KEY_LEN:
-        return "set"
-    return f"set (…{value[-4:]})"
+    if len(value) < MIN_SHOWN_LEN:
+        return "set"  # not a real key: none of its characters shown
+    return f"set ({masked(value)})"
 
 
 def fail(message: str, fix: str, code: int = EXIT_ERROR) -> NoReturn:

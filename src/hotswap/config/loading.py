@@ -76,6 +76,10 @@ class KeyRing:
     def get(self, env_var: str) -> str | None:
         return self._keys.get(env_var)
 
+    def secrets(self) -> tuple[str, ...]:
+        """Every key's value: what a Redactor masks (redact.py)."""
+        return tuple(self._keys.values())
+
     def __repr__(self) -> str:
         return f"KeyRing(set={sorted(self._keys)})"
 

@@ -14,7 +14,9 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from hotswap.errors import HotswapError, InternalError, RequestError
+from hotswap.jsoncodec import dump_json
 from hotswap.ledger.route import handle_cost
+from hotswap.redact import LogRedaction
 from hotswap.router.estimate import handle_count_tokens
 from hotswap.router.inbound import (
     CONNECTIONS,
@@ -127,7 +129,9 @@ async def _dispatch(request: web.Request) -> web.StreamResponse:
 
 
 async def handle_status(request: web.Request) -> web.Response:
-    return web.json_response(request.app[STATE].status())
+    state = request.app[STATE]
+    body = state.redactor.bytes(dump_json(state.status()))  # last_error may quote a key
+    return web.Response(body=body, content_type="application/json")
 
 
 async def handle_unknown(request: web.Request) -> web.Response:
@@ -144,6 +148,7 @@ def make_app(state: RouterState, guard: Guard | None = None) -> web.Application:
     middlewares = [make_inbound_middleware(), make_guard_middleware(guard)]
     app = web.Application(middlewares=middlewares)
     app[STATE] = state
+    state.redactor.add(guard.secret)
     app[CONNECTIONS] = Connections(Limits.of(state.config.router), secret=guard.secret)
     app[UPSTREAM] = Upstream(state.config.router)
     app.router.add_post("/v1/messages", handle_messages)
@@ -153,6 +158,7 @@ def make_app(state: RouterState, guard: Guard | None = None) -> web.Application:
     app.router.add_get("/_hotswap/cost", handle_cost)
     app.router.add_route("*", "/{tail:.*}", handle_unknown)
     app.cleanup_ctx.append(_upstream_ctx)
+    app.cleanup_ctx.append(_log_redaction_ctx)
     return app
 
 
@@ -160,6 +166,14 @@ async def _upstream_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[UPSTREAM].start()
     yield
     await app[UPSTREAM].close()
+
+
+async def _log_redaction_ctx(app: web.Application) -> AsyncIterator[None]:
+    """While the router runs, the `hotswap` logger masks every secret it knows."""
+    redaction = LogRedaction(app[STATE].redactor)
+    log.addFilter(redaction)
+    yield
+    log.removeFilter(redaction)
 
 
 class RunningRouter:

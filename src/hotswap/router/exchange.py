@@ -8,9 +8,10 @@ observer with `loop.call_soon`, after the response is done, so an observer never
 byte to the client, and an observer that raises is logged and never breaks a request.
 
 The record holds what a ledger or a dashboard needs and nothing of the conversation: no
-prompt text, no key. Usage is as the client saw it (after normalisation), in Anthropic's
-terms; `usage_from` maps other vendors' spellings (DeepSeek's cache hit/miss counts,
-OpenAI's `cached_tokens`) onto them.
+prompt text, no key (its free text -- the error, each attempt's reason, which may quote
+what a backend said -- is masked by `redacted` in RouterState.finished). Usage is as the
+client saw it (after normalisation), in Anthropic's terms; `usage_from` maps other
+vendors' spellings (DeepSeek's cache hit/miss counts, OpenAI's `cached_tokens`) onto them.
 
 Stdlib only.
 """
@@ -21,8 +22,11 @@ import itertools
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from hotswap.redact import Redactor
 
 log = logging.getLogger("hotswap")
 
@@ -152,6 +156,22 @@ class ExchangeSink(Protocol):
     def observe(self, record: ExchangeRecord) -> None: ...
 
     def status(self) -> dict[str, Any]: ...
+
+
+def redacted(record: ExchangeRecord, redactor: Redactor) -> ExchangeRecord:
+    """The record with every secret the redactor knows masked in its free text (the error,
+    each attempt's reason: a backend's 401 may quote the key it got); itself when clean."""
+    error = redactor.optional(record.error)
+    attempts = tuple(_redacted_attempt(a, redactor) for a in record.attempts)
+    same = all(a is b for a, b in zip(attempts, record.attempts, strict=True))
+    if same and error is record.error:
+        return record
+    return replace(record, error=error, attempts=attempts)
+
+
+def _redacted_attempt(attempt: AttemptRecord, redactor: Redactor) -> AttemptRecord:
+    reason = redactor.text(attempt.reason)
+    return attempt if reason is attempt.reason else replace(attempt, reason=reason)
 
 
 class Observers:

@@ -88,6 +88,7 @@ async def receive(request: web.Request, state: RouterState) -> Exchange:
     raw = await read_body(request, state.config.router.max_body_bytes)
     body = RequestBody.parse(raw, state.caches)  # BadBody: the client's 400
     path_qs = request.rel_url.raw_path_qs
+    state.redactor.learn(request.headers)  # the client's credential: masked in what we say
     is_messages = request.path.rstrip("/").endswith("/v1/messages")
     req = Request(path_qs, body, request.headers, is_messages, body.model)
     choice = choose(body, request.headers, state.refresh_mode().backend)  # routes' seam
@@ -135,6 +136,8 @@ def give_up(ex: Exchange, state: RouterState) -> web.Response:
     """Step 5: every attempt failed. One attempt: its error as the backend gave it (or ours
     for a missing key). Several: one Anthropic-shaped error naming each attempt and why."""
     out, error = _give_up_response(ex)
+    if isinstance(out.body, bytes):  # a backend may quote the key it got: never echoed
+        out.body = state.redactor.bytes(out.body)
     ex.gave_up(out.status, error, len(out.body) if isinstance(out.body, bytes) else 0)
     return out
 

@@ -32,9 +32,10 @@ async def commit(
 ) -> web.StreamResponse:
     """Relay the chosen answer (`ex.commit(result)` made it the chosen one)."""
     backend = result.backend
-    if result.reply is None:  # the client's own error, already read: verbatim
-        ex.wrote(len(result.body))
-        return web.Response(status=result.status, body=result.body, headers=result.headers)
+    if result.reply is None:  # the client's own error, already read: verbatim, keys masked
+        body = state.redactor.bytes(result.body)
+        ex.wrote(len(body))
+        return web.Response(status=result.status, body=body, headers=result.headers)
     reply = result.reply
     try:
         if not reply.is_sse:

@@ -22,6 +22,7 @@ from hotswap.body.caches import BodyCaches
 from hotswap.config.backends import Backend
 from hotswap.config.loading import Config
 from hotswap.config.tuning import IdleTrim
+from hotswap.redact import Redactor
 from hotswap.router.exchange import (
     CLIENT_GONE,
     FAILED,
@@ -32,6 +33,7 @@ from hotswap.router.exchange import (
     ExchangeRecord,
     Observers,
     exchange_ids,
+    redacted,
 )
 from hotswap.router.fallback import Breakers
 from hotswap.router.seams import ModeFile, ModeStore
@@ -79,6 +81,7 @@ class RouterState:
     exchange_ids: Iterator[str] = field(default_factory=exchange_ids)  # ExchangeRecord.id
     breakers: Breakers = field(init=False)
     modes: ModeStore = field(default=None)  # type: ignore[assignment]  # default: ModeFile
+    redactor: Redactor = field(init=False)  # every key this router knows, masked (redact.py)
     # (backend, model) -> that backend sending every request to the model (`ollama qwen3`
     # in the mode file): built once, so a request never rebuilds it; MAX_MODEL_BACKENDS.
     _models: dict[tuple[str, str], Backend] = field(default_factory=dict)
@@ -89,6 +92,7 @@ class RouterState:
         if self.modes is None:  # where the mode comes from (seams.ModeStore)
             self.modes = ModeFile(self.mode_file)
         self.caches = BodyCaches(settings.cache_bytes)
+        self.redactor = Redactor(self.config.keys.secrets())
 
     def _default(self) -> Backend:
         backend = self.config.resolve(self.initial_backend)
@@ -165,7 +169,9 @@ class RouterState:
 
     def finished(self, record: ExchangeRecord) -> None:
         """One exchange ended: the router's counters take it (the only place they change),
-        then its observers are told, off the hot path."""
+        then its observers are told, off the hot path. Its free text is masked first (a
+        backend's error may quote the key it got): last_error, the ledger, the live log."""
+        record = redacted(record, self.redactor)
         if record.backend is not None:
             self.requests[record.backend] += 1
         if record.outcome in (FAILED, STREAM_ERROR, UPSTREAM_ERROR):
