@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 
 from conftest import backends_toml
 from fakes import ThreadedFake
+from runner import hotswap_run, ready
 from standin import make_standin
 
 BIN = Path(sys.executable).parent
@@ -120,3 +122,44 @@ def test_a_session_that_switched_shows_its_split_after_everything_stopped(
     assert rows["deepseek"]["savings_usd"] > 0 and rows["anthropic"]["savings_usd"] == 0
     logged = hotswap(env, "logs", "--session", session).splitlines()
     assert [line.split()[3] for line in logged] == ["anthropic", "deepseek", "deepseek"]
+
+
+def _ledger_status(base_url: str) -> dict[str, object]:
+    with urllib.request.urlopen(f"{base_url}/_hotswap/status", timeout=10) as resp:
+        status = json.loads(resp.read())["ledger"]
+    assert isinstance(status, dict)
+    return status
+
+
+def test_a_session_ending_while_another_process_locks_the_ledger_exits_and_loses_nothing(
+    home: Path, env: dict[str, str]
+) -> None:
+    with ThreadedFake("anthropic") as ant:
+        (home / "config.toml").write_text(backends_toml({"anthropic": ant.url}))
+        with hotswap_run(env) as run:
+            base_url = run.env["ANTHROPIC_BASE_URL"]
+            ready(base_url)  # the router opened (and made) the ledger
+            locker = sqlite3.connect(home / "ledger.db", isolation_level=None)
+            locker.execute("BEGIN EXCLUSIVE")  # a long write elsewhere
+            assert all(ask(base_url) == 200 for _ in range(50))
+            deadline = time.monotonic() + 10
+            while _ledger_status(base_url)["queued"] != 50 and time.monotonic() < deadline:
+                time.sleep(0.01)  # the observers run just after each response
+            status = _ledger_status(base_url)
+            assert status["queued"] == 50 and status["spilled"] == 0
+            started = time.monotonic()
+            _, stderr = run.finish()
+            assert time.monotonic() - started < 5 and run.proc.returncode == 0
+        assert "Traceback" not in stderr
+    spilled = home / "ledger-spill.jsonl"
+    assert (spilled.stat().st_mode & 0o777) == 0o600
+    assert len(spilled.read_text().splitlines()) == 50
+    assert count(home) == 0
+    locker.execute("ROLLBACK")
+    locker.close()
+    session = run.env["HOTSWAP_SESSION"]
+    report = json.loads(hotswap(env, "cost", "--json", "--session", session))
+    assert report["total"]["requests"] == 50  # merged by the first command that opened it
+    assert count(home) == 50 and not spilled.exists()
+    hotswap(env, "cost")
+    assert count(home) == 50

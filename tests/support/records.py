@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from typing import Any
 
 from hotswap.router.exchange import AttemptRecord, ExchangeRecord, Usage
 
 _ids = itertools.count(1)
+_PREFIX = os.urandom(4).hex()  # unique across the processes of one test, like real ids
 
 
 def record(
@@ -29,7 +31,7 @@ def record(
     if attempts is None:
         attempts = (AttemptRecord(backend or "anthropic", status, "deliver", "", wire_model),)
     return ExchangeRecord(
-        id=f"x{next(_ids)}",
+        id=f"x{_PREFIX}{next(_ids)}",
         started=time.time() if started is None else started,
         session=session,
         endpoint="messages",

@@ -10,6 +10,7 @@ import pytest
 from hotswap.ledger import rows
 from hotswap.ledger.schema import LATEST, MIGRATIONS, SchemaError, migrate, version
 from hotswap.ledger.store import connect
+from hotswap.router.exchange import AttemptRecord, ExchangeRecord
 from records import record
 
 
@@ -31,7 +32,7 @@ def test_version_1_moves_forward_keeping_its_rows(tmp_path: Path) -> None:
     assert migrate(old, target=1) == 1
     assert "attempts_exchange" not in _indexes(old)
     old.execute("BEGIN")
-    rows.insert(old, [record("deepseek")])
+    _insert_as_version_1(old, record("deepseek"))
     old.execute("COMMIT")
     old.close()
 
@@ -40,6 +41,47 @@ def test_version_1_moves_forward_keeping_its_rows(tmp_path: Path) -> None:
     assert "attempts_exchange" in _indexes(conn)
     assert conn.execute("SELECT backend FROM exchanges").fetchall() == [("deepseek",)]
     assert conn.execute("SELECT COUNT(*) FROM attempts").fetchone() == (1,)
+
+
+def _insert_as_version_1(conn: sqlite3.Connection, r: ExchangeRecord) -> None:
+    """What an older hotswap wrote: a plain INSERT (no unique exchange id then)."""
+    marks = ", ".join("?" * len(rows.EXCHANGE_COLUMNS))
+    cursor = conn.execute(
+        f"INSERT INTO exchanges ({', '.join(rows.EXCHANGE_COLUMNS)}) VALUES ({marks})",
+        rows.exchange_row(r),
+    )
+    for a in rows.attempt_rows(r):
+        marks = ", ".join("?" * len(rows.ATTEMPT_COLUMNS))
+        conn.execute(
+            f"INSERT INTO attempts ({', '.join(rows.ATTEMPT_COLUMNS)}) VALUES ({marks})",
+            (cursor.lastrowid, *a),
+        )
+
+
+def test_version_2_moves_forward_once_per_exchange_and_names_failed_backends(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    assert migrate(old, target=2) == 2
+    twice = record("deepseek")
+    failed = record(
+        None,
+        status=529,
+        outcome="failed",
+        attempts=(AttemptRecord("anthropic", 529, "retry", "HTTP 529"),),
+    )
+    old.execute("BEGIN")
+    for r in (twice, twice, failed, record(None, status=400, outcome="failed", attempts=())):
+        _insert_as_version_1(old, r)
+    old.execute("COMMIT")
+    old.close()
+
+    conn = connect(path)
+    got = conn.execute("SELECT exchange_id, backend FROM exchanges ORDER BY id").fetchall()
+    assert got[:2] == [(twice.id, "deepseek"), (failed.id, "anthropic")] and len(got) == 3
+    assert got[2][1] is None  # never reached a backend
+    assert conn.execute("SELECT COUNT(*) FROM attempts").fetchone() == (2,)
 
 
 def test_migrating_twice_changes_nothing(tmp_path: Path) -> None:

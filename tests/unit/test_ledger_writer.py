@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from hotswap.ledger import spill
 from hotswap.ledger.store import connect
 from hotswap.ledger.writer import LedgerWriter
 from hotswap.router.exchange import AttemptRecord, Usage
@@ -145,3 +146,64 @@ def test_eight_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     per_session = dict(conn.execute("SELECT session, COUNT(*) FROM exchanges GROUP BY session"))
     assert per_session == {f"p{i}": n for i in range(8)}
     assert conn.execute("SELECT COUNT(*) FROM attempts").fetchone() == (8 * n,)
+
+
+def _lock(path: Path) -> sqlite3.Connection:
+    """Another process's long write: the ledger cannot be written until it ends."""
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    return locker
+
+
+def test_a_ledger_locked_at_close_gets_its_rows_through_the_spill_file_once(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.db"
+    connect(path).close()
+    locker = _lock(path)
+    writer = LedgerWriter(path).start()
+    for _ in range(50):
+        writer.submit(record())
+    deadline = time.monotonic() + 10
+    while writer._queue and time.monotonic() < deadline:
+        time.sleep(0.01)  # the thread took the batch and waits on the lock
+    assert writer.health()["queued"] == 50  # held by the thread, not written: still queued
+    started = time.monotonic()
+    assert not writer.close()
+    assert time.monotonic() - started < 3  # not the busy timeout, twice
+    health = writer.health()
+    assert health["queued"] == 0 and health["spilled"] == 50 and health["dropped"] == 0
+    saved = spill.spill_path(path)
+    assert saved.parent == tmp_path and (saved.stat().st_mode & 0o777) == 0o600
+    assert len(saved.read_text().splitlines()) == 50
+    copy = saved.read_bytes()
+    locker.execute("ROLLBACK")
+    locker.close()
+
+    connect(path).close()  # the next open merges
+    assert _count(path) == 50 and _count(path, "attempts") == 50
+    assert spill.pending(path) == []
+    # A merge that committed, then was killed before deleting its file: merged again, no
+    # row twice; a torn last line (a spill cut short) is skipped.
+    (tmp_path / f"{spill.FILENAME}.1.cut.merging").write_bytes(copy + b'{"exchange": {"ex')
+    connect(path).close()
+    assert _count(path) == 50 and _count(path, "attempts") == 50
+    assert spill.pending(path) == []
+
+
+def test_rows_spilled_while_the_ledger_stays_locked_wait_for_a_later_open(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    connect(path).close()
+    writer = LedgerWriter(path)  # not started: everything is still queued at close
+    for _ in range(3):
+        writer.submit(record())
+    writer.start()
+    locker = _lock(path)
+    writer.close(0)
+    assert writer.health()["spilled"] + writer.health()["written"] == 3
+    spilled = writer.health()["spilled"]
+    locker.execute("ROLLBACK")
+    locker.close()
+    assert _count(path) == 3 - spilled
+    connect(path).close()
+    assert _count(path) == 3

@@ -11,7 +11,7 @@ from hotswap.config.prices import price_table
 from hotswap.ledger.queries import session_usage
 from hotswap.ledger.spend import Spend
 from hotswap.ledger.store import connect, ledger_path
-from hotswap.ledger.writer import LedgerWriter, WriteError
+from hotswap.ledger.writer import CLOSE_WAIT_S, LedgerWriter, WriteError
 from hotswap.router.exchange import ExchangeRecord
 
 if TYPE_CHECKING:
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hotswap")
 
-CLOSE_TIMEOUT_S = 10.0  # flushing on shutdown: a busy ledger waits its busy_timeout (5 s)
+# Flushing on shutdown: a ledger busy longer than this gets the rest through the spill file.
+CLOSE_TIMEOUT_S = CLOSE_WAIT_S
 
 
 class RouterLedger:
@@ -37,7 +38,7 @@ class RouterLedger:
     def status(self) -> dict[str, Any]:
         return {"ledger": self.writer.health(), "spend": self.spend.snapshot()}
 
-    def close(self, timeout: float = 5.0) -> bool:
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> bool:
         return self.writer.close(timeout)
 
 

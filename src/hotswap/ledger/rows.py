@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from hotswap.router.exchange import ExchangeRecord
@@ -49,7 +49,8 @@ ATTEMPT_COLUMNS = (
 )
 _INSERT_EXCHANGE = (
     f"INSERT INTO exchanges ({', '.join(EXCHANGE_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(EXCHANGE_COLUMNS))})"
+    f"VALUES ({', '.join('?' * len(EXCHANGE_COLUMNS))}) "
+    "ON CONFLICT (exchange_id) DO NOTHING"  # written already (a spill merged twice)
 )
 _INSERT_ATTEMPT = (
     f"INSERT INTO attempts ({', '.join(ATTEMPT_COLUMNS)}) "
@@ -91,29 +92,39 @@ def exchange_row(r: ExchangeRecord) -> tuple[Any, ...]:
     )
 
 
+def attempt_rows(r: ExchangeRecord) -> list[tuple[Any, ...]]:
+    """The record's attempts as rows, without the exchange's rowid (ATTEMPT_COLUMNS[1:])."""
+    return [
+        (
+            seq,
+            a.backend,
+            a.status,
+            a.verdict,
+            _clip(a.reason) or None,
+            a.wire_model,
+            a.ttfb_ms,
+            a.duration_ms,
+        )
+        for seq, a in enumerate(r.attempts)
+    ]
+
+
 def insert(conn: sqlite3.Connection, records: Iterable[ExchangeRecord]) -> int:
     """Insert the records and their attempts (inside the caller's transaction)."""
     count = 0
     for record in records:
-        cursor = conn.execute(_INSERT_EXCHANGE, exchange_row(record))
-        rowid = cursor.lastrowid
-        if record.attempts:
-            conn.executemany(
-                _INSERT_ATTEMPT,
-                [
-                    (
-                        rowid,
-                        seq,
-                        a.backend,
-                        a.status,
-                        a.verdict,
-                        _clip(a.reason) or None,
-                        a.wire_model,
-                        a.ttfb_ms,
-                        a.duration_ms,
-                    )
-                    for seq, a in enumerate(record.attempts)
-                ],
-            )
-        count += 1
+        count += insert_rows(conn, exchange_row(record), attempt_rows(record))
     return count
+
+
+def insert_rows(
+    conn: sqlite3.Connection, exchange: Sequence[Any], attempts: Iterable[Sequence[Any]]
+) -> int:
+    """One exchange row (EXCHANGE_COLUMNS) and its attempt rows (ATTEMPT_COLUMNS[1:]); 0 when
+    the ledger has that exchange id already (a spill file merged twice adds nothing)."""
+    cursor = conn.execute(_INSERT_EXCHANGE, tuple(exchange))
+    if cursor.rowcount != 1:
+        return 0
+    rowid = cursor.lastrowid
+    conn.executemany(_INSERT_ATTEMPT, [(rowid, *a) for a in attempts])
+    return 1

@@ -58,6 +58,17 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX attempts_exchange ON attempts (exchange);
     """,
+    # 3: an exchange is written once (rows spilled at exit are merged with INSERT OR IGNORE:
+    # a merge cut short and run again adds nothing twice); a failed exchange names the
+    # backend it was sent to (its last attempt's), as the router records it from now on
+    """
+    DELETE FROM exchanges WHERE id NOT IN (SELECT MIN(id) FROM exchanges GROUP BY exchange_id);
+    CREATE UNIQUE INDEX exchanges_exchange_id ON exchanges (exchange_id);
+    UPDATE exchanges SET backend = (
+        SELECT a.backend FROM attempts a WHERE a.exchange = exchanges.id ORDER BY a.seq DESC
+        LIMIT 1
+    ) WHERE backend IS NULL;
+    """,
 )
 LATEST = len(MIGRATIONS)
 

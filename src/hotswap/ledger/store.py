@@ -8,11 +8,15 @@ of failing. Connections are in autocommit mode; writers open `BEGIN IMMEDIATE` t
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 from pathlib import Path
 
+from hotswap.ledger import spill
 from hotswap.ledger.schema import SchemaError, migrate
+
+log = logging.getLogger("hotswap")
 
 FILENAME = "ledger.db"
 BUSY_TIMEOUT_MS = 5000
@@ -28,8 +32,9 @@ def ledger_path(state_dir: Path) -> Path:
 def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
     """A connection to the ledger at `path`, migrated to the latest schema.
 
-    `create`: make the file (0600, its folder 0700) if missing. Raises sqlite3.Error or
-    OSError when it cannot be opened."""
+    `create`: make the file (0600, its folder 0700) if missing. Rows a stopping router
+    could not write (ledger/spill.py) are merged in. Raises sqlite3.Error or OSError when
+    it cannot be opened."""
     if create:
         _create_private(path)
     elif not path.exists():
@@ -45,7 +50,16 @@ def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
     except BaseException:
         conn.close()
         raise
+    _merge_spilled(conn, path)
     return conn
+
+
+def _merge_spilled(conn: sqlite3.Connection, path: Path) -> None:
+    """A spill file that cannot be merged now waits for the next connection."""
+    try:
+        spill.merge(conn, path)
+    except LEDGER_ERRORS as exc:
+        log.warning("ledger: saved exchanges not merged into %s yet: %s", path, exc)
 
 
 def open_read_only(path: Path) -> sqlite3.Connection:

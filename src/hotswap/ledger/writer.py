@@ -10,7 +10,9 @@ locks, and the thread holds the GIL while it builds rows).
 When the ledger cannot be written (read-only, disk full, locked longer than the busy
 timeout, a newer schema) the rows stay queued and are retried with backoff; past
 `max_queued` the oldest are dropped and counted. `health()` says which (the router shows
-it in /_hotswap/status). `close()` flushes what is queued.
+it in /_hotswap/status). `close()` flushes what is queued, waiting a bounded time: what the
+ledger cannot take by then (another process holds its lock) goes to the spill file beside
+it (spill.py), merged at the next open, so a stopping session neither hangs nor loses rows.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hotswap.ledger import rows
+from hotswap.ledger import rows, spill
 from hotswap.ledger.store import LEDGER_ERRORS, connect, prune
 from hotswap.router.exchange import ExchangeRecord
 
@@ -38,6 +40,7 @@ RETRY_MIN_S = 0.5
 RETRY_MAX_S = 30.0
 PRUNE_EVERY_S = 86400.0
 DAY_S = 86400.0
+CLOSE_WAIT_S = 2.0  # at exit, for a busy ledger; then the rest is spilled
 
 WriteError = LEDGER_ERRORS
 
@@ -60,6 +63,8 @@ class LedgerWriter:
         self.retention_days = retention_days
         self._open = opener
         self._queue: deque[ExchangeRecord] = deque()
+        self._inflight: list[ExchangeRecord] = []  # taken by the thread, not committed yet
+        self._closed = False
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -68,6 +73,7 @@ class LedgerWriter:
         self._pruned_at = 0.0
         self.written = 0
         self.dropped = 0
+        self.spilled = 0  # saved to the spill file at close
         self.problem: str | None = None
 
     def start(self) -> LedgerWriter:
@@ -87,27 +93,47 @@ class LedgerWriter:
             self._wake.set()
 
     def health(self) -> dict[str, Any]:
+        """`queued`: every row not committed yet (the batch being written included)."""
+        with self._lock:
+            queued = len(self._queue) + len(self._inflight)
         return {
             "ok": self.problem is None,
             "problem": self.problem,
-            "queued": len(self._queue),
+            "queued": queued,
             "dropped": self.dropped,
+            "spilled": self.spilled,
             "written": self.written,
             "path": str(self.path),
         }
 
-    def close(self, timeout: float = 5.0) -> bool:
-        """Flush and stop; True when nothing was left unwritten."""
+    def close(self, timeout: float = CLOSE_WAIT_S) -> bool:
+        """Flush and stop, waiting at most `timeout`; what is left then is spilled (a batch
+        still being written too: if it lands after all, the merge skips it). True when
+        every row reached the ledger."""
         self._stop.set()
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
-        left = len(self._queue)
+        with self._lock:
+            left = [*self._inflight, *self._queue]
+            self._queue.clear()
+            self._inflight = []
+            self._closed = True  # a batch failing after this is in the spill file already
         if left:
-            log.warning(
-                "ledger: %d exchange(s) not written to %s: %s", left, self.path, self.problem
-            )
-        return left == 0 and not self._thread.is_alive()
+            self._spill(left)
+        return not left and not self._thread.is_alive()
+
+    def _spill(self, left: list[ExchangeRecord]) -> None:
+        where = spill.spill_path(self.path)
+        try:
+            self.spilled += spill.save(self.path, left)
+        except OSError as exc:
+            self.dropped += len(left)
+            log.error("ledger: %d exchange(s) lost: not written, not saved to %s: %s",
+                      len(left), where, exc.strerror or exc)  # fmt: skip
+            return
+        log.warning("ledger: %d exchange(s) saved to %s, to be merged at its next open (%s)",
+                    len(left), where, self.problem or "the ledger was busy")  # fmt: skip
 
     # -- the thread --------------------------------------------------------------------
 
@@ -148,11 +174,15 @@ class LedgerWriter:
     def _take(self) -> list[ExchangeRecord]:
         with self._lock:
             n = min(self.batch, len(self._queue))
-            return [self._queue.popleft() for _ in range(n)]
+            self._inflight = [self._queue.popleft() for _ in range(n)]
+            return self._inflight
 
     def _put_back(self, batch: list[ExchangeRecord]) -> None:
         """Failed rows go back in front, oldest dropped past the bound."""
         with self._lock:
+            self._inflight = []
+            if self._closed:
+                return
             self._queue.extendleft(reversed(batch))
             while len(self._queue) > self.max_queued:
                 self._queue.popleft()
@@ -173,6 +203,8 @@ class LedgerWriter:
             self._put_back(batch)
             self._fail(exc)
             return False
+        with self._lock:
+            self._inflight = []
         self.written += len(batch)
         if self.problem is not None:
             log.info("ledger: writing to %s again", self.path)
