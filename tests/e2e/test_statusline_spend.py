@@ -35,7 +35,9 @@ def test_render_spend() -> None:
     line = render("deepseek", None, {"spend": spend, "requests": {"deepseek": 12}})
     assert line == "⇄ deepseek · $0.42 · saved $3.10 · 12 req"
     spend = {"cost_usd": 0.0004, "savings_usd": 0.0, "requests": 1, "unknown_price": True}
-    assert render("openrouter", None, {"spend": spend}) == "⇄ openrouter · ≥$0.0004"
+    assert render("openrouter", None, {"spend": spend}) == "⇄ openrouter · ≥$0.0004 · 1 req"
+    spend |= {"requests": 3, "failed": 1}  # every exchange the session made, failed ones too
+    assert render("openrouter", None, {"spend": spend}).endswith(" · 3 req (1 failed)")
     assert render("anthropic", None, {"spend": {"requests": 0}}) == "⇄ anthropic"
 
 
@@ -77,4 +79,4 @@ async def test_statusline_shows_the_sessions_spend(make_router: MakeRouter, home
     await close_ledger(ledger)
     assert done.returncode == 0, done.stderr
     # 1M input + 1M output on deepseek-v4-pro, against Opus 5.5's $4 + $20:
-    assert done.stdout.strip() == "⇄ deepseek · session 3f2a · $1.30 · saved $22.70"
+    assert done.stdout.strip() == "⇄ deepseek · session 3f2a · $1.30 · saved $22.70 · 2 req"

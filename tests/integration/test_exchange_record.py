@@ -101,7 +101,8 @@ async def test_a_given_up_exchange_is_recorded_as_failed(fakes, make_router):
         await sdk(router).messages.create(model="claude-opus-5-5", max_tokens=5, messages=HI)
     await settle(got, 1)
     rec = got[0]
-    assert rec.outcome == exchange.FAILED and rec.backend is None and rec.status == 529
+    assert rec.outcome == exchange.FAILED and rec.status == 529
+    assert rec.backend == "anthropic"  # where it was sent, though it did not answer
     assert rec.error is not None and "Overloaded" in rec.error
 
 

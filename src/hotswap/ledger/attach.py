@@ -8,7 +8,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from hotswap.config.prices import price_table
-from hotswap.ledger.queries import session_usage
+from hotswap.ledger.queries import session_failures, session_usage
 from hotswap.ledger.spend import Spend
 from hotswap.ledger.store import connect, ledger_path
 from hotswap.ledger.writer import CLOSE_WAIT_S, LedgerWriter, WriteError
@@ -72,6 +72,7 @@ def seed(spend: Spend, session: str | None, since: float, path: Any) -> None:
                 conn, session, since
             ):
                 spend.add_usage(usage, backend, model, client_model, n, with_tokens)
+            spend.failed += session_failures(conn, session, since)
         finally:
             conn.close()
     except WriteError as exc:

@@ -263,6 +263,15 @@ def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
         yield items[start : start + size]
 
 
+def session_failures(conn: sqlite3.Connection, session: str | None, since: float) -> int:
+    """How many of a session's exchanges since `since` failed: to seed Spend."""
+    clause, params = Filter(session=session, since=since).where()
+    if session is None:
+        clause += " AND session IS NULL"
+    sql = f"SELECT COUNT(*) FROM exchanges WHERE {clause} AND {FAILED_SQL}"
+    return int(conn.execute(sql, params).fetchone()[0])
+
+
 def session_usage(
     conn: sqlite3.Connection, session: str | None, since: float
 ) -> list[tuple[Usage, str | None, str | None, str | None, int, int]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from hotswap.config.prices import ANTHROPIC, Price, PriceTable, lookup
-from hotswap.router.exchange import ExchangeRecord, Usage
+from hotswap.router.exchange import CLIENT_GONE, OK, ExchangeRecord, Usage
 
 MAX_PRICED_MODELS = 256  # (backend, model, client model) triples whose prices are kept
 
@@ -26,6 +26,7 @@ class Spend:
     def __init__(self, table: PriceTable) -> None:
         self.table = table
         self.requests = 0
+        self.failed = 0  # of the requests: no answer, or an error answer (as `hotswap cost`)
         self.cost_usd = 0.0
         self.savings_usd = 0.0
         self.unpriced = 0  # exchanges that used tokens on a model without a price
@@ -34,6 +35,7 @@ class Spend:
         self._prices: dict[tuple[str | None, ...], tuple[Price | None, Price | None]] = {}
 
     def add(self, record: ExchangeRecord) -> None:
+        self.failed += record.outcome not in (OK, CLIENT_GONE)  # queries.FAILED_SQL
         self.add_usage(record.usage, record.backend, priced_model(record), record.client_model)
 
     def add_usage(
@@ -76,5 +78,6 @@ class Spend:
             "cost_usd": round(self.cost_usd, 6),
             "savings_usd": round(self.savings_usd, 6),
             "requests": self.requests,
+            "failed": self.failed,
             "unknown_price": self.unpriced > 0,
         }

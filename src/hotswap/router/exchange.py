@@ -124,7 +124,9 @@ class ExchangeRecord:
     stream: bool
     client_model: str | None  # the model Claude Code asked for (a claude-* name, usually)
     active: str  # the backend the mode named when the request came in
-    backend: str | None  # the backend whose answer the client got (None: none did)
+    # The backend whose answer the client got; when none answered, the last one the request
+    # was sent to (None: it reached no backend, e.g. refused by the router).
+    backend: str | None
     wire_model: str | None  # the model name sent to that backend
     response_model: str | None  # the model the answer said it came from
     status: int  # the HTTP status the client got

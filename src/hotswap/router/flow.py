@@ -107,7 +107,10 @@ class Exchange:
         """The exchange's immutable record, however it ended."""
         ctx, answered = self.ctx, self.answered
         client_model = self.req.model
+        # A failed exchange is the last backend's it was sent to; only one that reached no
+        # backend (refused by the router) has none.
         backend = answered.backend if answered is not None else None
+        sent_to = backend or (self.attempts[-1].backend if self.attempts else None)
         kind = self.fallback_kind()
         return ExchangeRecord(
             id=exchange_id,
@@ -117,8 +120,8 @@ class Exchange:
             stream=self.req.stream,
             client_model=client_model,
             active=self.active.name,
-            backend=backend.name if backend is not None else None,
-            wire_model=_wire_model(client_model, backend),
+            backend=sent_to.name if sent_to is not None else None,
+            wire_model=_wire_model(client_model, sent_to),
             response_model=ctx.model if ctx is not None else None,
             status=self.status,
             outcome=self.outcome(),

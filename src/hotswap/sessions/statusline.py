@@ -13,7 +13,7 @@ import sys
 from hotswap.config.loading import load_config
 from hotswap.errors import HotswapError
 from hotswap.sessions.registry import Session, router_status
-from hotswap.sessions.switch import SwitchError, resolve_targets
+from hotswap.sessions.switch import SwitchError, request_counts, resolve_targets
 
 
 def _usd(value: float) -> str:
@@ -40,9 +40,9 @@ def render(backend: str, session: Session | None, status: dict[str, object]) -> 
     if session is not None:
         parts.append(f"session {session.id}")
     parts += spend_parts(status.get("spend"))
-    requests = status.get("requests")
-    if isinstance(requests, dict) and requests:
-        parts.append(f"{sum(requests.values())} req")
+    requests, failed = request_counts(status)
+    if requests:
+        parts.append(f"{requests} req" + (f" ({failed} failed)" if failed else ""))
     via = status.get("transient_note")
     if via:
         parts.append(f"↷ {via}")

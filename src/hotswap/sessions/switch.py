@@ -291,7 +291,7 @@ def session_rows(config: Config) -> list[dict[str, object]]:
     rows = []
     for session, alive in list_sessions(config.sessions_dir):
         status = router_status(session) if alive else {}
-        requests = status.get("requests", {})
+        requests, failed = request_counts(status)
         rows.append(
             {
                 "id": session.id,
@@ -299,12 +299,24 @@ def session_rows(config: Config) -> list[dict[str, object]]:
                 "backend": session_target(config, session, alive).current(config),
                 "cwd": session.cwd,
                 "age_s": round(time.time() - session.started),
-                "requests": sum(requests.values()) if isinstance(requests, dict) else 0,
+                "requests": requests,
+                "failed": failed,
                 "alive": alive,
                 "note": router_note(status),
             }
         )
     return rows
+
+
+def request_counts(status: dict[str, object]) -> tuple[int, int]:
+    """A router's requests and how many failed: its spend's counts (every exchange, one that
+    failed too, as `hotswap cost` counts them), else the answers it relayed."""
+    spend = status.get("spend")
+    if isinstance(spend, dict) and isinstance(spend.get("requests"), int):
+        failed = spend.get("failed")
+        return spend["requests"], failed if isinstance(failed, int) else 0
+    requests = status.get("requests")
+    return (sum(requests.values()) if isinstance(requests, dict) else 0), 0
 
 
 def router_note(status: dict[str, object]) -> str:
@@ -351,7 +363,7 @@ def _table(rows: list[dict[str, object]]) -> str:
                 str(r["backend"]),
                 cwd,
                 _age(float(str(r["age_s"]))),
-                str(r["requests"]),
+                f"{r['requests']} ({r['failed']} failed)" if r["failed"] else str(r["requests"]),
                 "yes" if r["alive"] else "no (cleaned)",
                 str(r["note"]),
             ]
