@@ -188,3 +188,21 @@ def test_claude_code_shows_a_missing_key_as_it_is_not_as_a_login_problem(tmp_pat
     assert done.stdout.startswith("API Error: 424 hotswap: backend 'kimi' needs its API key")
     assert "MOONSHOT_API_KEY" in done.stdout
     assert "authenticate" not in done.stdout.lower() and "login" not in done.stdout.lower()
+
+
+def test_a_backend_added_after_the_router_started_is_refused_not_reported(
+    home: Path, env: dict[str, str]
+) -> None:
+    with hotswap_run(env) as run:
+        ready(run.env["ANTHROPIC_BASE_URL"])
+        (home / "config.toml").write_text(
+            '[backends.newbie]\nbase_url = "http://127.0.0.1:9"\nauth = "none"\n'
+        )  # added while the session runs: its router read the config at start
+        inside = {**env, "HOTSWAP_SESSION": run.env["HOTSWAP_SESSION"]}
+        for args in (("hotswap", "use", "newbie"), ("backend", "newbie")):
+            done = cmd(inside, *args)
+            assert done.returncode != 0 and done.stdout == ""
+            assert done.stderr.startswith("Error: session ") and "restart" in done.stderr
+        assert cmd(inside, "backend").stdout.startswith("anthropic  ")  # nothing written
+        assert cmd(inside, "ds").returncode == 0  # a backend it knows still switches
+        run.finish()

@@ -121,6 +121,8 @@ def test_parse_price_defaults_and_errors() -> None:
     for bad, why in [
         ({"output": 2}, "input is required"),
         ({"input": -1, "output": 2}, "must be a number"),
+        ({"input": float("inf"), "output": 2}, "must be a number"),
+        ({"input": 1, "output": float("nan")}, "must be a number"),
         ({"input": "1", "output": 2}, "must be a number"),
         ({"input": 1, "output": 2, "cache": 1}, "unknown key"),
     ]:

@@ -10,6 +10,7 @@ Precedence: command-line flag > environment > config file > built-in default.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -132,16 +133,39 @@ class Config(NamedTuple):
         return self.backends.get(canonical) if canonical else None
 
 
+MAX_CONFIG_BYTES = 1024 * 1024  # a config is a few KB; past this it is not one
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
+    """The TOML file at `path`: a regular file (a FIFO or /dev/zero linked in its place
+    would hang or fill memory), at most MAX_CONFIG_BYTES, UTF-8. Errors are one line."""
     import tomllib  # only when a config file exists: the switch commands start faster without
 
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        text = _read_text(path)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
+
+
+def _read_text(path: Path) -> str:
+    """Opened without blocking (a FIFO with no writer), then checked to be a regular file."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ConfigError(f"{path}: not a regular file")
+        data = os.read(fd, MAX_CONFIG_BYTES + 1)
+        while len(data) <= MAX_CONFIG_BYTES and (more := os.read(fd, MAX_CONFIG_BYTES)):
+            data += more
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB; not a config")
+    return data.decode("utf-8")
 
 
 def _name_table(path: Path, backends: dict[str, Backend]) -> dict[str, str]:

@@ -211,6 +211,9 @@ def price_usage(
     return Costed(price.cost(usage) if price else None, claude.cost(usage) if claude else None)
 
 
+MAX_PRICE_USD = 1_000_000  # per million tokens: past this it is a typo (or 1e400 = inf)
+
+
 def parse_price(data: Mapping[str, object]) -> Price:
     """A price from a config table: `input` and `output` required; cache reads and writes
     default to the input price. Raises ValueError naming the problem."""
@@ -222,8 +225,10 @@ def parse_price(data: Mapping[str, object]) -> Price:
         value = data.get(key)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"{key} must be a number >= 0 (USD per million tokens)")
+        if not 0 <= value <= MAX_PRICE_USD:  # false for nan too
+            raise ValueError(f"{key} must be a number from 0 to {MAX_PRICE_USD:g} (USD per 1M)")
         values[key] = float(value)
     for key in ("input", "output"):
         if key not in values:

@@ -66,26 +66,54 @@ _STRING_KEYS = (
     "deployment",
     "api_version",
 )
-_ROUTER_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "max_body_mb": ("max_body_bytes", lambda v: int(float(v) * MB)),
-    "cache_mb": ("cache_bytes", lambda v: int(float(v) * MB)),
-    "connect_timeout_s": ("connect_timeout_s", float),
-    "first_byte_timeout_s": ("first_byte_timeout_s", float),
-    "idle_timeout_s": ("idle_timeout_s", float),
-    "fallback": ("fallback", bool),
-    "transient_fallback": ("transient_fallback", bool),
-    "breaker_failures": ("breaker_failures", int),
-    "breaker_cooldown_s": ("breaker_cooldown_s", float),
-    "header_timeout_s": ("header_timeout_s", float),
-    "body_timeout_s": ("body_timeout_s", float),
-    "keepalive_timeout_s": ("keepalive_timeout_s", float),
-    "max_connections": ("max_connections", int),
-    "shutdown_grace_s": ("shutdown_grace_s", float),
+DAY_S = 86400.0
+# key -> (RouterSettings field, conversion, the largest value accepted). Numbers are checked
+# before they are converted: TOML reads 1e400 as inf, which int() cannot take.
+_ROUTER_KEYS: dict[str, tuple[str, Callable[[Any], Any], float]] = {
+    "max_body_mb": ("max_body_bytes", lambda v: int(float(v) * MB), 4096),
+    "cache_mb": ("cache_bytes", lambda v: int(float(v) * MB), 65536),
+    "connect_timeout_s": ("connect_timeout_s", float, DAY_S),
+    "first_byte_timeout_s": ("first_byte_timeout_s", float, DAY_S),
+    "idle_timeout_s": ("idle_timeout_s", float, DAY_S),
+    "fallback": ("fallback", bool, 1),
+    "transient_fallback": ("transient_fallback", bool, 1),
+    "breaker_failures": ("breaker_failures", int, 1_000_000),
+    "breaker_cooldown_s": ("breaker_cooldown_s", float, DAY_S),
+    "header_timeout_s": ("header_timeout_s", float, DAY_S),
+    "body_timeout_s": ("body_timeout_s", float, DAY_S),
+    "keepalive_timeout_s": ("keepalive_timeout_s", float, DAY_S),
+    "max_connections": ("max_connections", int, 1_000_000),
+    "shutdown_grace_s": ("shutdown_grace_s", float, 3600),
 }
+MAX_RETENTION_DAYS = 36500
 
 
 def fail(path: Path, key: str, value: Any, why: str) -> ConfigError:
-    return ConfigError(f"{path}: invalid value for '{key}': {value!r} ({why})")
+    """One line, whatever the key holds (a quoted TOML key may hold a newline)."""
+    shown = key if key.isprintable() else repr(key)[1:-1]
+    text = repr(value)
+    if len(text) > 200:
+        text = text[:200] + "..."
+    return ConfigError(f"{path}: invalid value for '{shown}': {text} ({why})")
+
+
+def check_number(path: Path, key: str, value: Any, most: float) -> None:
+    """A TOML int or float, more than 0 and at most `most` (never inf or nan)."""
+    check_type(path, key, value, (int, float))
+    if not 0 < value <= most:  # false for nan too
+        raise fail(path, key, value, f"must be more than 0 and at most {most:g}")
+
+
+def check_name(path: Path, key: str, name: Any) -> None:
+    """A backend name or alias: letters, digits, '-', '_' and '.' (a mode file holds
+    `NAME [MODEL]`, a command line takes it as one word)."""
+    check_type(path, key, name, str)
+    if not (name and len(name) <= 64 and name.isascii() and _plain(name).isalnum()):
+        raise fail(path, key, name, "a backend name is letters, digits, '-', '_' and '.'")
+
+
+def _plain(name: str) -> str:
+    return name.replace("-", "a").replace("_", "a").replace(".", "a")
 
 
 def check_type(path: Path, key: str, value: Any, kind: type | tuple[type, ...]) -> None:
@@ -105,6 +133,7 @@ def parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Bac
             path, f"{where}.{key}", data[key], f"unknown key; known: {sorted(_BACKEND_KEYS)}"
         )
     values: dict[str, Any] = {}
+    check_name(path, where, name)
     if "kind" in data and "wire" not in data:
         data = {**data, "wire": data["kind"]}
     if "api_key_env" in data:
@@ -118,6 +147,8 @@ def parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Bac
     for key in ("aliases", "fallback"):
         if key in data:
             _check_list_of_str(path, f"{where}.{key}", data[key])
+            for alias in data[key] if key == "aliases" else ():
+                check_name(path, f"{where}.aliases", alias)
             values[key] = tuple(data[key])
     if "transient_fallback" in data:
         check_type(path, f"{where}.transient_fallback", data["transient_fallback"], bool)
@@ -258,9 +289,7 @@ def parse_ledger(path: Path, data: Any) -> float | None:
     for key, value in data.items():
         if key != "retention_days":
             raise fail(path, f"ledger.{key}", value, "unknown key; known: ['retention_days']")
-        check_type(path, "ledger.retention_days", value, (int, float))
-        if value <= 0:
-            raise fail(path, "ledger.retention_days", value, "must be positive")
+        check_number(path, "ledger.retention_days", value, MAX_RETENTION_DAYS)
         return float(value)
     return None
 
@@ -271,9 +300,10 @@ def parse_router(path: Path, data: Any) -> RouterSettings:
     for key, value in data.items():
         if key not in _ROUTER_KEYS:
             raise fail(path, f"router.{key}", value, f"unknown key; known: {sorted(_ROUTER_KEYS)}")
-        attr, convert = _ROUTER_KEYS[key]
-        check_type(path, f"router.{key}", value, bool if convert is bool else (int, float))
-        if convert is not bool and value <= 0:
-            raise fail(path, f"router.{key}", value, "must be positive")
+        attr, convert, most = _ROUTER_KEYS[key]
+        if convert is bool:
+            check_type(path, f"router.{key}", value, bool)
+        else:
+            check_number(path, f"router.{key}", value, most)
         values[attr] = convert(value)
     return RouterSettings(**values)

@@ -142,19 +142,39 @@ def switch(config: Config, name: str, targets: list[Target], model: str | None =
     if model is not None and (not model.strip() or len(model.split()) != 1 or "#" in model):
         raise SwitchError(f"invalid model name {model!r}: one word, no '#'")
     after = f"{backend.name} {model}" if model else backend.name
+    statuses = [target.router(config) for target in targets]
+    for target, status in zip(targets, statuses, strict=True):
+        _check_router_knows(target, status, backend.name)
     lines = []
-    for target in targets:
+    for target, status in zip(targets, statuses, strict=True):
         before = target.current(config)
         write_mode(target.mode_file, backend.name, model)
         lines.append(f"{target.label}: {before} -> {after}")
-        lines += _after_switch(config, target, backend.name)
+        lines += _after_switch(target, status, backend.name)
     return lines
 
 
-def _after_switch(config: Config, target: Target, backend: str) -> list[str]:
+def _check_router_knows(target: Target, status: dict[str, object] | None, backend: str) -> None:
+    """A router reads its config once, at start: a backend added since is unknown to it,
+    and a switch to it would be reported but never happen (nothing is written)."""
+    known = status.get("backends") if status else None
+    if not isinstance(known, list) or backend in known:
+        return
+    if target.session is not None:
+        raise SwitchError(
+            f"session {target.session.id}'s router started before backend '{backend}' was "
+            "in the config; restart that session (exit Claude Code, then `hotswap run`) to "
+            "switch to it"
+        )
+    raise SwitchError(
+        f"the `hotswap serve` router started before backend '{backend}' was in the config; "
+        "restart it to switch to it"
+    )
+
+
+def _after_switch(target: Target, status: dict[str, object] | None, backend: str) -> list[str]:
     """What the switch will not do by itself: a router that lacks the backend's key, or no
     router following the mode file at all."""
-    status = target.router(config)
     if status is None:
         if target.session is None:
             return [
