@@ -5,7 +5,9 @@ event stream and the CSV files."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import hashlib
+import io
 import json
 import os
 import time
@@ -306,6 +308,26 @@ async def test_the_spend_tables_download_as_csv(dash: RunningDashboard, home: Pa
     _, _, cache = await call("GET", dash.base + "/export/cache.csv", cookie(dash))
     assert cache.splitlines()[0] == "day,prompt_tokens,cache_read_tokens,cache_hit_rate"
     assert (await call("GET", dash.base + "/export/other.csv", cookie(dash)))[0] == 404
+
+
+async def test_a_backend_name_a_spreadsheet_would_run_is_escaped_in_cost_csv(
+    dash: RunningDashboard, home: Path
+) -> None:
+    from hotswap.ledger.writer import LedgerWriter
+    from hotswap.router.exchange import Usage
+    from records import record
+
+    writer = LedgerWriter(home / "ledger.db").start()  # rows written before names were checked
+    for name in ('=HYPERLINK("http://x")', "@SUM(1)", "+1", "-1", "\tcmd"):
+        writer.submit(record(name, usage=Usage(1000, 1000)))
+    assert writer.close(10)
+    _, _, text = await call("GET", dash.base + "/export/cost.csv", cookie(dash))
+    header = next(csv.reader(io.StringIO(text)))
+    escaped = [c for c in header if c.startswith("'")]
+    assert sorted(escaped) == sorted(
+        ['\'=HYPERLINK("http://x")_usd', "'@SUM(1)_usd", "'+1_usd", "'-1_usd", "'\tcmd_usd"]
+    )
+    assert not any(c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in header)
 
 
 def write_count(home: Path) -> int:

@@ -150,11 +150,22 @@ def cost_csv(data: Mapping[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     names = [b["name"] for b in data["backends"]]
-    writer.writerow(["day", *(f"{n}_usd" for n in names), "total_usd", "savings_usd", "requests"])
+    header = ["day", *(_text_cell(f"{n}_usd") for n in names), "total_usd", "savings_usd"]
+    writer.writerow([*header, "requests"])
     for i, day in enumerate(data["days"]):
         costs = [b["cost"][i] for b in data["backends"]]
         writer.writerow([day, *costs, data["total"][i], data["savings"][i], data["requests"][i]])
     return out.getvalue()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _text_cell(text: str) -> str:
+    """A text cell a spreadsheet would run as a formula (a backend named `=HYPERLINK(...)`
+    in an old ledger row) starts with a quote instead, as OWASP advises. Numbers are not
+    text cells: a negative saving stays a number."""
+    return f"'{text}" if text.startswith(_FORMULA_START) else text
 
 
 def cache_csv(data: Mapping[str, Any]) -> str:
