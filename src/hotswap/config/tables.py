@@ -146,10 +146,7 @@ def parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Bac
             values[key] = data[key]
     for key in ("aliases", "fallback"):
         if key in data:
-            _check_list_of_str(path, f"{where}.{key}", data[key])
-            for alias in data[key] if key == "aliases" else ():
-                check_name(path, f"{where}.aliases", alias)
-            values[key] = tuple(data[key])
+            values[key] = _names(path, f"{where}.{key}", data[key], key == "aliases")
     if "transient_fallback" in data:
         check_type(path, f"{where}.transient_fallback", data["transient_fallback"], bool)
         values["transient_fallback"] = data["transient_fallback"]
@@ -223,6 +220,14 @@ def _is_variable_name(name: str) -> bool:
         and (name[:1].isalpha() or name[:1] == "_")
         and name.replace("_", "a").isalnum()
     )
+
+
+def _names(path: Path, key: str, value: Any, new: bool) -> tuple[str, ...]:
+    """A list of backend names; `new` (aliases): each one follows the name rule too."""
+    _check_list_of_str(path, key, value)
+    for name in value if new else ():
+        check_name(path, key, name)
+    return tuple(value)
 
 
 def _check_list_of_str(path: Path, key: str, value: Any) -> None:
