@@ -188,7 +188,7 @@ async def test_a_sticky_fallback_and_an_exchange_nobody_answered(
     fell, failed = await rows_of(home, ledgers)
     assert (fell["fell_back_from"], fell["fallback_kind"]) == ("anthropic", "sticky")
     assert fell["attempts"][0]["status"] == 402
-    assert failed["backend"] is None and failed["outcome"] == "failed"
+    assert failed["backend"] == "deepseek" and failed["outcome"] == "failed"  # sent there
     assert failed["status"] == 529 and failed["active"] == "deepseek"
 
 

@@ -553,7 +553,9 @@ async def test_status_json(fakes, make_router) -> None:
         await post_raw(router.url + "/v1/messages", request_body())
     after = await get_status(router.url)
     assert after["mode"] == "anthropic"
-    assert after["requests"] == {"anthropic": 2}
+    # the failed one was sent to deepseek: counted there, and as its error
+    assert after["requests"] == {"anthropic": 2, "deepseek": 1}
+    assert after["errors"] == {"deepseek": 1}
     assert "deepseek" in after["last_error"] and "cannot connect" in after["last_error"]
 
 
