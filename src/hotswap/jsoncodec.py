@@ -30,6 +30,30 @@ def loads_or_none(data: bytes) -> Any:
         return None
 
 
+class _Object(msgspec.Struct):
+    """Any JSON object: decoding into it checks the syntax and builds nothing."""
+
+
+_OBJECT = msgspec.json.Decoder(_Object)
+
+
+def is_json_object(data: bytes) -> bool:
+    """Is `data` one JSON object? Checked without building it. What msgspec refuses but is
+    still JSON counts: lone surrogates, nesting past the decoders' depth limits."""
+    try:
+        _OBJECT.decode(data)
+        return True
+    except UNDECODABLE:
+        pass
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        return data.lstrip()[:1] == b"{"
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(value, dict)
+
+
 def dump_json(value: Any) -> bytes:
     return _ENCODER.encode(value)
 

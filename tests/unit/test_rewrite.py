@@ -10,7 +10,13 @@ import pytest
 
 from hotswap.config.backends import PRESETS, Backend, Quirks
 from hotswap.jsoncodec import parse_json_body
-from hotswap.rules.events import StreamContext, fix_message, normalise_usage, rewrite_event
+from hotswap.rules.events import (
+    BrokenEvent,
+    StreamContext,
+    fix_message,
+    normalise_usage,
+    rewrite_event,
+)
 from hotswap.rules.rewrite import map_model, rewrite_request
 
 MAPPED = Backend(
@@ -215,9 +221,17 @@ def test_message_delta_with_string_usage_is_fixed_and_counted() -> None:
     assert ctx.output_tokens == 41
 
 
-@pytest.mark.parametrize("name", ["message_start", "message_delta", "content_block_delta"])
-def test_non_json_event_data_is_relayed_unchanged(name: str) -> None:
-    assert rewrite_event(name, b"not json", StreamContext("x")) is None
+def test_non_json_data_of_an_event_nothing_reads_is_relayed_unchanged() -> None:
+    assert rewrite_event("content_block_delta", b"not json", StreamContext("x")) is None
+
+
+@pytest.mark.parametrize("name", ["message_start", "message_delta"])
+@pytest.mark.parametrize("data", [b"not json", b'{"type":"message_', b"[1]"])
+def test_an_event_the_router_reads_that_is_not_a_json_object_is_broken(
+    name: str, data: bytes
+) -> None:
+    with pytest.raises(BrokenEvent, match=f"a {name} event that is not a JSON object"):
+        rewrite_event(name, data, StreamContext("x"))
 
 
 def test_other_events_are_relayed_unchanged_and_signatures_counted() -> None:

@@ -3,9 +3,12 @@ client has seen anything (proxy.py's step 3).
 
 A streaming answer is held until its first real SSE event (not a ping or comment) arrived
 within the first-byte timeout, so an upstream that says 200 and then `error: overloaded`
-can still fall back. What the backend sends decides whether it is a stream, whatever the
-request's `stream` said. The request goes out through the backend's wire adapter (wire/),
-so a translated backend's answer reads here like any other.
+can still fall back. A broken answer is a transient failure here, like a reset: a 2xx that
+is not an event stream where one was asked, a first `message_start` that is not a JSON
+object, a non-streaming 2xx that is not one JSON object (read whole here, before the
+commit). An event stream is relayed as one even if the request did not ask for it. The
+request goes out through the backend's wire adapter (wire/), so a translated backend's
+answer reads here like any other.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from hotswap.errors import (
     UpstreamTimeoutError,
     parse_error,
 )
+from hotswap.jsoncodec import is_json_object
 from hotswap.router.fallback import Verdict, classify, classify_event_error, retry_same_after
 from hotswap.router.sse import Event, EventTooLarge, SSEParser
 from hotswap.router.upstream import Upstream, upstream_headers
@@ -68,7 +72,7 @@ class Attempt:
     reply: Reply | None = None  # an answer to relay (DELIVER), still unread
     status: int = 0
     headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
-    body: bytes = b""  # an error answer, read
+    body: bytes = b""  # an error answer, or a whole non-streaming answer, read
     events: list[Event] = field(default_factory=list)  # a stream's first events, held
     parser: SSEParser = field(default_factory=SSEParser)
     error: HotswapError | None = None
@@ -155,7 +159,7 @@ async def _send_once(
     if 200 <= reply.status < 300:
         if reply.is_sse:
             return await _first_event(result, deadline)
-        return result
+        return await _whole_answer(result, req.stream)
     result.reply = None
     try:
         result.body = await reply.read_error_body(MAX_ERROR_BODY_BYTES)
@@ -198,12 +202,35 @@ async def _first_event(result: Attempt, deadline: float) -> Attempt:
         err = UpstreamStreamError(name, "stream ended before its first event")
         return Attempt(result.backend, classify(0), reason=err.cause, error=err)
     result.first_byte = time.monotonic()
+    if first.name == "message_start" and not is_json_object(first.data):
+        reply.close()
+        err = UpstreamStreamError(name, f"a message_start that is not JSON: {first.data[:60]!r}")
+        return Attempt(result.backend, classify(0), reason=err.cause, error=err)
     if first.name == "error":
         verdict, status = classify_event_error(first.data)
         if verdict is not Verdict.FINAL:
             reply.close()
             reason = f"stream opened with an error event: {error_summary(first.data)}"
             return Attempt(result.backend, verdict, reason=reason, status=status, body=first.data)
+    return result
+
+
+async def _whole_answer(result: Attempt, stream: bool) -> Attempt:
+    """A 2xx that is not an event stream: a broken answer where a stream was asked; else
+    read whole and checked before the commit, so that a broken one is retried like a
+    reset (`read_all` of a translating wire raises when it cannot translate it)."""
+    assert result.reply is not None
+    reply, name = result.reply, result.backend.name
+    try:
+        if stream:
+            raise UpstreamStreamError(name, "a 2xx answer that is not an event stream")
+        result.body = await reply.read_all()
+        if not is_json_object(result.body):
+            why = f"a 2xx answer that is not a JSON object: {result.body[:60]!r}"
+            raise UpstreamStreamError(name, why)
+    except UpstreamError as exc:
+        reply.close()
+        return Attempt(result.backend, classify(0), reason=exc.cause, error=exc)
     return result
 
 

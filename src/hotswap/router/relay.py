@@ -3,9 +3,12 @@
 A stream's SSE events go through the event rewriter (events.py) and on to the client, each
 the moment it is complete; the response is never buffered. Events nothing rewrites pass
 through byte for byte. If the upstream fails after the commit -- a reset, an idle timeout,
-an end before `message_stop` -- the client gets exactly one SSE `error` event and the
-stream ends. A non-streaming answer is read whole (it is one JSON message) and its usage
-made readable. What reached the client is counted on the exchange object (flow.py).
+an end before `message_stop`, a message_start or message_delta that is not JSON, a broken
+translated stream -- the client gets exactly one SSE `error` event and the stream ends; an
+upstream's own `error` event is that one event. Either way the exchange is a stream error
+(ex.broke), never a success. A non-streaming answer (read whole and checked by the attempt:
+it is one JSON object) has its usage made readable. What reached the client is counted on
+the exchange object (flow.py).
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ from aiohttp import web
 
 from hotswap.errors import InternalError, UpstreamError, UpstreamStreamError, sse_error_event
 from hotswap.jsoncodec import dump_json, parse_json_body
-from hotswap.router.attempt import Attempt, feed, is_real
+from hotswap.router.attempt import Attempt, error_summary, feed, is_real
 from hotswap.router.flow import Exchange
 from hotswap.router.sse import Event, SSEParser, encode
 from hotswap.router.state import RouterState
-from hotswap.rules.events import StreamContext, fix_message, rewrite_event
+from hotswap.rules.events import BrokenEvent, StreamContext, fix_message, rewrite_event
 from hotswap.wire import Reply
 
 log = logging.getLogger("hotswap")
@@ -39,7 +42,7 @@ async def commit(
     reply = result.reply
     try:
         if not reply.is_sse:
-            body = await reply.read_all()
+            body = result.body  # read whole, and checked, by the attempt
             if ex.req.is_messages:
                 body = fix_json_message(body, ctx)
             ex.wrote(len(body))
@@ -68,25 +71,28 @@ async def _relay_stream(
     resp.headers["Cache-Control"] = "no-cache"
     await resp.prepare(request)
     name = result.backend.name
-    ended = _ends_stream(result.events)
+    end = None  # the message_stop or error event relayed, once it was
     try:
         # The first real event on its own, the rest of what was held after it: the client's
         # first byte does not wait for the rewrite of a whole first chunk.
         cut = next(i for i, e in enumerate(result.events) if is_real(e)) + 1
-        await _write(resp, render(result.events[:cut], ctx), ex)
-        if cut < len(result.events):
-            await _write(resp, render(result.events[cut:], ctx), ex)
+        for held in (result.events[:cut], result.events[cut:]):
+            if held:
+                await _write(resp, render(held, ctx), ex)
+                end = end or _last_word(held)
         async for chunk in reply.chunks():
             data, events = relay_chunk(chunk, result.parser, ctx, name)
-            ended = ended or _ends_stream(events)
             if data:
                 await _write(resp, data, ex)
-        if not ended:
+            end = end or _last_word(events)
+        if end is None:
             raise UpstreamStreamError(name, "stream ended before message_stop")
+        if end.name == "error":  # relayed as it came: the one error event
+            raise UpstreamStreamError(name, f"error event: {error_summary(end.data)}")
     except UpstreamError as exc:
         ex.broke(str(exc))
         log.warning("%s", exc)
-        if not ended:  # the upstream's own error event already ended it otherwise
+        if end is None:  # the upstream's own error event already ended it otherwise
             await _write_quietly(resp, sse_error_event(exc))
     except ConnectionError:
         log.info("client went away mid-stream; upstream closed")
@@ -95,7 +101,7 @@ async def _relay_stream(
     except Exception as exc:  # a bug after the commit: still one clean error event
         log.exception("internal error relaying a stream from %s", name)
         ex.broke(f"internal error ({type(exc).__name__})")
-        if not ended:
+        if end is None:
             await _write_quietly(resp, sse_error_event(InternalError(type(exc).__name__)))
     await _write_eof_quietly(resp)
     return resp
@@ -140,9 +146,9 @@ def passthrough_prefix(chunk: bytes, parser: SSEParser, ctx: StreamContext) -> t
     return head, chunk[end:]
 
 
-def _ends_stream(events: list[Event]) -> bool:
-    """A `message_stop` or an `error` event is the last thing a stream says."""
-    return any(e.name in ("message_stop", "error") for e in events)
+def _last_word(events: list[Event]) -> Event | None:
+    """The `message_stop` or `error` event among `events`: the last thing a stream says."""
+    return next((e for e in events if e.name in ("message_stop", "error")), None)
 
 
 def render(events: list[Event], ctx: StreamContext) -> bytes:
@@ -156,7 +162,10 @@ def render(events: list[Event], ctx: StreamContext) -> bytes:
         if name == "content_block_delta" and not thinking.open:
             parts.append(event.raw)
             continue
-        new = rewrite_event(name, event.data, ctx) if name else None
+        try:
+            new = rewrite_event(name, event.data, ctx) if name else None
+        except BrokenEvent as exc:
+            raise UpstreamStreamError(ctx.backend, str(exc)) from None
         parts.append(event.raw if new is None else encode(name, new))
     return b"".join(parts)
 

@@ -1,7 +1,9 @@
 """The response side's rewrites, pure: `usage` made readable, tokens counted, thinking tracked.
 
 Only the events a rewrite needs are parsed: message_start and message_delta (usage), and
-the thinking blocks' events (provenance, in thinking.ThinkingTracker). `usage` is always
+the thinking blocks' events (provenance, in thinking.ThinkingTracker). A message_start or
+message_delta whose data is not JSON is a broken answer (BrokenEvent), never relayed as if
+it were one. `usage` is always
 present and numeric in message_start, message_delta and non-streaming bodies: some
 upstreams omit it or send nulls, and Claude Code then crashes. What a StreamContext
 counted becomes the exchange record's usage (exchange.py).
@@ -15,13 +17,17 @@ from typing import Any
 
 import msgspec
 
-from hotswap.jsoncodec import loads_or_none
+from hotswap.jsoncodec import is_json_object, loads_or_none
 from hotswap.router.exchange import Usage, usage_from
 from hotswap.rules.thinking import ThinkingTracker
 
 _USAGE_INTS = ("input_tokens", "output_tokens")
 _USAGE_OPTIONAL_INTS = ("cache_creation_input_tokens", "cache_read_input_tokens")
 _ENCODER = msgspec.json.Encoder()
+
+
+class BrokenEvent(ValueError):
+    """An event the router must read is not JSON: the stream cannot be an answer."""
 
 
 @dataclass
@@ -59,6 +65,14 @@ class StreamContext:
         self.cache_write_tokens = (
             usage.get("cache_creation_input_tokens") or self.cache_write_tokens
         )
+
+
+def _check_unread(name: str, data: bytes) -> None:
+    """An event the decoder could not read: relayed as it is if it is still a JSON object
+    (nested past the decoder's depth limit, lone surrogates); else the stream is broken."""
+    if is_json_object(data):
+        return None
+    raise BrokenEvent(f"a {name} event that is not a JSON object: {data[:60]!r}")
 
 
 def normalise_usage(usage: Any, required: tuple[str, ...] = _USAGE_INTS) -> dict[str, Any]:
@@ -107,6 +121,7 @@ def rewrite_event(name: str, data: bytes, ctx: StreamContext) -> bytes | None:
     if name == "message_start":
         obj = loads_or_none(data)
         if not isinstance(obj, dict):
+            _check_unread(name, data)
             return None
         message = obj.get("message")
         if not isinstance(message, dict):
@@ -115,6 +130,7 @@ def rewrite_event(name: str, data: bytes, ctx: StreamContext) -> bytes | None:
     if name == "message_delta":
         obj = loads_or_none(data)
         if not isinstance(obj, dict):
+            _check_unread(name, data)
             return None
         usage = normalise_usage(obj.get("usage"), required=("output_tokens",))
         changed = usage != obj.get("usage")
