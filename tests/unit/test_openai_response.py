@@ -40,9 +40,18 @@ def test_a_completion_with_reasoning_text_and_tool_calls() -> None:
     }
 
 
-def test_unreadable_tool_arguments_become_an_empty_input() -> None:
+@pytest.mark.parametrize("arguments", ['{"command": "l', "[1, 2]", '"ls"', "null", "{"])
+def test_unreadable_tool_arguments_are_a_broken_answer(arguments: str) -> None:
+    """Never `{}` (a call with other input than the model gave): a ValueError."""
     data = completion(None, tool_calls=[("c", "Bash", {})])
-    data["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] = '{"command": "l'
+    data["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] = arguments
+    with pytest.raises(ValueError, match="not a JSON object"):
+        to_anthropic_message(data)
+
+
+def test_no_tool_arguments_are_an_empty_input() -> None:
+    data = completion(None, tool_calls=[("c", "Bash", {})])
+    data["choices"][0]["message"]["tool_calls"][0]["function"]["arguments"] = ""
     assert to_anthropic_message(data)["content"][0]["input"] == {}
 
 

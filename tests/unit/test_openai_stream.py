@@ -130,16 +130,75 @@ def test_usage_with_cached_tokens_from_the_usage_only_last_chunk() -> None:
     }
 
 
-def test_empty_deltas_no_done_and_a_last_line_without_newline() -> None:
-    chunks = [chunk({}), chunk({"content": ""}), chunk({"content": "hi"}), chunk({})]
+def test_empty_deltas_no_done_after_a_finish_and_a_last_line_without_newline() -> None:
+    chunks = [chunk({}), chunk({"content": ""}), chunk({"content": "hi"}), chunk({}, finish="stop")]
     payload = encode_sse(chunks, done=False).rstrip(b"\n")
     msg = message(translate(payload))
     assert msg["content"] == [{"type": "text", "text": "hi"}]
 
 
-def test_an_empty_stream_is_still_a_valid_message() -> None:
-    msg = message(translate(b""))
-    assert msg["content"] == []
+def test_done_without_a_finish_reason_is_a_whole_answer() -> None:
+    payload = encode_sse([chunk({"content": "hi"})], done=True)
+    assert message(translate(payload))["content"] == [{"type": "text", "text": "hi"}]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"",
+        encode_sse([chunk({"content": "cut sh"})], done=False),
+        encode_sse([chunk({"content": "cut sh"})], done=False).rstrip(b"\n"),
+    ],
+    ids=["empty", "cut", "cut-mid-line"],
+)
+def test_a_stream_ending_without_done_or_a_finish_reason_is_broken(payload: bytes) -> None:
+    """Never an end_turn: the Anthropic wire errs in the same case (no message_stop)."""
+    t = ChatStreamTranslator(model="m")
+    t.feed(payload)
+    with pytest.raises(openai_stream.BrokenStream, match=r"without \[DONE\] or a finish_reason"):
+        t.finish()
+    assert t.feed(encode_sse(text_chunks("more"))) == b"" and t.ended
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [b"data: {not json\n\n", b"data: <html>oops</html>\n\n", b"data: [1, 2]\n\n", b"data: 7\n\n"],
+)
+@pytest.mark.parametrize("where", ["first", "later"])
+def test_a_chunk_that_is_not_a_json_object_is_broken(bad: bytes, where: str) -> None:
+    before = encode_sse([chunk({"content": "so far"})], done=False) if where == "later" else b""
+    t = ChatStreamTranslator(model="m")
+    with pytest.raises(openai_stream.BrokenStream, match="not a JSON object"):
+        t.feed(before + bad + encode_sse(text_chunks("after")))
+    assert t.ended and t.feed(encode_sse(text_chunks("more"))) == b""
+
+
+@pytest.mark.parametrize("done", [True, False])
+@pytest.mark.parametrize("live", [True, False], ids=["relayed-call", "held-call"])
+def test_tool_arguments_that_are_not_a_json_object_are_broken(done: bool, live: bool) -> None:
+    """Checked once the call is complete (at the message's end), whether its fragments were
+    relayed as they came (the first call) or held (the others)."""
+    calls = [("c1", "Bash", {"command": "ls"}), ("c2", "Read", {"path": "/x"})]
+    chunks = tool_chunks(calls, pieces=2)
+    target = 1 if live else 2  # the first call's fragment, or the second's
+    for c in chunks:
+        for call in (c["choices"][0]["delta"].get("tool_calls") or []) if c["choices"] else []:
+            if call["index"] == target - 1 and call["function"]["arguments"]:
+                call["function"]["arguments"] = call["function"]["arguments"].replace('"', "'")
+    t = ChatStreamTranslator(model="m")
+    with pytest.raises(openai_stream.BrokenStream, match="arguments that are not a JSON object"):
+        t.feed(encode_sse(chunks, done=done))
+        t.finish()
+
+
+def test_a_tool_call_without_arguments_has_an_empty_input() -> None:
+    chunks = [
+        chunk({"tool_calls": [{"index": 0, "id": "c", "type": "function",
+                               "function": {"name": "Now", "arguments": ""}}]}),
+        chunk({}, finish="tool_calls"),
+    ]  # fmt: skip
+    msg = message(translate(encode_sse(chunks)))
+    assert msg["content"] == [{"type": "tool_use", "id": "c", "name": "Now", "input": {}}]
 
 
 def test_comments_and_crlf_are_ignored() -> None:

@@ -6,20 +6,21 @@ they arrive: a stream is never buffered whole.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import msgspec
 from multidict import CIMultiDict
 
-from hotswap.errors import RequestError, UpstreamError
+from hotswap.errors import RequestError, UpstreamError, UpstreamStreamError
 from hotswap.wire import Outgoing, Reply
 from hotswap.wire.openai_request import to_chat_request
-from hotswap.wire.openai_response import to_anthropic_error, to_anthropic_message
+from hotswap.wire.openai_response import error_fields, to_anthropic_error, to_anthropic_message
 from hotswap.wire.openai_spans import ChatBytes, ChatTranslations, chat_bytes
-from hotswap.wire.openai_stream import ChatStreamTranslator
+from hotswap.wire.openai_stream import BrokenStream, ChatStreamTranslator
 
 if TYPE_CHECKING:
     from hotswap.body.caches import BodyCaches
@@ -100,14 +101,17 @@ class OpenAIAdapter:
         return Outgoing(chat_path(backend, chat.model), chat.body, headers)
 
     def reply(self, backend: Backend, reply: Reply, stream: bool) -> Reply:
-        return ChatReply(reply)
+        return ChatReply(reply, backend.name)
 
 
 class ChatReply:
-    """A Chat Completions reply that reads as an Anthropic one (see Reply)."""
+    """A Chat Completions reply that reads as an Anthropic one (see Reply). A broken answer
+    (openai_stream.BrokenStream, a 2xx body that is not a completion) is an
+    UpstreamStreamError, like a reset: retried before the commit, an error event after."""
 
-    def __init__(self, inner: Reply) -> None:
+    def __init__(self, inner: Reply, backend: str = "openai") -> None:
         self._inner = inner
+        self._backend = backend
         self.status = inner.status
         self.headers: CIMultiDict[str] = CIMultiDict(inner.headers)
         self.headers.popall("Content-Length", None)
@@ -121,20 +125,29 @@ class ChatReply:
         return self._inner.is_sse
 
     def read_buffered(self) -> bytes:
-        return self._stream.feed(self._inner.read_buffered())
+        with self._broken():
+            return self._stream.feed(self._inner.read_buffered())
 
     async def read_chunk(self) -> bytes:
         """Translated events as they complete; b"" only at the end (after the events
         that close the message)."""
         while not self._done:
             chunk = await self._inner.read_chunk()
-            if not chunk:
-                self._done = True
-                return self._stream.finish()
-            out = self._stream.feed(chunk)
+            with self._broken():
+                if not chunk:
+                    self._done = True
+                    return self._stream.finish()
+                out = self._stream.feed(chunk)
             if out:
                 return out
         return b""
+
+    @contextlib.contextmanager
+    def _broken(self) -> Iterator[None]:
+        try:
+            yield
+        except BrokenStream as exc:
+            raise UpstreamStreamError(self._backend, str(exc)) from None
 
     async def chunks(self) -> AsyncIterator[bytes]:
         while True:
@@ -152,10 +165,13 @@ class ChatReply:
         try:
             completion: Any = _decode(raw)
         except msgspec.DecodeError:
-            return to_anthropic_error(502, raw)[1]
-        if not isinstance(completion, dict):
-            return to_anthropic_error(502, raw)[1]
-        return _encode(to_anthropic_message(completion))
+            completion = None
+        if not isinstance(completion, dict) or "choices" not in completion:
+            raise UpstreamStreamError(self._backend, _not_a_completion(raw))
+        try:
+            return _encode(to_anthropic_message(completion))
+        except ValueError as exc:  # a tool call's arguments are not a JSON object
+            raise UpstreamStreamError(self._backend, str(exc)) from None
 
     async def read_error_body(self, limit: int) -> bytes:
         raw = await self._inner.read_error_body(limit)
@@ -163,3 +179,11 @@ class ChatReply:
 
     def close(self) -> None:
         self._inner.close()
+
+
+def _not_a_completion(raw: bytes) -> str:
+    """Why a 2xx body is not a completion; an error object's words kept for the log."""
+    code, message = error_fields(raw)
+    if raw.lstrip()[:1] == b"{" and (code or message):
+        return f"a 2xx answer that is not a completion: {code} {message}".strip()[:300]
+    return f"a 2xx answer that is not a completion: {raw[:60]!r}"

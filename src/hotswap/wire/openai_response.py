@@ -67,14 +67,19 @@ def reasoning_of(message: dict[str, Any]) -> str:
 
 
 def tool_input(arguments: Any) -> dict[str, Any]:
-    """A tool call's JSON arguments as the tool_use block's input ({} when unreadable)."""
+    """A tool call's JSON arguments as the tool_use block's input (none: {}). ValueError
+    when they are not a JSON object: a broken answer, never a call with other input."""
     if isinstance(arguments, dict):
         return arguments
-    try:
-        value = json.loads(arguments) if isinstance(arguments, str) and arguments else {}
-    except ValueError:
+    if arguments is None or arguments == "":
         return {}
-    return value if isinstance(value, dict) else {}
+    try:
+        value = json.loads(arguments) if isinstance(arguments, str) else None
+    except (ValueError, RecursionError):
+        value = None
+    if not isinstance(value, dict):
+        raise ValueError("a tool call has arguments that are not a JSON object")
+    return value
 
 
 def to_anthropic_message(completion: dict[str, Any], model: str | None = None) -> dict[str, Any]:

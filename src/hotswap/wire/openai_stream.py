@@ -5,10 +5,15 @@
     out = t.finish()         # at the upstream's end: whatever closes the message
 
 The output is always a valid Anthropic event sequence, whatever the upstream sends (empty
-deltas, a usage-only last chunk, no `[DONE]`): `message_start` first; each content block
-started, given its deltas and stopped once, one at a time; one `message_delta` (stop reason,
-usage); `message_stop`. An upstream `error` chunk becomes one `error` event, and the stream
-says nothing after it.
+deltas, a usage-only last chunk, no `[DONE]` after a finish_reason): `message_start` first;
+each content block started, given its deltas and stopped once, one at a time; one
+`message_delta` (stop reason, usage); `message_stop`. An upstream `error` chunk becomes one
+`error` event, and the stream says nothing after it.
+
+A broken answer is never made to look whole: a stream that ends with neither `[DONE]` nor a
+finish_reason, a `data:` line that is not a JSON object, an SSE line past MAX_LINE_BYTES,
+or a tool call whose arguments are not a JSON object once the call is complete raise
+BrokenStream (the adapter reports it as an upstream failure: wire/openai.py).
 
 Blocks: reasoning (`reasoning_content` / `reasoning`) becomes an unsigned thinking block,
 text a text block, each tool call a tool_use block. Tool calls are numbered by the upstream
@@ -48,6 +53,10 @@ _decode = msgspec.json.Decoder().decode
 MAX_LINE_BYTES = 16 * 1024 * 1024  # one SSE line; a longer one is a broken upstream
 
 
+class BrokenStream(ValueError):
+    """The upstream's stream cannot be an answer (see the module doc); says why."""
+
+
 def event(name: str, data: dict[str, Any]) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + _encode(data) + b"\n\n"
 
@@ -59,6 +68,7 @@ class _Call:
     id: str = ""
     name: str = ""
     arguments: list[str] = field(default_factory=list)  # held fragments
+    sent: list[str] = field(default_factory=list)  # fragments relayed (checked at the end)
     block: int | None = None  # its Anthropic block index, once started
 
 
@@ -87,7 +97,7 @@ class ChatStreamTranslator:
         if end < 0:
             self._buffer = data
             if len(data) > MAX_LINE_BYTES:
-                return self._error(502, b'{"error":{"message":"SSE line too long"}}')
+                raise self._broken(f"an SSE line of over {MAX_LINE_BYTES} bytes")
             return b""
         self._buffer = data[end + 1 :]
         out = []
@@ -106,7 +116,11 @@ class ChatStreamTranslator:
         line without its newline included). Nothing once it has ended."""
         tail = self._line(self._buffer.rstrip(b"\r")) if self._buffer else b""
         self._buffer = b""
-        return tail + self._end() if not self._ended else tail
+        if self._ended:
+            return tail
+        if self._finish is None:
+            raise self._broken("the stream ended without [DONE] or a finish_reason")
+        return tail + self._end()
 
     @property
     def ended(self) -> bool:
@@ -128,16 +142,16 @@ class ChatStreamTranslator:
             except msgspec.ValidationError:
                 pass  # another shape: read whole, below
             except msgspec.DecodeError:
-                return b""  # not JSON: nothing a client could use
+                raise self._broken(_not_a_chunk(payload)) from None
             else:
                 if fast.error is UNSET:
                     return self._choices(fast)
         try:
             chunk = _decode(payload)
         except msgspec.DecodeError:
-            return b""  # not JSON: nothing a client could use
+            chunk = None
         if not isinstance(chunk, dict):
-            return b""
+            raise self._broken(_not_a_chunk(payload))
         if "error" in chunk and "choices" not in chunk:
             status = _status_of(chunk["error"])
             return self._error(status, payload)
@@ -274,6 +288,7 @@ class ChatStreamTranslator:
             return b""
         partial = "".join(call.arguments)
         call.arguments.clear()
+        call.sent.append(partial)
         return self._block_delta({"type": "input_json_delta", "partial_json": partial})
 
     def _open_block(self, kind: str, block: dict[str, Any]) -> bytes:
@@ -297,6 +312,12 @@ class ChatStreamTranslator:
     def _end(self) -> bytes:
         if self._ended:
             return b""
+        for index in sorted(self._calls):
+            call = self._calls[index]
+            if not _is_object("".join(call.sent) + "".join(call.arguments)):
+                raise self._broken(
+                    f"tool call {call.name or index!r} has arguments that are not a JSON object"
+                )
         out = [self._start({}), self._close()]
         if self._late_text:
             out.append(self._text_like("text", _encode("".join(self._late_text))))
@@ -320,6 +341,11 @@ class ChatStreamTranslator:
         out += [event("message_delta", delta), event("message_stop", {"type": "message_stop"})]
         return b"".join(out)
 
+    def _broken(self, why: str) -> BrokenStream:
+        """The stream cannot be an answer: it says nothing more."""
+        self._ended = True
+        return BrokenStream(why)
+
     def _error(self, status: int, payload: bytes) -> bytes:
         """One `error` event; the stream says nothing after it."""
         self._ended = True
@@ -330,6 +356,24 @@ class ChatStreamTranslator:
 def _tool_block(call: _Call) -> dict[str, Any]:
     call.id = call.id or new_id("toolu_")
     return {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}
+
+
+_ARGUMENTS = msgspec.json.Decoder(dict[str, Raw])  # an object; its values checked, not built
+
+
+def _is_object(arguments: str) -> bool:
+    """Tool-call arguments Anthropic's `input` can be: a JSON object ("" stands for {})."""
+    if not arguments:
+        return True
+    try:
+        _ARGUMENTS.decode(arguments)
+    except msgspec.DecodeError:
+        return False
+    return True
+
+
+def _not_a_chunk(payload: bytes) -> str:
+    return f"a stream chunk that is not a JSON object: {payload[:60]!r}"
 
 
 def _status_of(error: Any) -> int:
