@@ -3,6 +3,7 @@ what came back (SSE events, Anthropic-shaped errors, the status endpoint)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -49,6 +50,19 @@ async def post_raw(
         session.post(url, data=raw, headers=hdrs) as resp,
     ):
         return resp.status, dict(resp.headers), await resp.read()
+
+
+async def post_gated(url: str, body: Any, gate: asyncio.Event) -> tuple[int, dict[str, str], bytes]:
+    """post_raw for a stream whose upstream waits for `gate` (fakes.GatedSSE): set once the
+    first event arrived, so the rest comes after the router's commit."""
+    hdrs = {"content-type": "application/json", "x-api-key": CLIENT_KEY}
+    async with (
+        aiohttp.ClientSession(auto_decompress=False) as session,
+        session.post(url, data=json.dumps(body).encode(), headers=hdrs) as resp,
+    ):
+        first = await resp.content.readuntil(b"\n\n") if resp.status == 200 else b""
+        gate.set()
+        return resp.status, dict(resp.headers), first + await resp.read()
 
 
 async def status_of(target: Any) -> dict[str, Any]:

@@ -155,6 +155,15 @@ def json_error(
     )
 
 
+def raw_reply(status: int, body: bytes, content_type: str) -> Reply:
+    """Any body with any content type: an HTML error page from a proxy, say."""
+
+    async def reply(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=status, body=body, headers={"Content-Type": content_type})
+
+    return reply
+
+
 def sse_reply(
     payload: bytes,
     *,
@@ -187,6 +196,25 @@ def sse_reply(
         return resp
 
     return reply
+
+
+class GatedSSE:
+    """An SSE reply that sends `first`, then waits for `gate` before it sends `rest`: the
+    test sets the gate once its client has read the first event, so `rest` certainly
+    arrives after the router committed to this answer."""
+
+    def __init__(self, first: bytes, rest: bytes) -> None:
+        self.first, self.rest = first, rest
+        self.gate = asyncio.Event()
+
+    async def __call__(self, request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(status=200, headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        await resp.write(self.first)
+        await self.gate.wait()
+        await resp.write(self.rest)
+        await resp.write_eof()
+        return resp
 
 
 def sse_message(text: str = "Hello from the fake.", **kwargs: Any) -> Reply:
