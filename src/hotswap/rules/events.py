@@ -1,12 +1,12 @@
 """The response side's rewrites, pure: `usage` made readable, tokens counted, thinking tracked.
 
 Only the events a rewrite needs are parsed: message_start and message_delta (usage), and
-the thinking blocks' events (provenance, in thinking.ThinkingTracker). A message_start or
-message_delta whose data is not JSON is a broken answer (BrokenEvent), never relayed as if
-it were one. `usage` is always
+the thinking blocks' events (provenance, in thinking.ThinkingTracker). `usage` is always
 present and numeric in message_start, message_delta and non-streaming bodies: some
 upstreams omit it or send nulls, and Claude Code then crashes. What a StreamContext
-counted becomes the exchange record's usage (exchange.py).
+counted becomes the exchange record's usage (exchange.py). A message_start or
+message_delta whose data is not a JSON object is a broken answer (BrokenEvent), never
+relayed as if it were one.
 """
 
 from __future__ import annotations

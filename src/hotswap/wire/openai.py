@@ -6,9 +6,8 @@ they arrive: a stream is never buffered whole.
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -125,29 +124,29 @@ class ChatReply:
         return self._inner.is_sse
 
     def read_buffered(self) -> bytes:
-        with self._broken():
+        try:
             return self._stream.feed(self._inner.read_buffered())
+        except BrokenStream as exc:
+            raise self._broken(exc) from None
 
     async def read_chunk(self) -> bytes:
         """Translated events as they complete; b"" only at the end (after the events
         that close the message)."""
         while not self._done:
             chunk = await self._inner.read_chunk()
-            with self._broken():
+            try:
                 if not chunk:
                     self._done = True
                     return self._stream.finish()
                 out = self._stream.feed(chunk)
+            except BrokenStream as exc:
+                raise self._broken(exc) from None
             if out:
                 return out
         return b""
 
-    @contextlib.contextmanager
-    def _broken(self) -> Iterator[None]:
-        try:
-            yield
-        except BrokenStream as exc:
-            raise UpstreamStreamError(self._backend, str(exc)) from None
+    def _broken(self, exc: ValueError) -> UpstreamStreamError:
+        return UpstreamStreamError(self._backend, str(exc))
 
     async def chunks(self) -> AsyncIterator[bytes]:
         while True:
@@ -171,7 +170,7 @@ class ChatReply:
         try:
             return _encode(to_anthropic_message(completion))
         except ValueError as exc:  # a tool call's arguments are not a JSON object
-            raise UpstreamStreamError(self._backend, str(exc)) from None
+            raise self._broken(exc) from None
 
     async def read_error_body(self, limit: int) -> bytes:
         raw = await self._inner.read_error_body(limit)
