@@ -196,7 +196,7 @@ async def test_a_broken_stream_is_never_a_success(
         error = anthropic_error(raw)
         assert error["type"] == "api_error" and error["message"].startswith("hotswap: ")
         assert reason in error["message"]
-        assert (row["outcome"], row["status"], row["backend"]) == ("failed", 502, None)
+        assert (row["outcome"], row["status"], row["backend"]) == ("failed", 502, wire)
         assert [a["verdict"] for a in row["attempts"]] == ["retry"]
         assert reason in row["attempts"][0]["reason"]
         return
@@ -240,7 +240,7 @@ async def test_a_broken_non_streaming_answer_is_a_502(
     assert error["type"] == "api_error" and error["message"].startswith("hotswap: ")
     assert reason in error["message"]
     row = await scene.row()
-    assert (row["outcome"], row["status"], row["backend"]) == ("failed", 502, None)
+    assert (row["outcome"], row["status"], row["backend"]) == ("failed", 502, wire)
     assert reason in row["error"] and [a["verdict"] for a in row["attempts"]] == ["retry"]
 
 
