@@ -175,7 +175,7 @@ def error_body(error_type: str, message: str) -> bytes:
     return json.dumps(payload, ensure_ascii=False).encode()
 
 
-def to_anthropic_error(exc: HotswapError) -> tuple[int, bytes]:
+def render_error(exc: HotswapError) -> tuple[int, bytes]:
     """Render one of our errors as (HTTP status, JSON body)."""
     return exc.status, error_body(exc.error_type, str(exc))
 

@@ -13,7 +13,7 @@ from fake_openai import completion, encode_sse, text_chunks, usage
 from hotswap.config.backends import PRESETS
 from hotswap.router.fallback import Verdict, classify
 from hotswap.wire.openai import OpenAIAdapter, chat_path
-from hotswap.wire.openai_response import stop_reason, to_anthropic_error, to_anthropic_message
+from hotswap.wire.openai_response import stop_reason, to_anthropic_message, translate_error
 
 
 def test_a_completion_with_reasoning_text_and_tool_calls() -> None:
@@ -96,7 +96,7 @@ def test_errors_in_anthropics_shape_classified_as_before(
     status: int, body: object, kind: str, verdict: Verdict, phrase: str
 ) -> None:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    got_status, out = to_anthropic_error(status, raw)
+    got_status, out = translate_error(status, raw)
     parsed = json.loads(out)
     assert got_status == status
     assert parsed["type"] == "error" and parsed["error"]["type"] == kind

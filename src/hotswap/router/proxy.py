@@ -32,7 +32,7 @@ from hotswap.errors import (
     RequestError,
     UpstreamTimeoutError,
     error_body,
-    to_anthropic_error,
+    render_error,
 )
 from hotswap.jsoncodec import parse_json_body
 from hotswap.router import exchange
@@ -128,7 +128,7 @@ def note_fallback(ex: Exchange, state: RouterState) -> None:
 
 def error_response(exc: HotswapError) -> web.Response:
     """One of hotswap's own errors, in Anthropic's error shape."""
-    status, body = to_anthropic_error(exc)
+    status, body = render_error(exc)
     return web.Response(status=status, body=body, content_type="application/json")
 
 

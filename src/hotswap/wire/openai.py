@@ -17,7 +17,7 @@ from multidict import CIMultiDict
 from hotswap.errors import RequestError, UpstreamError, UpstreamStreamError
 from hotswap.wire import Outgoing, Reply
 from hotswap.wire.openai_request import to_chat_request
-from hotswap.wire.openai_response import error_fields, to_anthropic_error, to_anthropic_message
+from hotswap.wire.openai_response import error_fields, to_anthropic_message, translate_error
 from hotswap.wire.openai_spans import ChatBytes, ChatTranslations, chat_bytes
 from hotswap.wire.openai_stream import BrokenStream, ChatStreamTranslator
 
@@ -160,7 +160,7 @@ class ChatReply:
             return b"".join([chunk async for chunk in self.chunks()])
         raw = await self._inner.read_all()
         if not 200 <= self.status < 300:
-            return to_anthropic_error(self.status, raw)[1]
+            return translate_error(self.status, raw)[1]
         try:
             completion: Any = _decode(raw)
         except msgspec.DecodeError:
@@ -174,7 +174,7 @@ class ChatReply:
 
     async def read_error_body(self, limit: int) -> bytes:
         raw = await self._inner.read_error_body(limit)
-        return to_anthropic_error(self.status, raw)[1]
+        return translate_error(self.status, raw)[1]
 
     def close(self) -> None:
         self._inner.close()

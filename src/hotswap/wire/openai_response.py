@@ -4,7 +4,7 @@ and errors. Pure: plain values in, plain values out, no I/O.
     to_anthropic_message(completion, model)    a ChatCompletion -> an Anthropic message
     stop_reason(finish_reason, has_tool_calls) finish reasons -> stop reasons
     anthropic_usage(usage)                     usage (cached tokens too) -> Anthropic usage
-    to_anthropic_error(status, body)           an error body -> (status, Anthropic error JSON)
+    translate_error(status, body)           an error body -> (status, Anthropic error JSON)
 """
 
 from __future__ import annotations
@@ -140,10 +140,12 @@ def error_fields(body: bytes) -> tuple[str, str]:
     return str(code), str(error.get("message", ""))[:MAX_ERROR_MESSAGE]
 
 
-def to_anthropic_error(status: int, body: bytes) -> tuple[int, bytes]:
+def translate_error(status: int, body: bytes) -> tuple[int, bytes]:
     """An upstream error response in Anthropic's shape, with the same status (so fallback
     classifies it as it would Anthropic's: 401/402/403 refusals, 429/5xx transient). A
-    code the classifier reads (insufficient_quota) stays in the message."""
+    code the classifier reads (insufficient_quota) stays in the message. Rendered, as
+    every error hotswap sends, by errors.error_body (errors.render_error renders
+    hotswap's own errors; this translates a backend's)."""
     code, message = error_fields(body)
     if code and code.lower() not in message.lower():
         message = f"{message} ({code})" if message else code

@@ -45,7 +45,7 @@ from hotswap.wire.openai_response import (
     message_id,
     new_id,
     stop_reason,
-    to_anthropic_error,
+    translate_error,
 )
 
 _encode = msgspec.json.Encoder().encode
@@ -349,7 +349,7 @@ class ChatStreamTranslator:
     def _error(self, status: int, payload: bytes) -> bytes:
         """One `error` event; the stream says nothing after it."""
         self._ended = True
-        _, body = to_anthropic_error(status, payload)
+        _, body = translate_error(status, payload)
         return b"event: error\ndata: " + body + b"\n\n"
 
 
