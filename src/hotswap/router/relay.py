@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -47,7 +48,7 @@ async def commit(
                 body = fix_json_message(body, ctx)
             ex.wrote(len(body))
             return web.Response(status=reply.status, body=body, headers=result.headers)
-        return await _relay_stream(request, ex, result, reply, ctx)
+        return await _relay_stream(request, ex, result, reply, ctx, state.redactor.bytes)
     finally:
         reply.close()
         state.thinking.record(backend.name, ctx.thinking.keys)
@@ -65,7 +66,12 @@ def fix_json_message(body: bytes, ctx: StreamContext) -> bytes:
 
 
 async def _relay_stream(
-    request: web.Request, ex: Exchange, result: Attempt, reply: Reply, ctx: StreamContext
+    request: web.Request,
+    ex: Exchange,
+    result: Attempt,
+    reply: Reply,
+    ctx: StreamContext,
+    redact: Callable[[bytes], bytes],
 ) -> web.StreamResponse:
     resp = web.StreamResponse(status=result.status, headers=result.headers)
     resp.headers["Cache-Control"] = "no-cache"
@@ -78,13 +84,15 @@ async def _relay_stream(
         cut = next(i for i, e in enumerate(result.events) if is_real(e)) + 1
         for held in (result.events[:cut], result.events[cut:]):
             if held:
-                await _write(resp, render(held, ctx), ex)
-                end = end or _last_word(held)
+                last = _last_word(held)
+                await _write(resp, _masked(render(held, ctx), last, redact), ex)
+                end = end or last
         async for chunk in reply.chunks():
             data, events = relay_chunk(chunk, result.parser, ctx, name)
+            last = _last_word(events) if events else None
             if data:
-                await _write(resp, data, ex)
-            end = end or _last_word(events)
+                await _write(resp, _masked(data, last, redact), ex)
+            end = end or last
         if end is None:
             raise UpstreamStreamError(name, "stream ended before message_stop")
         if end.name == "error":  # relayed as it came: the one error event
@@ -105,6 +113,14 @@ async def _relay_stream(
             await _write_quietly(resp, sse_error_event(InternalError(type(exc).__name__)))
     await _write_eof_quietly(resp)
     return resp
+
+
+def _masked(data: bytes, last: Event | None, redact: Callable[[bytes], bytes]) -> bytes:
+    """An upstream's error event (the last thing a stream says) may quote the key it got:
+    masked like every other error (redact.py); any other data goes as it came."""
+    if last is not None and last.name == "error":
+        return redact(data)
+    return data
 
 
 async def _write(resp: web.StreamResponse, data: bytes, ex: Exchange) -> None:
