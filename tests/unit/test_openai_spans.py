@@ -14,13 +14,14 @@ from multidict import CIMultiDict
 
 import bodygen
 import emulators as emu
-from hotswap.body.caches import BodyCaches
+from hotswap.body.caches import WIRE_SHARE_PERCENT, BodyCaches
 from hotswap.config.backends import PRESETS
 from hotswap.errors import RequestError
 from hotswap.rules.rewrite import request_changes
 from hotswap.wire.openai import OpenAIAdapter, translate
 from hotswap.wire.openai_request import to_chat_request
 from hotswap.wire.openai_spans import ChatTranslations, chat_bytes
+from hotswap.wire.registry import WireCaches
 
 OPTIONS = [
     {"max_completion_tokens": False, "reasoning_effort": False},
@@ -86,7 +87,7 @@ def test_a_growing_conversation_translates_only_its_new_turns() -> None:
 )
 def test_odd_bodies_give_the_reference_answer(body: dict[str, Any]) -> None:
     raw = json.dumps(body).encode()
-    out = translate(raw, PRESETS["openai"], BodyCaches())
+    out = translate(raw, PRESETS["openai"], ChatTranslations(1024 * 1024))
     assert msgspec.json.decode(out.body) == to_chat_request(
         body, max_completion_tokens=True, reasoning_effort=True
     )
@@ -96,16 +97,18 @@ def test_invalid_utf8_falls_back_to_the_reference_with_replacement() -> None:
     raw = b'{"model":"m","messages":[{"role":"user","content":"caf\xe9"}]}'
     with pytest.raises(msgspec.DecodeError):
         chat_bytes(raw, ChatTranslations(1024 * 1024))
-    out = translate(raw, PRESETS["openai"], BodyCaches())
+    out = translate(raw, PRESETS["openai"], ChatTranslations(1024 * 1024))
     assert msgspec.json.decode(out.body)["messages"] == [{"role": "user", "content": "caf\ufffd"}]
 
 
-def test_the_adapter_keeps_translations_in_the_routers_caches() -> None:
-    caches = BodyCaches()
+def test_the_adapter_keeps_translations_in_its_own_cache_within_its_budget() -> None:
+    caches = WireCaches(BodyCaches().budget_bytes * WIRE_SHARE_PERCENT // 100)
     raw = msgspec.json.encode(next(bodygen.conversation(2, 1)))
-    OpenAIAdapter().prepare(PRESETS["openai"], "/v1/messages", raw, CIMultiDict(), caches)
+    cache = caches.of("openai")
+    OpenAIAdapter().prepare(PRESETS["openai"], "/v1/messages", raw, CIMultiDict(), cache)
     assert caches.snapshot()["translated_messages"] == len(msgspec.json.decode(raw)["messages"])
-    assert 0 < caches.translated.size <= caches.size <= caches.budget_bytes
+    assert 0 < cache.size == caches.size <= caches.budget_bytes
+    assert caches.of("anthropic") is None  # bytes through: it keeps nothing
 
 
 def test_the_memo_stays_within_its_budget() -> None:
@@ -173,5 +176,5 @@ def test_a_value_nested_past_the_decoders_reach_is_refused_as_a_request_error() 
         f'"id":"t","name":"x","input":{{"a":{deep}}}}}]}}]}}'
     ).encode()
     with pytest.raises(RequestError) as refused:
-        translate(raw, PRESETS["openai"], BodyCaches())
+        translate(raw, PRESETS["openai"], ChatTranslations(1024 * 1024))
     assert refused.value.status == 400 and "too deeply" in str(refused.value)

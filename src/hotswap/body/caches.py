@@ -16,9 +16,11 @@ estimated bytes held, decoded objects included:
   most MAX_TURNS (4096);
 - `tools`, `system` (5 %): the last 4 values of each, decoded (memo.Recent);
 - `reads`: what the rules read, per backend (a handful of entries);
-- `translated` (10 %): for a backend on the openai wire, each message's Chat Completions
-  translation by its bytes, and the last few `system` and `tools` (wire/openai_spans.py);
-  empty while no such backend is used.
+- the wire adapters' caches (WIRE_SHARE_PERCENT, 10 %): not here, each adapter owns its
+  own (wire.WireAdapter.new_cache, wire/registry.WireCaches), given this share by
+  RouterState: for the openai wire, each message's Chat Completions translation by its
+  bytes, and the last few `system` and `tools` (wire/openai_spans.py); empty while no such
+  backend is used.
 
 How long: until evicted (least recently used first out); nothing expires by time. A
 `hotswap serve` router shared by several clients keeps every conversation apart: records
@@ -33,9 +35,9 @@ from typing import Any
 from hotswap.body.prefix import MAX_RECORDS, PrefixSplitter
 from hotswap.body.turns import MAX_TURNS, TurnRecords
 from hotswap.memo import Memo, Recent, decode_objects
-from hotswap.wire.openai_spans import ChatTranslations
 
 DEFAULT_BUDGET_BYTES = 32 * 1024 * 1024
+WIRE_SHARE_PERCENT = 10  # of the budget: the wire adapters' caches (see above)
 
 
 class BodyCaches:
@@ -52,7 +54,6 @@ class BodyCaches:
         self.system = Recent(max_bytes=stable)
         # request_reads per backend (name, quirks): one entry per backend used
         self.reads: dict[tuple[str, Any], Any] = {}
-        self.translated = ChatTranslations(budget_bytes * 10 // 100)
 
     def stable(self, key: str) -> Recent | None:
         """The cache of a top-level value that is the same in every request, if any."""
@@ -65,16 +66,16 @@ class BodyCaches:
     @property
     def size(self) -> int:
         """Estimated bytes held, all caches together (at most `budget_bytes`)."""
-        parts = (self.prefix.size, self.assistant.size, self.turns.size, self.translated.size)
+        parts = (self.prefix.size, self.assistant.size, self.turns.size)
         return sum(parts) + self.tools.size + self.system.size
 
-    def snapshot(self) -> dict[str, Any]:
-        """How full each cache is (the status endpoint's `body_caches`)."""
+    def snapshot(self, wire_bytes: int = 0) -> dict[str, Any]:
+        """How full each cache is (the status endpoint's `body_caches`, with the wire
+        adapters' `wire_bytes` counted in `held_mb`: one budget)."""
         return {
             "budget_mb": round(self.budget_bytes / 1024 / 1024, 1),
-            "held_mb": round(self.size / 1024 / 1024, 1),
+            "held_mb": round((self.size + wire_bytes) / 1024 / 1024, 1),
             "conversations": len(self.prefix),
             "assistant_turns": len(self.assistant),
             "rewritten_turns": len(self.turns),
-            "translated_messages": len(self.translated.messages),
         }

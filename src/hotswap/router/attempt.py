@@ -126,7 +126,8 @@ async def _send(
     wait_s = settings.first_byte_timeout_s if req.stream else settings.idle_timeout_s
     wire = adapter_for(backend)
     try:
-        out = wire.prepare(backend, req.path_qs, data, headers, state.caches)  # may refuse it
+        cache = state.wire_caches.of(backend.wire)
+        out = wire.prepare(backend, req.path_qs, data, headers, cache)  # may refuse it
     except UpstreamError as exc:
         return Attempt(backend, classify(0), reason=exc.cause, error=exc)
     result = await _send_once(req, backend, upstream, wire, out, wait_s)

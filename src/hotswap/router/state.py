@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hotswap import __version__
-from hotswap.body.caches import BodyCaches
+from hotswap.body.caches import WIRE_SHARE_PERCENT, BodyCaches
 from hotswap.config.backends import Backend
 from hotswap.config.loading import Config
 from hotswap.config.tuning import IdleTrim
@@ -39,6 +39,7 @@ from hotswap.router.fallback import Breakers
 from hotswap.router.seams import ModeFile, ModeStore
 from hotswap.rules.thinking import ThinkingOrigins
 from hotswap.sessions.modefile import split_mode
+from hotswap.wire.registry import WireCaches
 
 log = logging.getLogger("hotswap")
 
@@ -76,6 +77,7 @@ class RouterState:
     _last_good: Backend | None = None
     thinking: ThinkingOrigins = field(default_factory=ThinkingOrigins)  # who made each block
     caches: BodyCaches = field(init=False)  # the body layer's (body/caches.py), cache_mb
+    wire_caches: WireCaches = field(init=False)  # each wire adapter's, the rest of cache_mb
     idle_trim: IdleTrim = field(default_factory=IdleTrim)  # heap trimmed after a burst
     observers: Observers = field(default_factory=Observers)  # told of each finished exchange
     exchange_ids: Iterator[str] = field(default_factory=exchange_ids)  # ExchangeRecord.id
@@ -92,6 +94,7 @@ class RouterState:
         if self.modes is None:  # where the mode comes from (seams.ModeStore)
             self.modes = ModeFile(self.mode_file)
         self.caches = BodyCaches(settings.cache_bytes)
+        self.wire_caches = WireCaches(settings.cache_bytes * WIRE_SHARE_PERCENT // 100)
         self.redactor = Redactor(self.config.keys.secrets())
 
     def _default(self) -> Backend:
@@ -235,7 +238,10 @@ class RouterState:
             "errors": dict(self.errors),
             "last_error": self.last_error,
             "breakers": {name: b.snapshot() for name, b in self.breakers.by_backend.items()},
-            "body_caches": self.caches.snapshot(),
+            "body_caches": {
+                **self.caches.snapshot(self.wire_caches.size),
+                **self.wire_caches.snapshot(),
+            },
             "heap_trims": self.idle_trim.trims,
             "missing_keys": self.config.missing_keys(),
             "backends": sorted(self.config.backends),

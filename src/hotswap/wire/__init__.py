@@ -4,11 +4,12 @@ The router speaks Anthropic's Messages API to Claude Code, and every rewrite rul
 Anthropic requests and events. A backend's `wire` (backends.Backend.wire) names the
 protocol it speaks upstream; its adapter sits at the upstream boundary and does two things:
 
-    outgoing  prepare(backend, path_qs, body, headers, caches) -> Outgoing
+    outgoing  prepare(backend, path_qs, body, headers, cache) -> Outgoing
               the request, already made right for the backend by the rules (model map,
               quirks, thinking), in Anthropic's format -> the path, bytes and headers to
-              send on the backend's wire (what it keeps between requests, it keeps in
-              the router's caches: body.caches.BodyCaches);
+              send on the backend's wire (what it keeps between requests, it keeps in its
+              own cache: `new_cache(budget_bytes)`, one per router, owned by RouterState
+              and sized from the router's one cache budget, body/caches.py);
     incoming  reply(backend, reply, stream) -> Reply
               the backend's reply -> a Reply that reads as Anthropic's: SSE events
               (message_start ... message_stop) or a JSON message, and errors in Anthropic's
@@ -26,12 +27,11 @@ held together by a test.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from multidict import CIMultiDict
 
-    from hotswap.body.caches import BodyCaches
     from hotswap.config.backends import Backend
 
 
@@ -74,6 +74,16 @@ class Reply(Protocol):
     def close(self) -> None: ...
 
 
+class WireCache(Protocol):
+    """A wire adapter's cache: bounded (`size` within the budget it was given), and what
+    the router's status shows of it (merged into `body_caches`)."""
+
+    @property
+    def size(self) -> int: ...
+
+    def snapshot(self) -> dict[str, int]: ...
+
+
 class WireAdapter(Protocol):
     """One upstream protocol (see the module doc), and what the rest of hotswap asks of it
     instead of spelling wire names: whether its backends count tokens themselves
@@ -85,13 +95,17 @@ class WireAdapter(Protocol):
     models_path: str  # GET this (below the base URL) lists the backend's models
     live_probe: bool  # `doctor --live` knows how to send this wire a tiny request
 
+    def new_cache(self, budget_bytes: int) -> WireCache | None:
+        """What this wire keeps between one router's requests (None: nothing)."""
+        ...
+
     def prepare(
         self,
         backend: Backend,
         path_qs: str,
         body: bytes,
         headers: CIMultiDict[str],
-        caches: BodyCaches | None = None,
+        cache: Any = None,  # what new_cache made, for this router
     ) -> Outgoing: ...
 
     def reply(self, backend: Backend, reply: Reply, stream: bool) -> Reply: ...

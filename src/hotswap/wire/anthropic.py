@@ -10,7 +10,6 @@ from hotswap.wire import Outgoing, Reply
 if TYPE_CHECKING:
     from multidict import CIMultiDict
 
-    from hotswap.body.caches import BodyCaches
     from hotswap.config.backends import Backend
 
 
@@ -20,13 +19,16 @@ class AnthropicWire:
     models_path = "/v1/models"
     live_probe = True
 
+    def new_cache(self, budget_bytes: int) -> None:
+        return None  # bytes through: nothing to keep
+
     def prepare(
         self,
         backend: Backend,
         path_qs: str,
         body: bytes,
         headers: CIMultiDict[str],
-        caches: BodyCaches | None = None,
+        cache: None = None,
     ) -> Outgoing:
         return Outgoing(path_qs, body, headers)
 

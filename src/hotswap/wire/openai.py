@@ -22,7 +22,6 @@ from hotswap.wire.openai_spans import ChatBytes, ChatTranslations, chat_bytes
 from hotswap.wire.openai_stream import BrokenStream, ChatStreamTranslator
 
 if TYPE_CHECKING:
-    from hotswap.body.caches import BodyCaches
     from hotswap.config.backends import Backend
 
 CHAT_PATH = "/chat/completions"
@@ -45,16 +44,16 @@ def chat_path(backend: Backend, model: str) -> str:
     return f"/openai/deployments/{deployment}{CHAT_PATH}?api-version={version}"
 
 
-def translate(body: bytes, backend: Backend, caches: BodyCaches | None) -> ChatBytes:
+def translate(body: bytes, backend: Backend, cache: ChatTranslations | None) -> ChatBytes:
     """Anthropic request bytes as Chat Completions bytes: span by span, each span's
-    translation kept in the router's caches (openai_spans); the whole body through the
-    reference translation when that pass cannot take it."""
+    translation kept in the adapter's cache for this router (openai_spans); the whole body
+    through the reference translation when that pass cannot take it."""
     quirks = backend.quirks
     options = {
         "max_completion_tokens": quirks.max_completion_tokens,
         "reasoning_effort": quirks.reasoning_effort,
     }
-    memo = caches.translated if caches is not None else ChatTranslations(0)
+    memo = cache if cache is not None else ChatTranslations(0)
     try:
         return chat_bytes(body, memo, **options)
     except (msgspec.DecodeError, RecursionError):  # DecodeError: ValidationError too
@@ -78,20 +77,24 @@ class OpenAIAdapter:
     models_path = "/models"
     live_probe = False
 
+    def new_cache(self, budget_bytes: int) -> ChatTranslations:
+        """Each message's translation by its bytes, and the last requests' cuts."""
+        return ChatTranslations(budget_bytes)
+
     def prepare(
         self,
         backend: Backend,
         path_qs: str,
         body: bytes,
         headers: CIMultiDict[str],
-        caches: BodyCaches | None = None,
+        cache: ChatTranslations | None = None,
     ) -> Outgoing:
         path = path_qs.split("?", 1)[0]
         if not path.rstrip("/").endswith("/v1/messages"):
             # count_tokens has no Chat Completions form (the router answers an estimate
             # when this backend is the active one); never a billed completion instead.
             raise UpstreamError(backend.name, f"no {path} on the openai wire")
-        chat = translate(body, backend, caches)
+        chat = translate(body, backend, cache)
         for name in _DROP_HEADERS:
             headers.popall(name, None)
         headers["Content-Type"] = "application/json"

@@ -5,7 +5,7 @@ two. Translating the whole body each time (decode it all, walk it, encode it all
 as much as everything else the router does for a request. Here the body is cut once into
 raw spans (one msgspec pass: the top-level keys translation reads, each message, `system`,
 `tools`), and each span is translated on its own into the JSON it becomes, kept by its
-bytes in ChatTranslations (a router's, in its BodyCaches): the next request of the
+bytes in ChatTranslations (the openai adapter's cache for one router): the next request of the
 conversation translates only its new turns and copies the rest.
 
 The translation of a span is openai_request's, the reference (to_chat_request): the same
@@ -101,6 +101,10 @@ class ChatTranslations:
     @property
     def size(self) -> int:
         return self.cuts.size + self.messages.size + self.system.size + self.tools.size
+
+    def snapshot(self) -> dict[str, int]:
+        """What the router's status shows of it (in `body_caches`)."""
+        return {"translated_messages": len(self.messages)}
 
 
 class ChatBytes(NamedTuple):
