@@ -26,6 +26,7 @@ from hotswap.sessions.registry import (
     serve_router,
     status_at,
 )
+from hotswap.sessions.spellings import EITHER_FLAG, session_or_port, translate
 
 EXIT_USAGE = 2
 EXIT_PROBLEM = 1  # `backend`: the mode file cannot be read or names no backend
@@ -109,9 +110,13 @@ def resolve_targets(
     session_id: str | None = None,
     port: int | None = None,
     all_sessions: bool = False,
+    either: str | None = None,
 ) -> list[Target]:
-    """Explicit flags first, then HOTSWAP_SESSION, then ANTHROPIC_BASE_URL's port, then global."""
+    """Explicit flags first, then HOTSWAP_SESSION, then ANTHROPIC_BASE_URL's port, then global.
+    `either` is `-Session N`'s N: a port or a session id (spellings.session_or_port)."""
     sessions_dir = config.sessions_dir
+    if either is not None:
+        session_id, port = session_or_port(sessions_dir, either)
     if all_sessions:
         live = [s for s, alive in list_sessions(sessions_dir) if alive]
         if not live:
@@ -127,6 +132,7 @@ def resolve_targets(
     found = find(sessions_dir, session_id=session_id, port=port)
     if found is None:
         what = f"id {session_id}" if session_id is not None else f"port {port}"
+        what = what if either is None else f"port or id {either}"
         if not explicit and session_id is None:
             return [_global_target(config)]  # ANTHROPIC_BASE_URL points at `hotswap serve`
         raise SwitchError(f"no session with {what}; see `sessions`")
@@ -135,7 +141,8 @@ def resolve_targets(
 
 def switch(config: Config, name: str, targets: list[Target], model: str | None = None) -> list[str]:
     """Point every target at backend `name` (and `model`, for every request); one line per
-    target, and the warnings it deserves (printed to stderr: `warning:` or `note:` lines)."""
+    target, and the warnings it deserves (printed to stderr: `warning:` or `note:` lines).
+    Blocking: it asks each target's router for its status (from an event loop, a thread)."""
     backend = config.resolve(name)
     if backend is None:
         raise SwitchError(config.unknown_backend(name))
@@ -206,6 +213,7 @@ class _Args:
     session_id: str | None = None
     port: int | None = None
     all_sessions = False
+    either: str | None = None
     model: str | None = None
 
     def __init__(self, name: str | None) -> None:
@@ -218,7 +226,7 @@ def _parse(
     """The arguments; argparse only for flags, help, or a usage error."""
     if not any(a.startswith("-") for a in argv) and len(argv) == int(positional):
         return _Args(argv[0] if argv else None)
-    return build().parse_args(argv)
+    return build().parse_args(translate(argv))
 
 
 def _parser(prog: str, description: str, *examples: str) -> argparse.ArgumentParser:
@@ -240,6 +248,15 @@ def _add_target_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--all", "-a", dest="all_sessions", action="store_true", help="every live session"
     )
+    _add_either_flag(group)
+
+
+def _add_either_flag(group: argparse._MutuallyExclusiveGroup) -> None:
+    """`-Session N` (spellings.py): N a port or a session id. Hidden from --help, which
+    shows hotswap's flags; the README's "Coming from deepclaude" names it."""
+    import argparse
+
+    group.add_argument(EITHER_FLAG, dest="either", help=argparse.SUPPRESS)
 
 
 def _add_model_flag(parser: argparse.ArgumentParser) -> None:
@@ -250,7 +267,11 @@ def _add_model_flag(parser: argparse.ArgumentParser) -> None:
 
 def _targets(config: Config, args: _Args | argparse.Namespace) -> list[Target]:
     return resolve_targets(
-        config, session_id=args.session_id, port=args.port, all_sessions=args.all_sessions
+        config,
+        session_id=args.session_id,
+        port=args.port,
+        all_sessions=args.all_sessions,
+        either=args.either,
     )
 
 
@@ -358,8 +379,16 @@ def router_note(status: dict[str, object]) -> str:
 def cmd_sessions(config: Config, argv: list[str], prog: str) -> int:
     parser = _parser(prog, "List hotswap sessions.", "", "--json")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
-    args = parser.parse_args(argv)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--all", "-a", action="store_true", help="every session (the default)")
+    _add_either_flag(group)
+    args = parser.parse_args(translate(argv))
     rows = session_rows(config)
+    if args.either is not None:
+        session_id, port = session_or_port(config.sessions_dir, args.either)
+        rows = [r for r in rows if r["port"] == port or str(r["id"]).startswith(session_id or "-")]
+        if not rows:
+            raise SwitchError(f"no session with port or id {args.either}; see `sessions`")
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
