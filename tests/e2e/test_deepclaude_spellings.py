@@ -4,6 +4,7 @@ live `hotswap run` sessions: `ds -All`, `ds -Session PORT`, `ant -session ID`, i
 from __future__ import annotations
 
 import json
+import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -85,3 +86,24 @@ def test_an_unknown_session_is_an_error_not_a_guess(
     assert done.returncode == 2
     assert done.stderr == "Error: no session with port or id 1; see `sessions`\n"
     assert [_backend(env, run) for run in two] == ["anthropic", "anthropic"]
+
+
+def test_a_deepclaude_curl_line_switches_one_live_session(
+    env: dict[str, str], two: tuple[Run, Run]
+) -> None:
+    first, _ = two
+    base = first.env["ANTHROPIC_BASE_URL"]  # what `!curl` inside the session sees
+    form = urllib.request.Request(f"{base}/_proxy/mode", data=b"backend=ds", method="POST")
+    with urllib.request.urlopen(form, timeout=10) as resp:
+        assert json.loads(resp.read()) | {"mode_file": ""} == {
+            "mode": "deepseek",
+            "previous": "anthropic",
+            "model": None,
+            "mode_file": "",
+            "warning": "DEEPSEEK_API_KEY is not set where this router runs",
+        }
+    assert [_backend(env, run) for run in two] == ["deepseek", "anthropic"]
+    with urllib.request.urlopen(f"{base}/_router/status", timeout=10) as resp:
+        status = json.loads(resp.read())
+    assert status["mode"] == "deepseek" and str(status["port"]) == _port(first)
+    assert status["session"] == first.env["HOTSWAP_SESSION"]

@@ -17,6 +17,7 @@ from hotswap.errors import HotswapError, InternalError, RequestError
 from hotswap.jsoncodec import dump_json
 from hotswap.ledger.route import handle_cost
 from hotswap.redact import LogRedaction
+from hotswap.router import deepclaude
 from hotswap.router.estimate import handle_count_tokens
 from hotswap.router.inbound import (
     CONNECTIONS,
@@ -138,7 +139,8 @@ async def handle_unknown(request: web.Request) -> web.Response:
     raise RequestError(
         f"hotswap: no route for {request.method} {request.path}; the router serves "
         "POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models, "
-        "GET /_hotswap/status and GET /_hotswap/cost",
+        "GET /_hotswap/status and GET /_hotswap/cost (and deepclaude's /_proxy/mode, "
+        "/_proxy/status, /_proxy/cost, /_router/status)",
         status=404,
     )
 
@@ -156,6 +158,7 @@ def make_app(state: RouterState, guard: Guard | None = None) -> web.Application:
     app.router.add_get("/v1/models", handle_models)
     app.router.add_get("/_hotswap/status", handle_status)
     app.router.add_get("/_hotswap/cost", handle_cost)
+    deepclaude.add_routes(app.router)  # /_proxy/*, /_router/status: deepclaude's names
     app.router.add_route("*", "/{tail:.*}", handle_unknown)
     app.cleanup_ctx.append(_upstream_ctx)
     app.cleanup_ctx.append(_log_redaction_ctx)

@@ -42,6 +42,8 @@ class SwitchError(Exception):
 if TYPE_CHECKING:
     import argparse
 
+    from hotswap.config.backends import Backend
+
 
 class Target(NamedTuple):
     """One mode file to read or write, and how to name it to the user."""
@@ -139,15 +141,22 @@ def resolve_targets(
     return [session_target(config, *found)]
 
 
-def switch(config: Config, name: str, targets: list[Target], model: str | None = None) -> list[str]:
-    """Point every target at backend `name` (and `model`, for every request); one line per
-    target, and the warnings it deserves (printed to stderr: `warning:` or `note:` lines).
-    Blocking: it asks each target's router for its status (from an event loop, a thread)."""
+def checked_backend(config: Config, name: str, model: str | None = None) -> Backend:
+    """The backend a switch to `name` (and `model`) points at: every switch checks here,
+    a command or a router's POST /_proxy/mode. SwitchError names what is wrong."""
     backend = config.resolve(name)
     if backend is None:
         raise SwitchError(config.unknown_backend(name))
     if model is not None and (not model.strip() or len(model.split()) != 1 or "#" in model):
         raise SwitchError(f"invalid model name {model!r}: one word, no '#'")
+    return backend
+
+
+def switch(config: Config, name: str, targets: list[Target], model: str | None = None) -> list[str]:
+    """Point every target at backend `name` (and `model`, for every request); one line per
+    target, and the warnings it deserves (printed to stderr: `warning:` or `note:` lines).
+    Blocking: it asks each target's router for its status."""
+    backend = checked_backend(config, name, model)
     after = f"{backend.name} {model}" if model else backend.name
     statuses = [target.router(config) for target in targets]
     for target, status in zip(targets, statuses, strict=True):
