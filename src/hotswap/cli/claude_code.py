@@ -6,9 +6,10 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Mapping
 from typing import NamedTuple
+
+from hotswap.osdeps import is_windows
 
 VERSION_TIMEOUT_S = 10.0  # a cold start of the native binary can take a few seconds
 
@@ -49,7 +50,7 @@ def run_version(path: str, env: dict[str, str], timeout_s: float) -> tuple[str |
     """(first line of `claude --version`, None) or (None, why). The whole process group is
     killed on a timeout, so a hung child cannot keep its output pipe (and us) open."""
     extra: dict[str, object] = {}
-    if sys.platform != "win32":
+    if not is_windows():
         extra["start_new_session"] = True
     try:
         proc = subprocess.Popen(
@@ -78,7 +79,7 @@ def run_version(path: str, env: dict[str, str], timeout_s: float) -> tuple[str |
 
 def _kill(proc: subprocess.Popen[str]) -> None:
     with contextlib.suppress(OSError):
-        if sys.platform == "win32":
+        if is_windows():
             proc.kill()
         else:
             os.killpg(proc.pid, signal.SIGKILL)

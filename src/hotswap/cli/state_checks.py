@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from pathlib import Path
 
 from hotswap.cli.checks import FAIL, OK, WARN, Check
 from hotswap.config.loading import Config
+from hotswap.osdeps import checks_file_modes
 from hotswap.sessions.modefile import read_mode, split_mode
 from hotswap.sessions.registry import list_sessions
 
@@ -53,7 +53,7 @@ def check_state_dir(config: Config, fix: bool) -> list[Check]:
     if not os.access(root, os.W_OK | os.X_OK):
         why = f"{root} is not writable by you"
         return [Check("state directory", FAIL, why, f"chown -R $USER {root} && chmod 700 {root}")]
-    if sys.platform == "win32":
+    if not checks_file_modes():  # Windows: private by the profile folder's ACL
         return [Check("state directory", OK, f"{root} (writable)")]
     loose, foreign = _problems(root)
     checks = []

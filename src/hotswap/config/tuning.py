@@ -9,8 +9,9 @@ import asyncio
 import contextlib
 import ctypes
 import gc
-import sys
 from collections.abc import Iterator
+
+from hotswap.osdeps import has_glibc_heap
 
 GC_GEN0_THRESHOLD = 50_000
 # glibc mallopt parameters (malloc.h) and the values set for them.
@@ -26,6 +27,8 @@ def tune_process() -> None:
 
 
 def install_uvloop() -> None:
+    """uvloop where installed (never on Windows: the package depends on it only elsewhere,
+    and asyncio's Proactor loop serves there)."""
     try:
         import uvloop
     except ImportError:
@@ -52,8 +55,8 @@ def tune_malloc() -> bool:
     come from the heap, and up to 64 MB of free heap is kept: the resident size stays
     near its peak instead of dropping between requests.
 
-    glibc only (Linux); elsewhere nothing is changed. True when applied."""
-    if not sys.platform.startswith("linux"):
+    glibc only (Linux); elsewhere (macOS, Windows) nothing is changed. True when applied."""
+    if not has_glibc_heap():
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt
@@ -71,8 +74,9 @@ TRIM_IDLE_S = 2.0  # how long the router must have been idle (a tool loop rarely
 def trim_malloc() -> bool:
     """Give the heap's free memory back to the kernel (glibc's malloc_trim): tune_malloc
     keeps up to 64 MB of it, and fragmentation keeps more, so after a burst of large
-    requests the resident size would stay near its peak. True when it ran."""
-    if not sys.platform.startswith("linux"):
+    requests the resident size would stay near its peak. True when it ran (never off
+    glibc: macOS, Windows)."""
+    if not has_glibc_heap():
         return False
     try:
         return bool(ctypes.CDLL(None).malloc_trim(0))

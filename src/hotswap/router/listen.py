@@ -41,6 +41,7 @@ def _address(host: str, port: int) -> tuple[int, tuple[str, int]]:
 
 
 def _windows() -> bool:
-    import sys
+    """SO_REUSEADDR on Windows lets a second socket take a port already bound: never."""
+    from hotswap.osdeps import is_windows
 
-    return sys.platform == "win32"
+    return is_windows()

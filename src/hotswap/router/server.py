@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 import socket
 import sys
 from pathlib import Path
@@ -14,6 +12,7 @@ from hotswap.config.loading import Config
 from hotswap.config.tuning import tune_process
 from hotswap.errors import ConfigError
 from hotswap.ledger.attach import close_ledger, open_ledger
+from hotswap.osdeps import on_signals, stop_signals
 from hotswap.router.app import Guard, RunningRouter, is_loopback_host, start_router
 from hotswap.router.listen import listen
 from hotswap.router.state import RouterState
@@ -74,16 +73,14 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 class _Signals:
-    """SIGINT/SIGTERM: the first stops gracefully, a second one cuts what is left."""
+    """SIGINT/SIGTERM (Windows: Ctrl-C/Ctrl-Break): the first stops gracefully, a second
+    one cuts what is left."""
 
     def __init__(self) -> None:
         self.first, self.second = asyncio.Event(), asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError):
-                loop.add_signal_handler(sig, self._got)
+        on_signals(asyncio.get_running_loop(), stop_signals(), self._got)
 
-    def _got(self) -> None:
+    def _got(self, _signum: int = 0) -> None:
         (self.second if self.first.is_set() else self.first).set()
 
 

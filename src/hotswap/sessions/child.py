@@ -1,9 +1,10 @@
 """Claude Code as hotswap's child process, started without importing `subprocess`.
 
 `subprocess` brings threading, locale and re: several ms that Claude Code's start would
-wait for. On POSIX the child is made by fork + execve (no threads exist yet); elsewhere by
-subprocess.Popen. On Linux the child asks for SIGTERM when hotswap dies (PR_SET_PDEATHSIG),
-so a killed hotswap does not leave Claude Code talking to a router that is gone.
+wait for. On POSIX the child is made by fork + execve (no threads exist yet); on Windows
+(osdeps.can_fork) by subprocess.Popen. On Linux the child asks for SIGTERM when hotswap
+dies (PR_SET_PDEATHSIG), so a killed hotswap does not leave Claude Code talking to a
+router that is gone (elsewhere it may: its requests then fail to connect).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import signal
 import sys
 from collections.abc import Callable
 from typing import Protocol
+
+from hotswap.osdeps import can_fork, is_linux
 
 
 class Child(Protocol):
@@ -44,7 +47,7 @@ def spawn(argv: list[str], env: dict[str, str]) -> Child:
     """Start argv[0] (a path) with `env`; stdin, stdout and stderr are hotswap's."""
     sys.stdout.flush()
     sys.stderr.flush()
-    if not hasattr(os, "fork"):
+    if not can_fork():
         import subprocess
 
         return subprocess.Popen(argv, env=env)
@@ -70,7 +73,7 @@ def forward(child: Child, sig: int) -> None:
 
 def _pdeathsig() -> Callable[[], object] | None:
     """libc's prctl, loaded in the parent: the child only makes the call before its exec."""
-    if not sys.platform.startswith("linux"):
+    if not is_linux():
         return None
     try:
         import ctypes

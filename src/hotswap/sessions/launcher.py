@@ -20,6 +20,7 @@ from typing import Any
 from hotswap.config.backends import PLACEHOLDER_TOKEN
 from hotswap.config.loading import DEFAULT_PORT, Config
 from hotswap.errors import ConfigError
+from hotswap.osdeps import forwarded_signals, is_windows
 from hotswap.router.listen import listen
 from hotswap.sessions.child import Child, forward, spawn
 from hotswap.sessions.modefile import write_mode
@@ -182,7 +183,7 @@ def statusline_command() -> str:
         parts = [str(script.resolve()), "statusline"]
     else:
         parts = [sys.executable, "-m", "hotswap", "statusline"]
-    if sys.platform == "win32":
+    if is_windows():  # double quotes keep a path's backslashes (in cmd and Git Bash alike)
         return " ".join(f'"{p}"' for p in parts)
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -273,11 +274,11 @@ def _register(config: Config, session_id: str, backend: str, port: int) -> Sessi
 def _launch(argv: list[str], env: dict[str, str]) -> Child:
     child = spawn(argv, env)
     # Ctrl-C reaches Claude Code from the terminal itself; hotswap waits for it to exit.
-    # SIGTERM and SIGHUP are passed on, already while the router loads.
+    # SIGTERM and SIGHUP are passed on, already while the router loads (osdeps: none on
+    # Windows, whose console signals reach Claude Code directly).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if sig is not None:
-            signal.signal(sig, lambda signum, _frame: forward(child, signum))
+    for name in forwarded_signals():
+        signal.signal(getattr(signal, name), lambda signum, _frame: forward(child, signum))
     return child
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import sys
 import time
 from pathlib import Path
+
+from hotswap.osdeps import is_linux
 
 MAX_MODE_BYTES = 256
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -122,7 +123,7 @@ def local_filesystem(path: Path) -> bool:
     """Linux: the file system holding `path` (or its nearest existing folder) is one of
     LOCAL_FILESYSTEMS, by /proc/self/mountinfo. False elsewhere, and whenever unsure
     (including a folder on the way that cannot be looked into)."""
-    if not sys.platform.startswith("linux"):
+    if not is_linux():
         return False
     try:
         existing = next((p for p in (path, *path.parents) if p.exists()), path)

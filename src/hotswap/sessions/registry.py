@@ -12,11 +12,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import NamedTuple
 
+from hotswap.osdeps import is_linux, pid_alive, process_start_time
 from hotswap.sessions.modefile import make_private_dir, write_private
 
 RECORD = "session.json"
@@ -90,46 +90,10 @@ def load(path: Path) -> Session | None:
         return None
 
 
-def process_start_time(pid: int) -> str:
-    """An identifier of when `pid` started ('' where unknown): /proc on Linux."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[-1].split()[19]
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    if sys.platform == "win32":
-        return _win_pid_alive(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _win_pid_alive(pid: int) -> bool:
-    import ctypes
-
-    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
-    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
-    if not handle:
-        return False
-    code = ctypes.c_ulong()
-    kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-    kernel32.CloseHandle(handle)
-    return code.value == 259  # STILL_ACTIVE
-
-
 def is_alive(session: Session) -> bool:
     if not pid_alive(session.pid):
         return False
-    if session.pid_start and sys.platform.startswith("linux"):
+    if session.pid_start and is_linux():
         return process_start_time(session.pid) == session.pid_start
     return True
 
@@ -210,7 +174,7 @@ def serve_router(state_dir: Path) -> dict[str, object] | None:
         return None
     if not pid_alive(pid):
         return None
-    if started and sys.platform.startswith("linux") and process_start_time(pid) != started:
+    if started and is_linux() and process_start_time(pid) != started:
         return None
     return data if isinstance(data, dict) else None
 

@@ -7,18 +7,17 @@ module (which imports aiohttp) serves on that socket until Claude Code exits.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import logging
 import logging.handlers
 import os
-import signal
 import socket
 from pathlib import Path
 
 from hotswap.config.loading import Config
 from hotswap.config.tuning import tune_process
 from hotswap.ledger.attach import close_ledger, open_ledger
+from hotswap.osdeps import forwarded_signals, on_signals
 from hotswap.router.app import Guard, start_router
 from hotswap.router.state import RouterState
 from hotswap.sessions.child import Child, forward, wait_exit_code
@@ -49,11 +48,8 @@ async def _serve(config: Config, session: Session, sock: socket.socket, proc: Ch
         await close_ledger(ledger)
         raise
     loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError):
-        loop.add_signal_handler(signal.SIGINT, lambda: None)  # Claude Code's to handle
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        with contextlib.suppress(NotImplementedError, AttributeError):
-            loop.add_signal_handler(sig, forward, proc, sig)
+    on_signals(loop, ("SIGINT",), lambda _sig: None)  # Ctrl-C is Claude Code's to handle
+    on_signals(loop, forwarded_signals(), lambda sig: forward(proc, sig))
     keeper = asyncio.create_task(keep_registered(config, session))
     try:
         code = await asyncio.to_thread(proc.wait)
