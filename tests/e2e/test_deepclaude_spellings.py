@@ -82,9 +82,9 @@ def test_sessions_takes_the_same_spellings(env: dict[str, str], two: tuple[Run, 
 def test_an_unknown_session_is_an_error_not_a_guess(
     env: dict[str, str], two: tuple[Run, Run]
 ) -> None:
-    done = cmd(env, "ds", "-Session", "1")
+    done = cmd(env, "ds", "-Session", "99999")  # no port, and longer than any id
     assert done.returncode == 2
-    assert done.stderr == "Error: no session with port or id 1; see `sessions`\n"
+    assert done.stderr == "Error: no session with port or id 99999; see `sessions`\n"
     assert [_backend(env, run) for run in two] == ["anthropic", "anthropic"]
 
 
