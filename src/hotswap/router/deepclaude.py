@@ -28,7 +28,6 @@ from hotswap.errors import RequestError
 from hotswap.ledger.queries import CostLine
 from hotswap.ledger.usage import CostQuery, cost_lines
 from hotswap.router.proxy import STATE, read_body
-from hotswap.sessions.modefile import write_mode
 from hotswap.sessions.switch import SwitchError, checked_backend
 
 MAX_MODE_BODY_BYTES = 4096  # `backend=deepseek` is 16; deepclaude took 1 KB
@@ -62,8 +61,9 @@ def parse_mode_body(raw: bytes, content_type: str) -> tuple[str, str | None]:
 
 
 async def handle_mode(request: web.Request) -> web.Response:
-    """Switch this router's mode file exactly as `hotswap use` does: the same check
-    (switch.checked_backend) and the same atomic write (modefile.write_mode)."""
+    """Switch this router's mode exactly as `hotswap use` does: the same check
+    (switch.checked_backend), written through the router's mode store (seams.ModeStore:
+    for a session or `serve`, the mode file, atomically by modefile.write_mode)."""
     state = request.app[STATE]
     raw = await read_body(request, MAX_MODE_BODY_BYTES)
     try:
@@ -73,8 +73,9 @@ async def handle_mode(request: web.Request) -> web.Response:
         raise RequestError(f"{_USAGE} ({exc})", status=400) from None
     except SwitchError as exc:
         raise RequestError(f"hotswap: {exc}", status=400) from None
-    previous = state.active().backend.name
-    await asyncio.to_thread(write_mode, state.mode_file, backend.name, model)
+    previous = state.read_mode().backend.name
+    mode = f"{backend.name} {model}" if model else backend.name  # as ModeStore.read gives it
+    await asyncio.to_thread(state.modes.write, mode)
     answer: dict[str, Any] = {
         "mode": backend.name,
         "previous": previous,

@@ -20,7 +20,7 @@ from typing import Any
 from hotswap.config.backends import PLACEHOLDER_TOKEN
 from hotswap.config.loading import DEFAULT_PORT, Config
 from hotswap.errors import ConfigError
-from hotswap.osdeps import forwarded_signals, is_windows
+from hotswap.osdeps import forwarded_signals, is_windows, process_start_time
 from hotswap.router.listen import listen
 from hotswap.sessions.child import Child, forward, spawn
 from hotswap.sessions.modefile import write_mode
@@ -31,7 +31,6 @@ from hotswap.sessions.registry import (
     list_sessions,
     new_secret,
     new_session_id,
-    process_start_time,
     register,
     remove,
     serve_router,
