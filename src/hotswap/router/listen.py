@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import socket
 
+from hotswap.osdeps import is_windows
+
 BACKLOG = 128
 
 
@@ -16,7 +18,8 @@ def listen(host: str, port: int) -> socket.socket:
     family, address = _address(host, port)
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        if hasattr(socket, "SO_REUSEADDR") and not _windows():
+        # On Windows SO_REUSEADDR lets a second socket take a port already bound: never.
+        if hasattr(socket, "SO_REUSEADDR") and not is_windows():
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
         sock.listen(BACKLOG)
@@ -38,10 +41,3 @@ def _address(host: str, port: int) -> tuple[int, tuple[str, int]]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     family, _, _, _, address = infos[0]
     return family, (str(address[0]), int(address[1]))
-
-
-def _windows() -> bool:
-    """SO_REUSEADDR on Windows lets a second socket take a port already bound: never."""
-    from hotswap.osdeps import is_windows
-
-    return is_windows()
