@@ -153,6 +153,17 @@ class UpstreamStreamError(UpstreamError):
     pass
 
 
+class RouterBusyError(HotswapError):
+    """The router's budget for request bodies in flight stayed spent while this request
+    waited: a 529 with `retry-after`, which Claude Code and the SDKs retry."""
+
+    status = 529
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class InternalError(HotswapError):
     """A bug in hotswap. The message names only the exception type: its text could hold
     request data."""

@@ -23,6 +23,8 @@ class RouterSettings(NamedTuple):
 
     max_body_bytes: int = 32 * MB
     cache_bytes: int = 32 * MB  # the body caches' budget (body/caches.py)
+    body_budget_bytes: int = 256 * MB  # request bodies in flight, decoded (router/intake.py)
+    body_wait_s: float = 20.0  # how long a request waits for that budget before a 529
     connect_timeout_s: float = 10.0
     first_byte_timeout_s: float = 120.0
     idle_timeout_s: float = 300.0
@@ -72,6 +74,8 @@ DAY_S = 86400.0
 _ROUTER_KEYS: dict[str, tuple[str, Callable[[Any], Any], float]] = {
     "max_body_mb": ("max_body_bytes", lambda v: int(float(v) * MB), 4096),
     "cache_mb": ("cache_bytes", lambda v: int(float(v) * MB), 65536),
+    "body_budget_mb": ("body_budget_bytes", lambda v: int(float(v) * MB), 1_048_576),
+    "body_wait_s": ("body_wait_s", float, 3600),
     "connect_timeout_s": ("connect_timeout_s", float, DAY_S),
     "first_byte_timeout_s": ("first_byte_timeout_s", float, DAY_S),
     "idle_timeout_s": ("idle_timeout_s", float, DAY_S),

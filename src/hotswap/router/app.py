@@ -26,6 +26,7 @@ from hotswap.router.inbound import (
     Limits,
     make_inbound_middleware,
 )
+from hotswap.router.intake import BUDGET, BodyBudget
 from hotswap.router.listen import listen
 from hotswap.router.models import handle_models
 from hotswap.router.proxy import STATE, UPSTREAM, error_response, handle_messages
@@ -151,7 +152,9 @@ def make_app(state: RouterState, guard: Guard | None = None) -> web.Application:
     app = web.Application(middlewares=middlewares)
     app[STATE] = state
     state.redactor.add(guard.secret)
-    app[CONNECTIONS] = Connections(Limits.of(state.config.router), secret=guard.secret)
+    settings = state.config.router
+    app[CONNECTIONS] = Connections(Limits.of(settings), secret=guard.secret)
+    app[BUDGET] = BodyBudget(settings.body_budget_bytes, settings.body_wait_s)
     app[UPSTREAM] = Upstream(state.config.router)
     app.router.add_post("/v1/messages", handle_messages)
     app.router.add_post("/v1/messages/count_tokens", handle_count_tokens)

@@ -11,7 +11,8 @@ from typing import Any
 from aiohttp import web
 
 from hotswap.body import parse_whole
-from hotswap.router.proxy import STATE, handle_messages, read_body
+from hotswap.router.intake import read_body
+from hotswap.router.proxy import STATE, handle_messages
 from hotswap.wire.registry import adapter_for
 
 CHARS_PER_TOKEN = 4  # English and code, roughly; a tokenizer would need the model's own

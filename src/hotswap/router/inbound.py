@@ -9,7 +9,9 @@ session secret. Here, per router (`[router]` in the config):
                          is closed
     body_timeout_s       a request body must arrive within this, plus 1 s per MB received
     max_connections      at the cap, the oldest connection not in a request makes room for
-                         a new one; when every one is in a request, the new one gets a 503
+                         a new one, else the one whose request body has waited longest for
+                         its next byte; when every one is in a request whose body has
+                         arrived, the new one gets a 503 (then its connection closes)
 
 A connection whose first request line has no session secret in its path gets a 401 and is
 closed as soon as that line is read. A request the guard refuses (no session secret, a
@@ -24,19 +26,22 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from aiohttp import web
+from aiohttp import StreamReader, web
 from aiohttp.typedefs import Middleware
 
 from hotswap.config.loading import MB, RouterSettings
 from hotswap.errors import ERROR_TYPES, error_body
+from hotswap.router.intake import SHARE, Share, release_hold
 
 log = logging.getLogger("hotswap")
 
 MAX_REQUEST_LINE = 8190  # aiohttp's max_line_size: a longer line is its 400 anyway
+REFUSED_LINGER_S = 1.0  # a refused connection's request is read (and dropped) this long
 NO_SECRET_MESSAGE = (
     "hotswap: this router belongs to another session (missing or wrong session secret in "
     "ANTHROPIC_BASE_URL)"
@@ -74,10 +79,14 @@ class Connection(web.RequestHandler):
         self.conns = conns
         self.requests_seen = 0
         self.in_request = False
+        self.last_data_at = time.monotonic()
+        self.body: StreamReader | None = None  # the request's, while in a request
+        self.share: Share | None = None
         # The first request line, until it is complete: checked for the session secret.
         self.first_line: bytes | None = b"" if conns.secret is not None else None
 
     def data_received(self, data: bytes) -> None:
+        self.last_data_at = time.monotonic()
         if self.first_line is not None:
             line = self.first_line + data[:MAX_REQUEST_LINE]
             self.first_line = line
@@ -94,6 +103,11 @@ class Connection(web.RequestHandler):
         if self.transport is not None:
             self.transport.write(_raw_response(401, "authentication_error", NO_SECRET_MESSAGE))
         self.force_close()
+
+    def awaits_body(self) -> bool:
+        """In a request whose body has not all arrived, and not queued for the budget."""
+        queued = self.share is not None and self.share.queued
+        return self.body is not None and not self.body.is_eof() and not queued
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -161,11 +175,18 @@ class Connections:
         if len(live) < self.limits.max_connections:
             return True
         victim = next((c for c in live if not c.in_request), None)
-        if victim is None:
+        if victim is not None:
+            log.info("closed an idle connection to make room (max_connections)")
+            victim.force_close()
+            return True
+        stalled = [c for c in live if c.awaits_body()]
+        if not stalled:
             log.warning("refused a connection: %d in requests", len(live))
             return False
-        log.info("closed an idle connection to make room (max_connections)")
-        victim.force_close()
+        victim = min(stalled, key=lambda c: c.last_data_at)
+        log.info("closed a connection whose request body stalled, to make room")
+        assert victim.transport is not None
+        victim.transport.abort()  # its handler is cancelled (handler_cancellation)
         return True
 
     def admits(self, line: bytes) -> bool:
@@ -196,11 +217,12 @@ class Connections:
             log.info("closed a connection that sent no request headers in time")
             conn.force_close()
 
-    def request_started(self, request: web.Request) -> None:
+    def request_started(self, request: web.Request, share: Share) -> None:
         conn = request.protocol
         if isinstance(conn, Connection):
             conn.requests_seen += 1
             conn.in_request = True
+            conn.body, conn.share = request.content, share
             timer = self.open.get(conn)
             if timer is not None:
                 timer.cancel()
@@ -211,16 +233,32 @@ class Connections:
         conn = request.protocol
         if isinstance(conn, Connection):
             conn.in_request = False
+            conn.body = conn.share = None
 
 
 class _Refuse(asyncio.Protocol):
-    """Over the cap with every connection busy: one 503, then close."""
+    """Over the cap with every connection busy: one 503, then close. What the client
+    sends meanwhile is read and dropped for a moment: closing a socket with unread data
+    resets it, and the client would see a reset instead of the 503."""
+
+    def __init__(self) -> None:
+        self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        out = cast(asyncio.WriteTransport, transport)  # uvloop's is no asyncio.Transport
         message = "hotswap: too many connections (max_connections)"
-        transport.write(_raw_response(503, "overloaded_error", message))
-        transport.close()
+        out.write(_raw_response(503, "overloaded_error", message))
+        self.timer = asyncio.get_running_loop().call_later(REFUSED_LINGER_S, out.close)
+
+    def data_received(self, data: bytes) -> None:
+        pass  # the request nobody will serve
+
+    def eof_received(self) -> bool:
+        return False  # the client is done: close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
 
 
 def _raw_response(status: int, error_type: str, message: str) -> bytes:
@@ -246,11 +284,14 @@ def make_inbound_middleware() -> Middleware:
         conns = request.app[CONNECTIONS]
         task = asyncio.current_task()
         assert task is not None
-        conns.request_started(request)
+        request[SHARE] = share = Share()  # the body budget's (intake.py)
+        conns.request_started(request, share)
         conns.in_flight.add(task)
-        watch = _BodyWatch(request, conns.limits)
+        watch = _BodyWatch(request, conns.limits, share)
         try:
             resp = await handler(request)
+            if request.content.exception() is not None:
+                resp.force_close()  # an unreadable body (intake.py): nothing more to read
             if resp.keep_alive is False and not resp.prepared:
                 await _send_and_close(request, resp)
             return resp
@@ -260,6 +301,7 @@ def make_inbound_middleware() -> Middleware:
             raise
         finally:
             watch.cancel()
+            release_hold(request)
             conns.in_flight.discard(task)
             conns.request_ended(request)
 
@@ -298,10 +340,11 @@ async def end_for_shutdown(request: web.Request) -> None:
 
 
 class _BodyWatch:
-    """Aborts the connection when the request body has not arrived within the limits."""
+    """Aborts the connection when the request body has not arrived within the limits
+    (the time it waits for the body budget, when it is read, does not count)."""
 
-    def __init__(self, request: web.Request, limits: Limits) -> None:
-        self.request, self.limits = request, limits
+    def __init__(self, request: web.Request, limits: Limits, share: Share) -> None:
+        self.request, self.limits, self.share = request, limits, share
         self.loop = asyncio.get_running_loop()
         self.start = self.loop.time()
         self.timer: asyncio.TimerHandle | None = None
@@ -317,6 +360,8 @@ class _BodyWatch:
         content = self.request.content
         if content.is_eof():
             return
+        if self.share.queued:  # waiting for the body budget (intake.py), not for the client
+            self.start = self.loop.time()
         if self.loop.time() < self.start + self.limits.body_allowance_s(content.total_bytes):
             self._schedule()
             return

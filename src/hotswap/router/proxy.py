@@ -29,7 +29,6 @@ from hotswap.errors import (
     ERROR_TYPES,
     HotswapError,
     NoBackendAvailableError,
-    RequestError,
     UpstreamTimeoutError,
     error_body,
     render_error,
@@ -39,6 +38,7 @@ from hotswap.router import exchange
 from hotswap.router.attempt import Attempt, Request, attempt
 from hotswap.router.fallback import Verdict, crosses_on_transient, plan
 from hotswap.router.flow import Exchange
+from hotswap.router.intake import read_body, release_hold
 from hotswap.router.relay import commit
 from hotswap.router.state import RouterState
 from hotswap.router.upstream import Upstream
@@ -76,6 +76,7 @@ async def route(
             ctx = ex.commit(result)
             if backend.name != ex.active.name:
                 note_fallback(ex, state)
+            release_hold(request)  # committed: its share of the body budget (intake.py)
             return await commit(request, ex, result, ctx, state)
         log.warning("%s failed (%s): %s", backend.name, result.verdict.value, result.reason)
         if result.verdict is Verdict.RETRY and not crosses_on_transient(state.config, backend):
@@ -95,23 +96,6 @@ async def receive(request: web.Request, state: RouterState) -> Exchange:
     return Exchange(req, choice.backend)
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
-    """The client's body, at most `limit` bytes (413 past it, before reading the rest)."""
-    if request.content_length is not None and request.content_length > limit:
-        raise RequestError(_too_large(request.content_length, limit), status=413)
-    chunks, size = [], 0
-    async for chunk in request.content.iter_any():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(_too_large(size, limit), status=413)
-    return b"".join(chunks)  # one chunk: that very object, no copy
-
-
-def _too_large(size: int, limit: int) -> str:
-    return f"hotswap: request body of {size} bytes exceeds the limit of {limit} bytes (max_body_mb)"
-
-
 def note_fallback(ex: Exchange, state: RouterState) -> None:
     """Step 4a: another backend than the active one answers; never unseen. If the active
     backend refused this session (credentials, credit), the switch is made sticky: written
@@ -129,7 +113,9 @@ def note_fallback(ex: Exchange, state: RouterState) -> None:
 def error_response(exc: HotswapError) -> web.Response:
     """One of hotswap's own errors, in Anthropic's error shape."""
     status, body = render_error(exc)
-    return web.Response(status=status, body=body, content_type="application/json")
+    retry = getattr(exc, "retry_after_s", None)  # RouterBusyError's
+    headers = {"retry-after": str(retry)} if retry is not None else None
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
 
 
 def give_up(ex: Exchange, state: RouterState) -> web.Response:
