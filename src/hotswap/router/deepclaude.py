@@ -27,7 +27,8 @@ from aiohttp import web
 from hotswap.errors import RequestError
 from hotswap.ledger.queries import CostLine
 from hotswap.ledger.usage import CostQuery, cost_lines
-from hotswap.router.proxy import STATE, read_body
+from hotswap.router.intake import read_body
+from hotswap.router.proxy import STATE
 from hotswap.sessions.switch import SwitchError, checked_backend
 
 MAX_MODE_BODY_BYTES = 4096  # `backend=deepseek` is 16; deepclaude took 1 KB
