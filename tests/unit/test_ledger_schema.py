@@ -45,10 +45,11 @@ def test_version_1_moves_forward_keeping_its_rows(tmp_path: Path) -> None:
 
 def _insert_as_version_1(conn: sqlite3.Connection, r: ExchangeRecord) -> None:
     """What an older hotswap wrote: a plain INSERT (no unique exchange id then)."""
-    marks = ", ".join("?" * len(rows.EXCHANGE_COLUMNS))
+    old = [c for c in rows.EXCHANGE_COLUMNS if c != "route"]  # `route`: migration 4
+    values = dict(zip(rows.EXCHANGE_COLUMNS, rows.exchange_row(r), strict=True))
+    marks = ", ".join("?" * len(old))
     cursor = conn.execute(
-        f"INSERT INTO exchanges ({', '.join(rows.EXCHANGE_COLUMNS)}) VALUES ({marks})",
-        rows.exchange_row(r),
+        f"INSERT INTO exchanges ({', '.join(old)}) VALUES ({marks})", [values[c] for c in old]
     )
     for a in rows.attempt_rows(r):
         marks = ", ".join("?" * len(rows.ATTEMPT_COLUMNS))

@@ -2,6 +2,9 @@
 
     body = RequestBody.parse(raw, caches)    # 400 (BadBody) for what is not a JSON object
     body.stream, body.model, body.size       # read without decoding the whole body
+    body.raw_value("tools")                  # a top-level value's JSON text, undecoded
+    body.new_turns_hold("image")             # a block type in the turns after the last
+                                             # assistant turn (the route classes read both)
     body.for_backend(backend, origins)       # the bytes to send: the client's own bytes when
                                              # no rule changes anything
     body.release()                           # committed: no other attempt will need it
@@ -32,6 +35,7 @@ from typing import Any
 import msgspec
 
 from hotswap.body.caches import BodyCaches
+from hotswap.body.lazy import new_turns_hold
 from hotswap.body.passes import rewrite_split
 from hotswap.body.split import NotAnObject, Split, split
 from hotswap.config.backends import Backend
@@ -96,6 +100,33 @@ class RequestBody:
         else:
             value = (self._parsed or {}).get("model")
         return value if isinstance(value, str) else None
+
+    def raw_value(self, key: str) -> bytes | None:
+        """A top-level value's JSON text as the client wrote it, undecoded (None: absent).
+        The route classes read `tools`, `thinking` and `max_tokens` so: a view's copy, no
+        parse. The full parser's bodies (rare) re-encode the value."""
+        if self._split is not None:
+            value = self._split.top.get(key)
+            if value is None or isinstance(value, list):  # `messages`: split into turns
+                return None
+            return bytes(value)
+        parsed = self._parsed if self._parsed is not None else parse_whole(self._raw)[0]
+        return msgspec.json.encode(parsed[key]) if key in parsed else None
+
+    def new_turns_hold(self, kind: str) -> bool:
+        """A block of type `kind` (at the top of a user turn, or inside a tool_result) in
+        the turns after the last assistant turn: what this request adds to the
+        conversation. The typed split knows each user block's type already."""
+        kinds = frozenset((kind,))
+        if self._split is not None:
+            turns = self._split.top.get("messages")
+            if isinstance(turns, list):
+                return new_turns_hold(turns, kinds)
+            decoded = _decode_or_none(turns) if turns is not None else None
+        else:
+            parsed = self._parsed if self._parsed is not None else parse_whole(self._raw)[0]
+            decoded = parsed.get("messages")
+        return new_turns_hold(decoded, kinds) if isinstance(decoded, list) else False
 
     def for_backend(
         self, backend: Backend, origins: Origins | None = None, *, count_tokens: bool = False

@@ -339,6 +339,37 @@ def _is_assistant(role: Raw | None) -> bool:
     return bool(_ANY.decode(role) == "assistant")  # spelled with escapes
 
 
+def new_turns_hold(turns: list[Any], kinds: frozenset[str]) -> bool:
+    """A block of one of these types in the turns after the last assistant turn: typed
+    turns (the split's) or decoded ones (a generic split's, the full parser's)."""
+    for turn in reversed(turns):
+        if type(turn) is AssistantTurn:
+            return False
+        if isinstance(turn, OTHER_TURNS):
+            if _user_holds(turn.content, kinds):
+                return True
+            continue
+        if not isinstance(turn, dict) or turn.get("role") == "assistant":
+            return False
+        if _plain_holds(turn.get("content"), kinds):
+            return True
+    return False
+
+
+def _plain_holds(content: Any, kinds: frozenset[str]) -> bool:
+    """_user_holds for decoded content."""
+    if not isinstance(content, list):
+        return False
+    for block in content:
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") in kinds:
+            return True
+        if block.get("type") == "tool_result" and _plain_holds(block.get("content"), kinds):
+            return True
+    return False
+
+
 def _user_holds(content: Any, kinds: frozenset[str]) -> bool:
     """A typed user turn's content holds a block of one of these types, at the top or
     inside a tool_result (as deep as quirks._rewrite_list looks)."""

@@ -12,7 +12,7 @@ import click
 from hotswap.cli.output import CONFIG_FIX, CONFIG_OPTION, echo_json, fail
 from hotswap.errors import HotswapError
 
-BY = ("backend", "model", "day", "session")
+BY = ("backend", "model", "day", "session", "route")
 COST_FIX = "see `hotswap cost --help` (--since 7d, 12h, 30m or a date such as 2026-12-01)"
 LEDGER_FIX = "check $HOTSWAP_HOME/ledger.db and its folder (hotswap doctor)"
 NEWER_FIX = "upgrade hotswap: a newer one wrote this ledger"

@@ -164,6 +164,7 @@ def _register() -> None:
     from hotswap.cli.doctor import doctor_command
     from hotswap.cli.fast import COMMANDS
     from hotswap.cli.models import models
+    from hotswap.cli.routes import routes_command
     from hotswap.cli.version import version_command
 
     for command in (backends_command, doctor_command, config_group, version_command, *COMMANDS):
@@ -172,6 +173,7 @@ def _register() -> None:
     cli.add_command(cost_command)
     cli.add_command(logs_command)
     cli.add_command(dashboard_command)
+    cli.add_command(routes_command)  # issue 22: routes
 
 
 _register()

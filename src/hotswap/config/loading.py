@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hotswap.config.backends import PRESETS, Backend
+from hotswap.config.routes import Route, parse_routes
 from hotswap.config.tables import MB as MB
 from hotswap.config.tables import RouterSettings as RouterSettings
 from hotswap.config.tables import (
@@ -101,6 +102,7 @@ class Config(NamedTuple):
     # [backends.NAME.prices."glob"]: per backend, (glob, price) pairs tried before the built-in
     prices: Mapping[str, tuple[tuple[str, Price], ...]] = {}
     ledger_retention_days: float | None = None  # [ledger] retention_days
+    routes: tuple[Route, ...] = ()  # [[routes]], in order: first match wins (config/routes.py)
 
     @property
     def global_mode_file(self) -> Path:
@@ -207,7 +209,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     for name, raw in raw_backends.items():
         backends[name] = parse_backend(cfg_path, name, raw, backends.get(name))
     known = {"default_backend", "backends", "router", "respond_to_bash_commands", "statusline"}
-    known.add("ledger")
+    known.update(("ledger", "routes"))
     for key in data:
         if key not in known:
             raise fail(cfg_path, key, data[key], f"unknown key; known: {sorted(known)}")
@@ -236,5 +238,8 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         ledger_retention_days=parse_ledger(cfg_path, data.get("ledger", {})),
     )
     _check_references(cfg_path, cfg)
+    if "routes" in data:
+        routes = parse_routes(cfg_path, data["routes"], cfg.backends, cfg.names())
+        cfg = cfg._replace(routes=routes)
     canonical = cfg.names()[default.lower()]
     return cfg._replace(default_backend=canonical)

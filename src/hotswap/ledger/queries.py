@@ -24,6 +24,7 @@ GROUPS = {
     "model": f"COALESCE({MODEL_SQL}, '(none)')",
     "day": "date(started, 'unixepoch', 'localtime')",
     "session": "COALESCE(session, '(serve)')",
+    "route": "COALESCE(route, '(mode)')",
 }
 FAILED_SQL = "outcome NOT IN ('ok', 'client_gone')"
 _UNITS_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -199,7 +200,20 @@ LOG_COLUMNS = (
     "ttfb_ms",
     "duration_ms",
     "endpoint",
+    "route",
 )
+
+
+def routed_since(conn: sqlite3.Connection, since: float) -> dict[str, int]:
+    """How many exchanges each route sent since `since` (`hotswap routes`: today)."""
+    sql = "SELECT route, COUNT(*) FROM exchanges WHERE started >= ? AND route IS NOT NULL"
+    return {route: n for route, n in conn.execute(sql + " GROUP BY route", (since,))}
+
+
+def local_midnight(now: float | None = None) -> float:
+    """The start of today, local time, in Unix seconds."""
+    today = datetime.fromtimestamp(time.time() if now is None else now).date()
+    return datetime.combine(today, datetime.min.time()).timestamp()
 
 
 def recent(conn: sqlite3.Connection, n: int, session: str | None = None) -> list[dict[str, Any]]:

@@ -150,6 +150,8 @@ def _local(ts: float) -> str:
 def log_note(entry: dict[str, Any]) -> str:
     """Why another backend answered, or what failed: the last column of `hotswap logs`."""
     notes = []
+    if entry.get("route"):
+        notes.append(f"route {entry['route']}")
     if entry["fell_back_from"]:
         kind = f" ({entry['fallback_kind']})" if entry["fallback_kind"] else ""
         failed = [a for a in entry["attempts"] if a["verdict"] != "deliver"]

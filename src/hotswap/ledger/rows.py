@@ -35,6 +35,7 @@ EXCHANGE_COLUMNS = (
     "duration_ms",
     "request_bytes",
     "response_bytes",
+    "route",
 )
 ATTEMPT_COLUMNS = (
     "exchange",
@@ -89,6 +90,7 @@ def exchange_row(r: ExchangeRecord) -> tuple[Any, ...]:
         r.duration_ms,
         r.request_bytes,
         r.response_bytes,
+        r.route,
     )
 
 

@@ -69,6 +69,10 @@ MIGRATIONS: tuple[str, ...] = (
         LIMIT 1
     ) WHERE backend IS NULL;
     """,
+    # 4: the route (config [[routes]]) that sent an exchange to its backend; NULL: the mode
+    """
+    ALTER TABLE exchanges ADD COLUMN route TEXT;
+    """,
 )
 LATEST = len(MIGRATIONS)
 

@@ -123,7 +123,7 @@ class ExchangeRecord:
     endpoint: str  # "messages" | "count_tokens"
     stream: bool
     client_model: str | None  # the model Claude Code asked for (a claude-* name, usually)
-    active: str  # the backend the mode named when the request came in
+    active: str  # the backend the mode (or a route) named when the request came in
     # The backend whose answer the client got; when none answered, the last one the request
     # was sent to (None: it reached no backend, e.g. refused by the router).
     backend: str | None
@@ -134,6 +134,7 @@ class ExchangeRecord:
     error: str | None = None  # why it failed, when it did
     fell_back_from: str | None = None  # `active`, when another backend answered
     fallback_kind: str | None = None  # STICKY | TRANSIENT, when it fell back
+    route: str | None = None  # the route that sent it to `active` (None: the mode)
     usage: Usage = field(default_factory=Usage)
     stop_reason: str | None = None
     ttfb_ms: float | None = None  # until the client's first byte

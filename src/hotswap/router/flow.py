@@ -28,7 +28,8 @@ class Exchange:
     """One client request on its way through the router."""
 
     req: Request
-    active: Backend  # the backend the session's mode named when the request came in
+    active: Backend  # the backend the session's mode (or the route) named when it came in
+    route: str | None = None  # the route that chose `active` (None: the session's mode)
     started: float = field(default_factory=time.monotonic)
     started_at: float = field(default_factory=time.time)
     attempts: list[Attempt] = field(default_factory=list)
@@ -128,6 +129,7 @@ class Exchange:
             error=self.broke_with or self.error,
             fell_back_from=self.active.name if kind is not None else None,
             fallback_kind=kind,
+            route=self.route,
             usage=ctx.usage if ctx is not None else exchange.Usage(),
             stop_reason=ctx.stop_reason if ctx is not None else None,
             ttfb_ms=_ms(self.started, self.first_byte),

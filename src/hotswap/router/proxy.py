@@ -1,8 +1,9 @@
 """The request path of `POST /v1/messages` and `/v1/messages/count_tokens`.
 
 1. receive    read the client's body, bounded, behind the body facade (413, 400)
-2. plan       the session's mode, the request's route (routes.choose: the mode, until
-              routes exist), then its fallback chain (open breakers skipped)
+2. plan       the session's mode, the request's route (routes.choose: the first
+              matching route's backend, else the mode's), then its fallback chain
+              (open breakers skipped)
 3. attempt    the original body rewritten afresh for the backend, sent, what came back
               classified (streams: up to the first real event): attempt.py. The client
               has seen nothing yet
@@ -92,8 +93,8 @@ async def receive(request: web.Request, state: RouterState) -> Exchange:
     state.redactor.learn(request.headers)  # the client's credential: masked in what we say
     is_messages = request.path.rstrip("/").endswith("/v1/messages")
     req = Request(path_qs, body, request.headers, is_messages, body.model)
-    choice = choose(body, request.headers, state.refresh_mode().backend)  # routes' seam
-    return Exchange(req, choice.backend)
+    choice = choose(body, request.headers, state.refresh_mode().backend, state.routes())
+    return Exchange(req, choice.backend, route=choice.route)
 
 
 def note_fallback(ex: Exchange, state: RouterState) -> None:

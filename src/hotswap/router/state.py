@@ -21,6 +21,7 @@ from hotswap import __version__
 from hotswap.body.caches import WIRE_SHARE_PERCENT, BodyCaches
 from hotswap.config.backends import Backend
 from hotswap.config.loading import Config
+from hotswap.config.routes import Route
 from hotswap.config.tuning import IdleTrim
 from hotswap.redact import Redactor
 from hotswap.router.exchange import (
@@ -38,7 +39,7 @@ from hotswap.router.exchange import (
 from hotswap.router.fallback import Breakers
 from hotswap.router.seams import ModeFile, ModeStore
 from hotswap.rules.thinking import ThinkingOrigins
-from hotswap.sessions.modefile import split_mode
+from hotswap.sessions.modefile import routes_off, split_mode
 from hotswap.wire.registry import WireCaches
 
 log = logging.getLogger("hotswap")
@@ -70,6 +71,8 @@ class RouterState:
     write_problem: str | None = None  # a sticky fallback could not write the mode file
     sticky_fallbacks: int = 0
     transient_via: Counter[str] = field(default_factory=Counter)  # by the backend that answered
+    routed: Counter[str] = field(default_factory=Counter)  # exchanges each route sent
+    routed_to: Counter[str] = field(default_factory=Counter)  # ...by the backend they went to
     last_fallback: dict[str, Any] | None = None
     fallback_note: str | None = None
     _fallback_to: Backend | None = None  # the note holds while the mode names this backend
@@ -134,6 +137,12 @@ class RouterState:
                 self.fallback_note = self._fallback_to = None  # the user has switched since
         return mode
 
+    def routes(self) -> tuple[Route, ...]:
+        """The routes for a new request: the config's, unless the session turned them off
+        (`routes off`: a file beside the mode file, one stat; none when none configured)."""
+        routes = self.config.routes
+        return () if not routes or routes_off(self.mode_file) else routes
+
     def _with_model(self, backend: Backend, model: str) -> Backend:
         key = (backend.name, model)
         found = self._models.get(key)
@@ -177,6 +186,9 @@ class RouterState:
         record = redacted(record, self.redactor)
         if record.backend is not None:
             self.requests[record.backend] += 1
+        if record.route is not None:
+            self.routed[record.route] += 1
+            self.routed_to[record.active] += 1
         if record.outcome in (FAILED, STREAM_ERROR, UPSTREAM_ERROR):
             failed = record.backend or (record.attempts[-1].backend if record.attempts else None)
             if failed is not None:
@@ -213,6 +225,16 @@ class RouterState:
             return via
         return f"{via} ({last['from']} {_short(last['reason'])})"
 
+    def routes_status(self) -> dict[str, Any]:
+        """The routes' part of the status: on or off, and the exchanges each route sent
+        (and to which backends) since the router started."""
+        return {
+            "configured": len(self.config.routes),
+            "on": bool(self.config.routes) and not routes_off(self.mode_file),
+            "routed": dict(self.routed),
+            "routed_to": dict(self.routed_to),
+        }
+
     def status(self) -> dict[str, Any]:
         """The router's state as `GET /_hotswap/status` answers it: a pure read."""
         mode = self.read_mode()
@@ -229,6 +251,7 @@ class RouterState:
                 "last": self.last_fallback,
             },
             "transient_note": self.transient_note(),
+            "routes": self.routes_status(),
             "session": self.session_id,
             "port": self.port,
             "pid": os.getpid(),

@@ -1,9 +1,11 @@
-"""Routes: which backend each request goes to. Request classes (side requests, subagents,
-long contexts, images...) and the route rules chosen from them will live here; they read
-only what the body layer has already split (cheap), and the orchestrator calls `choose`
-once per request, between reading the session's mode and planning the backends.
+"""Routes: which backend each request goes to. `choose` is called once per request by the
+orchestrator (proxy.receive), between reading the session's mode and planning the
+backends. With no route configured, or routes turned off for the session (`routes off`),
+it answers the mode at once; otherwise the first route whose class the request is of
+(classes.py), and whose `on` holds the mode, sends it to its backend. That backend then
+stands where the mode would: the exchange's `active` backend, with its auth, model map,
+quirks, thinking rules, fallback chain and breaker.
 
-Until routes exist, `choose` answers the session's mode: no request changes backend.
 May import: hotswap.config, hotswap.body.
 """
 
@@ -14,6 +16,8 @@ from typing import NamedTuple
 
 from hotswap.body import RequestBody
 from hotswap.config.backends import Backend
+from hotswap.config.routes import Route
+from hotswap.routes.classes import Facts
 
 
 class Choice(NamedTuple):
@@ -23,6 +27,19 @@ class Choice(NamedTuple):
     route: str | None = None
 
 
-def choose(body: RequestBody, headers: Mapping[str, str], mode: Backend) -> Choice:
-    """The backend for this request: today, always the mode's."""
+def choose(
+    body: RequestBody,
+    headers: Mapping[str, str],
+    mode: Backend,
+    routes: tuple[Route, ...] = (),
+) -> Choice:
+    """The backend for this request: the first matching route's, else the mode's."""
+    if not routes:
+        return Choice(mode)
+    facts = Facts(body, headers)
+    for route in routes:
+        if route.on and mode.name not in route.on:
+            continue
+        if facts.is_(route.when, route.above_tokens):
+            return Choice(route.backend, route.name)
     return Choice(mode)

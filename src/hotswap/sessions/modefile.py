@@ -209,3 +209,26 @@ def _replace(tmp: Path, path: Path, tries: int = 20) -> None:
 def write_mode(path: Path, name: str, model: str | None = None) -> None:
     """Point the mode file at backend `name` (and `model`, for every request), atomically."""
     write_private(path, (f"{name} {model}" if model else name).encode() + b"\n")
+
+
+ROUTES_OFF = "routes-off"  # beside a mode file: this session's routes are off (`routes off`)
+
+
+def routes_off_path(mode_file: Path) -> Path:
+    return mode_file.with_name(ROUTES_OFF)
+
+
+def routes_off(mode_file: Path) -> bool:
+    """Whether `routes off` was given for the mode file's session: one stat, read per
+    request by a router with routes configured (a missing file: routes on)."""
+    return os.path.exists(routes_off_path(mode_file))
+
+
+def set_routes(mode_file: Path, on: bool) -> None:
+    """`routes on` removes the marker, `routes off` writes it (atomically, 0600)."""
+    path = routes_off_path(mode_file)
+    if on:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    else:
+        write_private(path, b"off\n")

@@ -35,8 +35,28 @@ def spend_parts(spend: object) -> list[str]:
     return parts
 
 
+def routes_parts(routes: object) -> list[str]:
+    """`14 via deepseek (background 9, subagent 5)`: what the session's routes sent since
+    its router started (status["routes"]), per backend; `routes off` when turned off."""
+    if not isinstance(routes, dict) or not routes.get("configured"):
+        return []
+    parts = [] if routes.get("on") else ["routes off"]
+    by_route, by_backend = routes.get("routed"), routes.get("routed_to")
+    if not isinstance(by_route, dict) or not isinstance(by_backend, dict) or not by_backend:
+        return parts
+    names = ", ".join(f"{name} {n}" for name, n in sorted(by_route.items(), key=_most))
+    backends = ", ".join(f"{n} via {name}" for name, n in sorted(by_backend.items(), key=_most))
+    return [f"{backends} ({names})", *parts]
+
+
+def _most(item: tuple[str, object]) -> tuple[int, str]:
+    count = item[1]
+    return (-count if isinstance(count, int) else 0, item[0])
+
+
 def render(backend: str, session: Session | None, status: dict[str, object]) -> str:
     parts = [f"⇄ {backend}"]
+    parts += routes_parts(status.get("routes"))
     if session is not None:
         parts.append(f"session {session.id}")
     parts += spend_parts(status.get("spend"))
