@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CLAUDE_CODE_VERSION := 2.1.332
 CLAUDE := .cc/node_modules/.bin/claude
 
-.PHONY: run test check lint bench claude install install-test clean
+.PHONY: run test check lint bench bench-routes claude install install-test clean
 
 run: install
 	$(BIN)/hotswap serve
@@ -44,6 +44,9 @@ check: test
 
 bench: install-test
 	$(BIN)/python bench/run.py
+
+bench-routes: install-test  ## the same, with five [[routes]] configured (docs/routes.md)
+	$(BIN)/python bench/run.py --routes
 
 clean:
 	rm -rf $(VENV) .cc build dist src/*.egg-info

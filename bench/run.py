@@ -168,8 +168,31 @@ def router_argv(src: Path | None, *extra: str) -> list[str]:
     return [sys.executable, "-c", boot, *args]
 
 
-def write_config(home: Path, upstream: str) -> Path:
-    """A realistic config: DeepSeek-style backend with model map, key, fallback chain."""
+# `--routes`: five routes, none of which the bench's main-turn requests match, so each
+# request pays for classifying against all five (docs/routes.md).
+BENCH_ROUTES = """
+[[routes]]
+when = "background"
+to = "anthropic"
+[[routes]]
+when = "subagent"
+to = "anthropic"
+[[routes]]
+when = "web_search"
+to = "anthropic"
+[[routes]]
+when = "image"
+to = "fireworks"
+[[routes]]
+when = "long_context"
+above_tokens = 10000000
+to = "anthropic"
+"""
+
+
+def write_config(home: Path, upstream: str, routes: bool = False) -> Path:
+    """A realistic config: DeepSeek-style backend with model map, key, fallback chain
+    (and, with `routes`, BENCH_ROUTES)."""
     path = home / "config.toml"
     path.write_text(
         f"""default_backend = "deepseek"
@@ -196,6 +219,7 @@ api_key_env = "OPENAI_API_KEY"
 [backends.openai.models]
 "*" = "gpt-bench"
 """
+        + (BENCH_ROUTES if routes else "")
     )
     return path
 
@@ -533,6 +557,9 @@ def main() -> None:
         action="store_true",
         help="leave out the OpenAI-wire target (for a --src tree that has no such backend)",
     )
+    parser.add_argument(
+        "--routes", action="store_true", help="five [[routes]] configured (none matching)"
+    )
     args = parser.parse_args()
     rounds = args.rounds or (1 if args.quick else 5)
     router_cpus, load_cpus = cores(args.no_pin)
@@ -585,7 +612,7 @@ def _measure(
     upstream = f"http://127.0.0.1:{fake.line.split()[-1]}"
     home = tmp / "home"
     home.mkdir()
-    write_config(home, upstream)
+    write_config(home, upstream, routes=args.routes)
     router_env = {
         **env,
         "HOTSWAP_HOME": str(home),

@@ -31,19 +31,25 @@ from hotswap.config.routes import CLASSES
 AGENT_HEADER = "x-claude-code-agent-id"
 BYTES_PER_TOKEN = 4  # JSON of English and code, roughly (router/estimate.py's figure)
 _SERVER_TOOLS = (b'"web_search_', b'"web_fetch_')
-_NO_TOOLS = (None, b"[]")
 _TIERS = ("haiku", "sonnet", "opus")
 
 
 class Facts:
     """One request's classes, each read the first time a route asks."""
 
-    __slots__ = ("_body", "_headers", "_known")
+    __slots__ = ("_body", "_headers", "_known", "_tools")
 
     def __init__(self, body: RequestBody, headers: Mapping[str, str]) -> None:
         self._body = body
         self._headers = headers
         self._known: dict[str, bool] = {}
+        self._tools: bytes | bool | None = False  # False: not read yet
+
+    def tools(self) -> bytes | None:
+        """`tools` as the client wrote it (tens of KB in Claude Code's requests), read once."""
+        if self._tools is False:
+            self._tools = self._body.raw_value("tools")
+        return self._tools  # type: ignore[return-value]
 
     def is_(self, when: str, above_tokens: int = 0) -> bool:
         """Whether the request is of class `when` (long_context: above `above_tokens`)."""
@@ -60,8 +66,8 @@ class Facts:
     def background(self) -> bool:
         if self.is_("subagent"):
             return False
-        tools = self._body.raw_value("tools")
-        if tools is None or tools.strip() in _NO_TOOLS or _blank_list(tools):
+        tools = self.tools()
+        if tools is None or (len(tools) < 64 and _blank_list(tools.strip())):
             return True
         max_tokens = self._body.raw_value("max_tokens")
         return max_tokens is not None and max_tokens.strip() in (b"0", b"1")
@@ -74,7 +80,7 @@ class Facts:
         return self._body.new_turns_hold("image")
 
     def web_search(self) -> bool:
-        tools = self._body.raw_value("tools")
+        tools = self.tools()
         return tools is not None and any(t in tools for t in _SERVER_TOOLS)
 
     def thinking(self) -> bool:
@@ -85,7 +91,7 @@ class Facts:
 
 
 def _blank_list(raw: bytes) -> bool:
-    """`[ ]` spelt with whitespace inside."""
+    """`[]`, or `[ ]` spelt with whitespace inside."""
     return raw.startswith(b"[") and raw.endswith(b"]") and not raw[1:-1].strip()
 
 
