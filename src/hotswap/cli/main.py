@@ -163,6 +163,7 @@ def _register() -> None:
     from hotswap.cli.dashboard import dashboard_command  # issue 16
     from hotswap.cli.doctor import doctor_command
     from hotswap.cli.fast import COMMANDS
+    from hotswap.cli.gateway import gateway_group  # issue 24: the team gateway
     from hotswap.cli.models import models
     from hotswap.cli.routes import routes_command
     from hotswap.cli.version import version_command
@@ -174,6 +175,7 @@ def _register() -> None:
     cli.add_command(logs_command)
     cli.add_command(dashboard_command)
     cli.add_command(routes_command)  # issue 22: routes
+    cli.add_command(gateway_group)
 
 
 _register()

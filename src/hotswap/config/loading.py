@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hotswap.config.backends import PRESETS, Backend
+from hotswap.config.gateway import GatewaySettings, parse_gateway
 from hotswap.config.routes import Route, parse_routes
 from hotswap.config.tables import MB as MB
 from hotswap.config.tables import RouterSettings as RouterSettings
@@ -103,6 +104,7 @@ class Config(NamedTuple):
     prices: Mapping[str, tuple[tuple[str, Price], ...]] = {}
     ledger_retention_days: float | None = None  # [ledger] retention_days
     routes: tuple[Route, ...] = ()  # [[routes]], in order: first match wins (config/routes.py)
+    gateway: GatewaySettings = GatewaySettings()  # [gateway] (config/gateway.py)
 
     @property
     def global_mode_file(self) -> Path:
@@ -209,7 +211,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     for name, raw in raw_backends.items():
         backends[name] = parse_backend(cfg_path, name, raw, backends.get(name))
     known = {"default_backend", "backends", "router", "respond_to_bash_commands", "statusline"}
-    known.update(("ledger", "routes"))
+    known.update(("ledger", "routes", "gateway"))
     for key in data:
         if key not in known:
             raise fail(cfg_path, key, data[key], f"unknown key; known: {sorted(known)}")
@@ -236,6 +238,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
             if "prices" in raw
         },
         ledger_retention_days=parse_ledger(cfg_path, data.get("ledger", {})),
+        gateway=parse_gateway(cfg_path, data.get("gateway", {}), env),
     )
     _check_references(cfg_path, cfg)
     if "routes" in data:

@@ -146,7 +146,14 @@ async def handle_unknown(request: web.Request) -> web.Response:
     )
 
 
-def make_app(state: RouterState, guard: Guard | None = None) -> web.Application:
+Extend = Callable[[web.Application], None]
+
+
+def make_app(
+    state: RouterState, guard: Guard | None = None, extend: Extend | None = None
+) -> web.Application:
+    """The router's app; `extend` adds middleware (inside the guard) and routes (before
+    the catch-all): the team gateway's keys, modes and POST /_hotswap/mode."""
     guard = guard or Guard()
     middlewares = [make_inbound_middleware(), make_guard_middleware(guard)]
     app = web.Application(middlewares=middlewares)
@@ -162,6 +169,8 @@ def make_app(state: RouterState, guard: Guard | None = None) -> web.Application:
     app.router.add_get("/_hotswap/status", handle_status)
     app.router.add_get("/_hotswap/cost", handle_cost)
     deepclaude.add_routes(app.router)  # /_proxy/*, /_router/status: deepclaude's names
+    if extend is not None:
+        extend(app)
     app.router.add_route("*", "/{tail:.*}", handle_unknown)
     app.cleanup_ctx.append(_upstream_ctx)
     app.cleanup_ctx.append(_log_redaction_ctx)
@@ -226,10 +235,11 @@ async def start_router(
     port: int = 0,
     guard: Guard | None = None,
     sock: socket.socket | None = None,
+    extend: Extend | None = None,
 ) -> RunningRouter:
     """Serve on `sock` (already listening), else bind host:port (0 picks a free one)."""
     sock = sock if sock is not None else listen(host, port)
-    app = make_app(state, guard)
+    app = make_app(state, guard, extend)
     conns = app[CONNECTIONS]
     runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1)
     try:

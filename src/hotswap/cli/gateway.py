@@ -1,0 +1,229 @@
+"""`hotswap gateway ...`: the team gateway and its keys (docs/gateway.md).
+
+Every command takes --database (else $HOTSWAP_GATEWAY_DATABASE, else [gateway] database);
+the gateway itself --listen and --redis likewise. psycopg and redis (the `gateway` extra)
+are imported only once one of these commands runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from hotswap.cli.run import ERROR_FIX
+from hotswap.config.loading import Config, load_config
+from hotswap.errors import ConfigError, HotswapError
+
+T = TypeVar("T")
+EXTRA_HINT = "the gateway needs its extra: pip install 'hotswap[gateway]'"
+
+_config_option = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (default: $HOTSWAP_HOME/config.toml if it exists).",
+)  # fmt: skip
+_database_option = click.option(
+    "--database", help="PostgreSQL URL (else $HOTSWAP_GATEWAY_DATABASE, [gateway] database)."
+)
+
+
+def _fail(exc: Exception) -> None:
+    click.echo(f"Error: {exc}", err=True)
+    click.echo(ERROR_FIX, err=True)
+    sys.exit(2)
+
+
+def _settings(config_path: Path | None, **flags: str | None) -> Config:
+    config = load_config(config_path)
+    return config._replace(gateway=config.gateway.overridden(**flags))
+
+
+def _database(config: Config) -> str:
+    if not config.gateway.database:
+        raise ConfigError(
+            "no database: give --database postgresql://..., or set HOTSWAP_GATEWAY_DATABASE "
+            "or [gateway] database in the config"
+        )
+    return config.gateway.database
+
+
+def _with_db(config: Config, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work(db)` against the gateway's database (schema brought up to date first)."""
+    try:
+        from hotswap.gateway.database import Database
+    except ImportError:
+        raise ConfigError(EXTRA_HINT) from None
+
+    async def main() -> T:
+        db = Database(_database(config))
+        try:
+            await db.migrate()
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(main())
+
+
+GATEWAY_EXAMPLES = """\b
+Examples:
+  hotswap gateway --listen 127.0.0.1:4000 --database postgresql:///hotswap --redis redis://localhost
+  hotswap gateway keys create alice --daily-usd 20
+  hotswap gateway cost
+"""
+
+
+@click.group("gateway", invoke_without_command=True, epilog=GATEWAY_EXAMPLES)
+@click.option("--listen", help="HOST:PORT (default 127.0.0.1:4000; else [gateway] listen).")
+@_database_option
+@click.option("--redis", "redis_url", help="Redis URL (else $HOTSWAP_GATEWAY_REDIS, [gateway]).")
+@_config_option
+@click.option("--log-level", default="INFO", show_default=True)
+@click.pass_context
+def gateway_group(
+    ctx: click.Context,
+    listen: str | None,
+    database: str | None,
+    redis_url: str | None,
+    config_path: Path | None,
+    log_level: str,
+) -> None:
+    """A team gateway: one shared router, users' keys, one ledger (PostgreSQL + Redis)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from hotswap.config.gateway import parse_listen
+    from hotswap.router.server import configure_logging
+
+    configure_logging(log_level)
+    try:
+        config = _settings(config_path, listen=listen, database=database, redis=redis_url)
+        host, port = parse_listen(config.gateway.listen)
+        redis = config.gateway.redis
+        if not redis:
+            raise ConfigError("no Redis: give --redis redis://..., or [gateway] redis")
+        try:
+            from hotswap.gateway.server import gateway_config, serve_gateway
+        except ImportError:
+            raise ConfigError(EXTRA_HINT) from None
+        config = gateway_config(config, os.environ)
+        serve_gateway(config, _database(config), redis, host, port)
+    except (HotswapError, OSError, ValueError) as exc:
+        _fail(exc)
+
+
+@gateway_group.group("keys")
+def keys_group() -> None:
+    """Users' keys: create (printed once), list, revoke."""
+
+
+@keys_group.command("create")
+@click.argument("name")
+@click.option("--daily-usd", type=click.FloatRange(0), help="Refuse (429) past this spend a day.")
+@click.option("--backends", help="Comma-separated backends this user may use (default: all).")
+@_database_option
+@_config_option
+def keys_create(
+    name: str,
+    daily_usd: float | None,
+    backends: str | None,
+    database: str | None,
+    config_path: Path | None,
+) -> None:
+    """Create user NAME and print their key (shown this once only)."""
+    try:
+        config = _settings(config_path, database=database)
+        listed = tuple(b.strip() for b in (backends or "").split(",") if b.strip())
+        for b in listed:
+            if config.resolve(b) is None:
+                raise ConfigError(config.unknown_backend(b))
+        listed = tuple(config.by_name[b.lower()] for b in listed)
+
+        async def create(db: Any) -> str:
+            from hotswap.gateway.keys import KeyStore
+
+            return await KeyStore(db).create(name, daily_usd, listed)
+
+        key = _with_db(config, create)
+    except (HotswapError, OSError) as exc:
+        _fail(exc)
+    click.echo(key)
+    click.echo(f"(the key of '{name}': shown once; they set ANTHROPIC_AUTH_TOKEN to it)", err=True)
+
+
+@keys_group.command("list")
+@_database_option
+@_config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def keys_list(database: str | None, config_path: Path | None, as_json: bool) -> None:
+    """Every user: key's last 4 characters, created, revoked, budget (never a key)."""
+    try:
+        config = _settings(config_path, database=database)
+
+        async def listing(db: Any) -> list[dict[str, Any]]:
+            from hotswap.gateway.keys import KeyStore
+
+            return await KeyStore(db).list()
+
+        rows = _with_db(config, listing)
+    except (HotswapError, OSError) as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        state = "revoked" if r["revoked"] is not None else "live"
+        budget = f"${r['daily_usd']:.2f}/day" if r["daily_usd"] is not None else "no budget"
+        allowed = r["backends"] or "all backends"
+        click.echo(f"{r['name']}  hsk_…{r['key_hint']}  {state}  {budget}  {allowed}")
+
+
+@keys_group.command("revoke")
+@click.argument("name")
+@_database_option
+@_config_option
+def keys_revoke(name: str, database: str | None, config_path: Path | None) -> None:
+    """Revoke NAME's key: refused by every gateway instance within a second."""
+    try:
+        config = _settings(config_path, database=database)
+
+        async def revoke(db: Any) -> None:
+            from hotswap.gateway.keys import KeyStore
+
+            await KeyStore(db).revoke(name)
+
+        _with_db(config, revoke)
+    except (HotswapError, OSError) as exc:
+        _fail(exc)
+    click.echo(f"revoked {name}'s key")
+
+
+@gateway_group.command("cost")
+@click.option("--by", type=click.Choice(["user", "backend"]), default="user", show_default=True)
+@click.option("--days", type=click.FloatRange(0), help="Only the last N days.")
+@_database_option
+@_config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def gateway_cost(
+    by: str, days: float | None, database: str | None, config_path: Path | None, as_json: bool
+) -> None:
+    """What the team spent and saved, by user (or backend)."""
+    try:
+        config = _settings(config_path, database=database)
+
+        async def report(db: Any) -> list[dict[str, Any]]:
+            from hotswap.gateway.report import cost_by
+
+            return await cost_by(db, by, days * 86400 if days is not None else None)
+
+        rows = _with_db(config, report)
+    except (HotswapError, OSError) as exc:
+        _fail(exc)
+    from hotswap.gateway.report import cost_table
+
+    click.echo(json.dumps(rows, indent=2) if as_json else cost_table(rows, by))

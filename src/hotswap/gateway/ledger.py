@@ -1,0 +1,171 @@
+"""The gateway's ledger: every finished exchange, with its user, in PostgreSQL.
+
+The router's observer (`observe`, on the event loop after the response) prices the record
+and queues one row; a writer task takes what has queued (up to BATCH_ROWS) and inserts it
+in one transaction, so the hot path never waits on PostgreSQL. While PostgreSQL is down,
+rows are appended to a local spill file (JSON lines) and written, in order, once it answers
+again (row ids make a replay idempotent: ON CONFLICT DO NOTHING).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from hotswap.config.prices import PriceTable, price_usage
+from hotswap.gateway.caller import CallerSlot
+from hotswap.gateway.database import Database, DatabaseError
+from hotswap.ledger.spend import priced_model
+from hotswap.router.exchange import ExchangeRecord
+
+log = logging.getLogger("hotswap")
+
+BATCH_ROWS = 500
+MAX_QUEUED = 100_000  # rows waiting for the writer; past this they go to the spill file
+RETRY_S = 2.0  # PostgreSQL down: how often the writer tries again
+COLUMNS = (
+    "id, user_id, user_name, session, started, endpoint, stream, client_model, active,"
+    " backend, wire_model, response_model, status, outcome, error, fell_back_from,"
+    " fallback_kind, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,"
+    " cost_usd, claude_usd, ttfb_ms, duration_ms"
+)
+COST_COLUMN = 21  # cost_usd's place in a row
+INSERT = (
+    f"INSERT INTO gateway_exchanges ({COLUMNS}) VALUES ({', '.join(['%s'] * 25)})"
+    " ON CONFLICT (id) DO NOTHING"
+)
+
+
+def row_of(
+    record: ExchangeRecord, uid: int, user: str, session: str | None, prices: PriceTable
+) -> list[Any]:
+    r, u = record, record.usage
+    costed = price_usage(prices, u, r.backend, priced_model(r), r.client_model)
+    return [r.id, uid, user, session, r.started, r.endpoint, r.stream, r.client_model,
+            r.active, r.backend, r.wire_model, r.response_model, r.status, r.outcome, r.error,
+            r.fell_back_from, r.fallback_kind, u.input_tokens, u.output_tokens,
+            u.cache_read_tokens, u.cache_write_tokens, costed.cost_usd, costed.claude_usd,
+            r.ttfb_ms, r.duration_ms]  # fmt: skip
+
+
+class GatewayLedger:
+    """The gateway's ExchangeSink (router.exchange): a queue, a writer task, a spill file."""
+
+    def __init__(self, db: Database, slot: CallerSlot, prices: PriceTable, spill: Path) -> None:
+        self.db, self.slot, self.prices, self.spill = db, slot, prices, spill
+        self.queue: asyncio.Queue[list[Any]] = asyncio.Queue()
+        self.written = 0
+        self.spilled = 0
+        self.problem: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.on_cost: list[Any] = []  # callbacks (user id, usd): the daily budgets
+
+    def observe(self, record: ExchangeRecord) -> None:
+        caller = self.slot.get()
+        if caller is None:
+            return  # not a user's request (none reach the router without a key)
+        row = row_of(record, caller.user.id, caller.user.name, caller.session, self.prices)
+        if self.queue.qsize() >= MAX_QUEUED:
+            _append(self.spill, [row])
+            self.spilled += 1
+        else:
+            self.queue.put_nowait(row)
+        for callback in self.on_cost:
+            callback(caller.user, row[COST_COLUMN] or 0.0)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "ledger": {
+                "ok": self.problem is None,
+                "problem": self.problem,
+                "written": self.written,
+                "queued": self.queue.qsize(),
+                "spilled": self.spilled,
+                "store": "postgresql",
+            }
+        }
+
+    def start(self) -> GatewayLedger:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    async def _run(self) -> None:
+        while True:
+            if self.spill.exists() or self._replaying.exists():
+                await self._replay()
+            if self.problem is not None:  # PostgreSQL down: tried again every RETRY_S
+                await asyncio.to_thread(_append, self.spill, self._drain())
+                await asyncio.sleep(RETRY_S)
+                continue
+            rows = [await self.queue.get()]
+            while len(rows) < BATCH_ROWS and not self.queue.empty():
+                rows.append(self.queue.get_nowait())
+            await self._write(rows)
+
+    async def _write(self, rows: list[list[Any]]) -> None:
+        try:
+            await self.db.many(INSERT, rows)
+            self.written += len(rows)
+            self.problem = None
+        except DatabaseError as exc:
+            if self.problem is None:
+                log.warning("gateway ledger: %s; spilling to %s", exc, self.spill)
+            self.problem = str(exc)
+            await asyncio.to_thread(_append, self.spill, rows)
+            self.spilled += len(rows)
+
+    @property
+    def _replaying(self) -> Path:
+        return self.spill.with_suffix(".replaying")
+
+    def _drain(self) -> list[list[Any]]:
+        rows = []
+        while not self.queue.empty():
+            rows.append(self.queue.get_nowait())
+        self.spilled += len(rows)
+        return rows
+
+    async def _replay(self) -> None:
+        """The spilled rows, oldest first; the file is moved aside while it is replayed
+        (rows spilled meanwhile start a new one), and removed once written."""
+        if not self._replaying.exists():
+            self.spill.replace(self._replaying)
+        rows = await asyncio.to_thread(_read, self._replaying)
+        try:
+            for start in range(0, len(rows), BATCH_ROWS):
+                await self.db.many(INSERT, rows[start : start + BATCH_ROWS])
+        except DatabaseError as exc:
+            self.problem = str(exc)
+            return
+        self._replaying.unlink(missing_ok=True)
+        self.written += len(rows)
+        if self.problem is not None:
+            log.info("gateway ledger: PostgreSQL is back; %d spilled rows written", len(rows))
+        self.problem = None
+
+    async def close(self) -> None:
+        """Stop the writer; what is still queued is written (or spilled)."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait([self._task])  # stopped where it waited (never raises)
+        rows = self._drain()
+        self.spilled -= len(rows)
+        if rows:
+            await self._write(rows)
+
+
+def _append(path: Path, rows: list[list[Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        f.writelines(json.dumps(row) + "\n" for row in rows)
+
+
+def _read(path: Path) -> list[list[Any]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in lines if line.strip()]

@@ -1,0 +1,214 @@
+"""The team gateway: the router app (router/app.py, the same hot path) with the gateway
+behind its seams -- users' keys (ClientAuthenticator), modes in Redis (ModeStore), the
+ledger in PostgreSQL (ExchangeSink) -- plus POST /_hotswap/mode, each user's switch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from hotswap.config.backends import Backend
+from hotswap.config.loading import Config, KeyRing
+from hotswap.config.prices import price_table
+from hotswap.errors import ConfigError, RequestError
+from hotswap.gateway.budget import Budgets
+from hotswap.gateway.caller import Caller, CallerSlot, User
+from hotswap.gateway.database import Database
+from hotswap.gateway.keys import GatewayKeys, KeyStore
+from hotswap.gateway.ledger import GatewayLedger
+from hotswap.gateway.modes import MAX_SESSION_CHARS, CallerModes, RedisModes
+from hotswap.jsoncodec import dump_json, parse_json_body
+from hotswap.osdeps import on_signals, stop_signals
+from hotswap.router.app import Guard, RunningRouter, is_loopback_host, start_router
+from hotswap.router.server import bind
+from hotswap.router.state import RouterState
+
+log = logging.getLogger("hotswap")
+
+SESSION_HEADER = "x-claude-code-session-id"
+MODE_PATH = "/_hotswap/mode"
+MAX_MODE_BODY = 4096
+ANTHROPIC_KEY_ENV = "ANTHROPIC_API_KEY"
+
+
+def gateway_config(config: Config, environ: Mapping[str, str]) -> Config:
+    """The config as a gateway runs it: a passthrough backend (`anthropic`) would forward
+    the client's credential -- here a gateway key -- so it sends the gateway's own
+    ANTHROPIC_API_KEY instead. Provider keys come from the gateway's environment only."""
+    backends: dict[str, Backend] = {}
+    for name, b in config.backends.items():
+        if b.is_passthrough:
+            b = b._replace(auth="x-api-key", api_key_env=ANTHROPIC_KEY_ENV)
+        backends[name] = b
+    names = {b.api_key_env for b in backends.values() if b.api_key_env}
+    default = config.gateway.default_backend or config.default_backend
+    resolved = config.resolve(default)
+    if resolved is None:
+        raise ConfigError(config.unknown_backend(default) + " ([gateway] default_backend)")
+    return config._replace(
+        backends=backends, keys=KeyRing(environ, names), default_backend=resolved.name
+    )
+
+
+@dataclass
+class Gateway:
+    """What a gateway instance holds besides the router's state."""
+
+    config: Config
+    keys: GatewayKeys
+    modes: RedisModes
+    budgets: Budgets
+    slot: CallerSlot
+
+    def extend(self, app: web.Application) -> None:
+        """router.app.make_app's hook: the keys and modes middleware, the switch route."""
+        app.middlewares.append(self._middleware())
+        app.router.add_post(MODE_PATH, self.handle_mode)
+        app.router.add_get(MODE_PATH, self.handle_mode)
+
+    def _middleware(self) -> Any:
+        @web.middleware
+        async def gateway_caller(request: web.Request, handler: Any) -> web.StreamResponse:
+            user = await self.keys.authenticate(request.headers)
+            session = request.headers.get(SESSION_HEADER) or None
+            mode = None
+            if request.path != MODE_PATH:
+                mode = await self.modes.lookup(user.id, session)
+                self._check_allowed(user, mode)
+                await self.budgets.check(user)
+            token = self.slot.set(Caller(user, session, mode))
+            try:
+                response: web.StreamResponse = await handler(request)
+                return response
+            finally:
+                self.slot.reset(token)
+
+        return gateway_caller
+
+    def _check_allowed(self, user: User, mode: str | None) -> None:
+        name = (mode or self.config.default_backend).split()[0]
+        backend = self.config.resolve(name)
+        if backend is not None and not user.may_use(backend.name):
+            raise RequestError(
+                f"hotswap gateway: {user.name} may not use backend '{backend.name}' "
+                f"(allowed: {', '.join(user.backends)}); switch with `ds`/`backend NAME`",
+                status=403,
+            )
+
+    async def handle_mode(self, request: web.Request) -> web.Response:
+        """GET: the caller's mode. POST {"backend": NAME, "session": ID?}: switch the
+        session's mode (or, without a session, every session of the caller's)."""
+        caller = self.slot.get()
+        assert caller is not None, "the middleware ran"
+        if request.method == "GET":
+            session = request.query.get("session") or caller.session
+            mode = await self.modes.lookup(caller.user.id, session)
+            return _json({"user": caller.user.name, "session": session,
+                          "backend": mode or self.config.default_backend,
+                          "default": mode is None})  # fmt: skip
+        name, session = await _mode_request(request)
+        backend = self.config.resolve(name)
+        if backend is None:
+            raise RequestError(f"hotswap gateway: {self.config.unknown_backend(name)}", 400)
+        self._check_allowed(caller.user, backend.name)
+        await self.modes.switch(caller.user.id, backend.name, session)
+        log.info("%s switched %s to %s", caller.user.name, session or "every session",
+                 backend.name)  # fmt: skip
+        return _json({"user": caller.user.name, "session": session, "backend": backend.name})
+
+
+async def _mode_request(request: web.Request) -> tuple[str, str | None]:
+    if (request.content_length or 0) > MAX_MODE_BODY:
+        raise RequestError("hotswap gateway: mode request too large", 413)
+    try:
+        body = parse_json_body(await request.read())
+    except ValueError:
+        body = None
+    name = body.get("backend") if isinstance(body, dict) else None
+    session = body.get("session") if isinstance(body, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise RequestError('hotswap gateway: expected {"backend": NAME, "session": ID?}', 400)
+    if session is not None and (not isinstance(session, str) or len(session) > MAX_SESSION_CHARS):
+        raise RequestError("hotswap gateway: `session` must be a string (Claude Code's id)", 400)
+    return name.strip(), session or None
+
+
+def _json(data: dict[str, Any]) -> web.Response:
+    return web.Response(body=dump_json(data), content_type="application/json")
+
+
+@dataclass
+class RunningGateway:
+    router: RunningRouter
+    gateway: Gateway
+    ledger: GatewayLedger
+    db: Database
+
+    @property
+    def port(self) -> int:
+        return self.router.port
+
+    async def stop(self, grace_s: float = 0.0) -> None:
+        await self.router.stop(grace_s)
+        await asyncio.sleep(0)  # observers already scheduled run first
+        await self.ledger.close()
+        await self.gateway.modes.close()
+        await self.db.close()
+
+
+async def start_gateway(
+    config: Config, database: str, redis_url: str, host: str = "127.0.0.1", port: int = 0
+) -> RunningGateway:
+    """One gateway instance, serving; `config` already as gateway_config made it."""
+    db = Database(database)
+    await db.migrate()
+    if not is_loopback_host(host) and not await KeyStore(db).list():
+        await db.close()
+        raise ConfigError(
+            f"refusing to listen on {host}: no keys exist yet; create one first "
+            "(`hotswap gateway keys create NAME`)"
+        )
+    slot = CallerSlot()
+    modes = RedisModes(redis_url)
+    gateway = Gateway(config, GatewayKeys(KeyStore(db)), modes, Budgets(modes.client), slot)
+    state = RouterState(
+        config=config,
+        mode_file=config.state_dir / "gateway-mode",  # unused: modes=CallerModes
+        initial_backend=config.default_backend,
+        modes=CallerModes(slot),
+    )
+    spill = spill_path(config.state_dir)
+    ledger = GatewayLedger(Database(database), slot, price_table(config.prices), spill).start()
+    ledger.on_cost.append(gateway.budgets.add)
+    state.observers.add_sink(ledger)
+    guard = Guard(check_host=False)  # keys decide; a reverse proxy's Host is not loopback
+    router = await start_router(state, guard=guard, sock=bind(host, port), extend=gateway.extend)
+    return RunningGateway(router, gateway, ledger, db)
+
+
+def serve_gateway(config: Config, database: str, redis_url: str, host: str, port: int) -> None:
+    """`hotswap gateway`: serve until SIGINT/SIGTERM."""
+    asyncio.run(_serve(config, database, redis_url, host, port))
+
+
+async def _serve(config: Config, database: str, redis_url: str, host: str, port: int) -> None:
+    stop = asyncio.Event()
+    on_signals(asyncio.get_running_loop(), stop_signals(), lambda _n: stop.set())
+    running = await start_gateway(config, database, redis_url, host, port)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"gateway listening on http://{shown}:{running.port}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        await running.stop(config.router.shutdown_grace_s)
+
+
+def spill_path(state_dir: Path) -> Path:
+    return state_dir / "gateway-spill.jsonl"

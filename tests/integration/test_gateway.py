@@ -1,0 +1,280 @@
+"""The team gateway against a real PostgreSQL and Redis (tests/support/services.py) and fake
+backends: users' keys, each user switching their own sessions, two instances behaving as
+one, the ledger in PostgreSQL right to the cent, and Redis or PostgreSQL going away."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from conftest import backends_toml
+from fakes import FakeUpstream, sse_message
+from services import Postgres, Redis
+
+psycopg = pytest.importorskip("psycopg", reason="the gateway extra: pip install '.[gateway]'")
+
+from hotswap.config.loading import load_config  # noqa: E402
+from hotswap.config.prices import lookup, price_table  # noqa: E402
+from hotswap.gateway.database import Database  # noqa: E402
+from hotswap.gateway.keys import LOOKUP_TTL_S, KeyStore  # noqa: E402
+from hotswap.gateway.report import cost_by  # noqa: E402
+from hotswap.gateway.server import RunningGateway, gateway_config, start_gateway  # noqa: E402
+from hotswap.router.exchange import Usage  # noqa: E402
+
+SESSION = "x-claude-code-session-id"
+DS_KEY, ANT_KEY = "sk-ds-gateway-1234567", "sk-ant-gateway-7654321"
+BODY = {"model": "claude-opus-5-5", "max_tokens": 64, "stream": True,
+        "messages": [{"role": "user", "content": "hi"}]}  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    # Not under pytest's tmp folder: that one is root's alone, and the server runs as
+    # `postgres` when the tests run as root.
+    folder = Path(tempfile.mkdtemp(prefix="hotswap-pg-"))
+    pg = Postgres(folder).start()
+    yield pg
+    pg.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
+    server = Redis(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Team:
+    """Fake backends, a fresh database, a flushed Redis, and gateway instances on them."""
+
+    home: Path
+    database: str
+    redis: Redis
+    deepseek: FakeUpstream
+    anthropic: FakeUpstream
+    instances: list[RunningGateway] = field(default_factory=list)
+
+    async def start(self) -> str:
+        keys = {"DEEPSEEK_API_KEY": DS_KEY, "ANTHROPIC_API_KEY": ANT_KEY}
+        config = gateway_config(load_config(), keys)
+        running = await start_gateway(config, self.database, self.redis.url)
+        self.instances.append(running)
+        return f"http://127.0.0.1:{running.port}"
+
+    async def key(self, name: str, **kwargs: Any) -> str:
+        db = Database(self.database)
+        try:
+            await db.migrate()
+            return await KeyStore(db).create(name, **kwargs)
+        finally:
+            await db.close()
+
+
+@pytest.fixture
+async def team(home: Path, postgres: Postgres, redis_server: Redis) -> AsyncIterator[Team]:
+    redis_server.flush()
+    deepseek, anthropic = await FakeUpstream("deepseek").start(), await FakeUpstream().start()
+    urls = {"deepseek": deepseek.url, "anthropic": anthropic.url}
+    (home / "config.toml").write_text(backends_toml(urls))
+    t = Team(home, postgres.new_database(), redis_server, deepseek, anthropic)
+    yield t
+    for running in t.instances:
+        await running.stop()
+    await deepseek.stop()
+    await anthropic.stop()
+
+
+async def ask(url: str, key: str | None, session: str | None = None, **kw: Any) -> Any:
+    headers = {"anthropic-version": "2023-06-01"}
+    if key is not None:
+        headers["authorization"] = f"Bearer {key}"
+    if session is not None:
+        headers[SESSION] = session
+    async with (
+        aiohttp.ClientSession() as client,
+        client.post(url + "/v1/messages", json=BODY, headers=headers) as resp,
+    ):
+        return resp.status, await resp.text()
+
+
+async def switch(url: str, key: str, backend: str, session: str | None = None) -> Any:
+    async with aiohttp.ClientSession() as client:
+        body = {"backend": backend, **({"session": session} if session else {})}
+        headers = {"authorization": f"Bearer {key}"}
+        async with client.post(url + "/_hotswap/mode", json=body, headers=headers) as resp:
+            return resp.status, await resp.json()
+
+
+async def test_a_key_is_required_and_never_reaches_a_provider(team: Team) -> None:
+    url = await team.start()
+    alice = await team.key("alice")
+    for key in (None, "hsk_not-a-real-key", "sk-ant-something"):
+        status, text = await ask(url, key)
+        assert status == 401 and '"type":"error"' in text.replace(" ", "")
+        assert "authentication_error" in text
+    status, text = await ask(url, alice)
+    assert status == 200 and "Hello from the fake" in text
+    got = team.anthropic.received[-1].headers
+    assert got["x-api-key"] == ANT_KEY  # the gateway's own key
+    assert alice not in str(dict(got)) and "authorization" not in got
+
+
+async def test_a_revoked_key_is_refused_by_another_instance_within_a_second(team: Team) -> None:
+    first, second = await team.start(), await team.start()
+    bob = await team.key("bob")
+    assert (await ask(first, bob))[0] == 200
+    assert (await ask(second, bob))[0] == 200  # cached in the second instance now
+    db = Database(team.database)
+    await KeyStore(db).revoke("bob")
+    await db.close()
+    revoked = time.monotonic()
+    assert LOOKUP_TTL_S <= 1.0
+    await asyncio.sleep(LOOKUP_TTL_S + 0.05)  # the documented bound, not a readiness wait
+    assert (await ask(second, bob))[0] == 401
+    assert (await ask(first, bob))[0] == 401
+    assert time.monotonic() - revoked < 1.0
+
+
+async def test_users_switch_their_own_sessions_through_either_instance(team: Team) -> None:
+    one, two = await team.start(), await team.start()
+    alice, bob = await team.key("alice"), await team.key("bob")
+    assert (await switch(one, alice, "ds", session="a1"))[0] == 200
+    # alice's session a1 goes to DeepSeek on both instances, from the next request on
+    for url in (one, two):
+        n = len(team.deepseek.received)
+        assert (await ask(url, alice, session="a1"))[0] == 200
+        assert len(team.deepseek.received) == n + 1
+    # alice's other session, and bob's session with the same id, stay on the default
+    for key, session in ((alice, "a2"), (bob, "a1")):
+        n = len(team.anthropic.received)
+        assert (await ask(two, key, session=session))[0] == 200
+        assert len(team.anthropic.received) == n + 1
+    # bob switches all his sessions through the other instance: alice's stay as they are
+    assert (await switch(two, bob, "deepseek"))[0] == 200
+    n_ds, n_ant = len(team.deepseek.received), len(team.anthropic.received)
+    await ask(one, bob, session="b9")
+    await ask(one, alice, session="a2")
+    assert len(team.deepseek.received) == n_ds + 1 and len(team.anthropic.received) == n_ant + 1
+    # a user-wide switch replaces the session's own mode too
+    assert (await switch(one, alice, "anthropic"))[0] == 200
+    n_ant = len(team.anthropic.received)
+    await ask(two, alice, session="a1")
+    assert len(team.anthropic.received) == n_ant + 1
+
+
+async def test_a_switch_to_a_backend_the_key_may_not_use_is_refused(team: Team) -> None:
+    url = await team.start()
+    carol = await team.key("carol", backends=("deepseek",))
+    status, body = await switch(url, carol, "anthropic")
+    assert status == 403 and body["error"]["type"] == "permission_error"
+    assert (await ask(url, carol))[0] == 403  # the gateway's default is not hers either
+    assert (await switch(url, carol, "deepseek"))[0] == 200
+    assert (await ask(url, carol))[0] == 200
+
+
+async def _rows(database: str) -> int:
+    async with await psycopg.AsyncConnection.connect(database) as conn:
+        cur = await conn.execute("SELECT count(*) FROM gateway_exchanges")
+        row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+
+async def _until_rows(database: str, n: int) -> None:
+    for _ in range(200):  # the writer is asynchronous: poll the database, bounded
+        if await _rows(database) >= n:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{n} ledger rows never arrived")
+
+
+async def test_both_instances_write_one_ledger_right_to_the_cent(team: Team) -> None:
+    one, two = await team.start(), await team.start()
+    alice, bob = await team.key("alice"), await team.key("bob")
+    await switch(one, alice, "deepseek")
+    big = {"input_tokens": 1_234_567, "output_tokens": 345_678}
+    team.deepseek.script(*[sse_message(**big) for _ in range(3)])
+    team.anthropic.script(*[sse_message(**big) for _ in range(2)])
+    for url, key in ((one, alice), (two, alice), (one, alice), (two, bob), (one, bob)):
+        assert (await ask(url, key))[0] == 200
+    await _until_rows(team.database, 5)
+    db = Database(team.database)
+    rows = {r["user"]: r for r in await cost_by(db, "user")}
+    await db.close()
+    usage = Usage(1_234_567, 345_678)
+    table = price_table()
+    ds, ant = lookup(table, "deepseek", "deepseek-v4-pro"), lookup(table, "anthropic",
+                                                                     "claude-opus-5-5")  # fmt: skip
+    assert ds is not None and ant is not None
+    assert rows["alice"]["requests"] == 3 and rows["bob"]["requests"] == 2
+    assert round(rows["alice"]["cost_usd"], 2) == round(3 * ds.cost(usage), 2)
+    assert round(rows["bob"]["cost_usd"], 2) == round(2 * ant.cost(usage), 2)
+    saved = 3 * (ant.cost(usage) - ds.cost(usage))
+    assert round(rows["alice"]["savings_usd"], 2) == round(saved, 2)
+
+
+async def test_requests_flow_while_redis_is_down_and_switching_says_why(team: Team) -> None:
+    url = await team.start()
+    alice = await team.key("alice")
+    await switch(url, alice, "deepseek", session="s1")
+    assert (await ask(url, alice, session="s1"))[0] == 200  # the mode, now known here
+    team.redis.stop()
+    try:
+        n = len(team.deepseek.received)
+        assert (await ask(url, alice, session="s1"))[0] == 200
+        assert len(team.deepseek.received) == n + 1  # on her last known mode
+        status, body = await switch(url, alice, "anthropic", session="s1")
+        assert status == 503 and "Redis" in body["error"]["message"]
+    finally:
+        team.redis.start()  # the same port
+    assert (await switch(url, alice, "anthropic", session="s1"))[0] == 200
+    n = len(team.anthropic.received)
+    assert (await ask(url, alice, session="s1"))[0] == 200
+    assert len(team.anthropic.received) == n + 1
+
+
+async def test_records_spill_while_postgres_is_down_and_land_when_it_returns(
+    team: Team, postgres: Postgres
+) -> None:
+    url = await team.start()
+    alice = await team.key("alice")
+    assert (await ask(url, alice))[0] == 200
+    await _until_rows(team.database, 1)
+    postgres.stop()
+    try:
+        for _ in range(3):  # her key is known: requests keep flowing
+            assert (await ask(url, alice))[0] == 200
+        spill = team.home / "gateway-spill.jsonl"
+        for _ in range(200):
+            if spill.exists() or (team.home / "gateway-spill.replaying").exists():
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("nothing spilled")
+    finally:
+        postgres.restart()
+    await _until_rows(team.database, 4)
+    assert await _rows(team.database) == 4
+
+
+async def test_a_daily_budget_refuses_with_429_once_spent(team: Team) -> None:
+    url = await team.start()
+    dave = await team.key("dave", daily_usd=1.0)
+    team.anthropic.script(sse_message(input_tokens=1_000_000, output_tokens=100_000))
+    assert (await ask(url, dave))[0] == 200  # several dollars on Opus
+    for _ in range(200):  # the counter is added after the exchange, off the hot path
+        status, text = await ask(url, dave)
+        if status == 429:
+            break
+        await asyncio.sleep(0.02)
+    assert status == 429 and "rate_limit_error" in text and "daily budget" in text
