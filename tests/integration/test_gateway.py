@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from cli_run import BIN, user_env
 from conftest import backends_toml
 from fakes import FakeUpstream, sse_message
 from services import Postgres, Redis
@@ -278,3 +279,35 @@ async def test_a_daily_budget_refuses_with_429_once_spent(team: Team) -> None:
             break
         await asyncio.sleep(0.02)
     assert status == 429 and "rate_limit_error" in text and "daily budget" in text
+
+
+async def _command(*argv: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """An installed command, run while this loop keeps serving the gateway."""
+    proc = await asyncio.create_subprocess_exec(
+        str(BIN / argv[0]), *argv[1:], env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_ds_in_a_gateway_session_and_hotswap_use_gateway(team: Team, tmp_path: Path) -> None:
+    url = await team.start()
+    alice, bob = await team.key("alice"), await team.key("bob")
+    env = user_env(tmp_path, team.home, HOTSWAP_GATEWAY_KEY=alice)
+    inside = {**env, "HOTSWAP_GATEWAY": url, "HOTSWAP_GATEWAY_SESSION": "cc-1",
+              "ANTHROPIC_AUTH_TOKEN": alice}  # fmt: skip
+    code, out, err = await _command("ds", env=inside)  # `!ds` inside that Claude Code
+    assert code == 0, err
+    assert "alice's session cc-1 -> deepseek" in out
+    n = len(team.deepseek.received)
+    assert (await ask(url, alice, session="cc-1"))[0] == 200
+    assert (await ask(url, bob, session="cc-1"))[0] == 200  # bob's own session: untouched
+    assert len(team.deepseek.received) == n + 1
+    code, out, err = await _command("hotswap", "use", "deepseek", "--gateway", url, env=env)
+    assert code == 0 and "alice's every session -> deepseek" in out, err
+    assert (await ask(url, alice, session="cc-2"))[0] == 200
+    assert len(team.deepseek.received) == n + 2
+    bad = {**env, "HOTSWAP_GATEWAY_KEY": "hsk_wrong"}
+    code, _, err = await _command("hotswap", "use", "ds", "--gateway", url, env=bad)
+    assert code == 2 and "unknown or revoked key" in err

@@ -16,7 +16,8 @@ from typing import Any
 from hotswap.config.loading import Config, load_config
 from hotswap.errors import ConfigError, HotswapError
 from hotswap.sessions.child import Child
-from hotswap.sessions.launcher import run_session
+from hotswap.sessions.gateway_client import run_gateway_session
+from hotswap.sessions.launcher import find_claude, run_session
 from hotswap.sessions.registry import Session
 
 # The second line of every `Error:` of the hotswap command (cli._fail prints it too).
@@ -28,6 +29,7 @@ _RUN_OPTIONS = {
     "--model": "model",
     "--port": "port",
     "--config": "config",
+    "--gateway": "gateway",
 }
 
 
@@ -36,6 +38,7 @@ def parse_run_args(args: list[str]) -> dict[str, Any] | None:
     without click (~30 ms of the start-up budget); None for anything else (help, an unknown
     option, a bad value): click parses those and reports the errors."""
     found: dict[str, Any] = {"backend": None, "model": None, "port": 0, "config": None}
+    found["gateway"] = None
     found["claude_args"] = []
     i = 0
     while i < len(args):
@@ -70,6 +73,9 @@ def run_main(args: list[str]) -> int | None:
     if parsed is None:
         return None
     try:
+        if parsed["gateway"]:  # Claude Code against a team gateway: no router of ours
+            claude = find_claude(os.environ)
+            return run_gateway_session(claude, parsed["gateway"], parsed["claude_args"], os.environ)
         config = load_config(Path(parsed["config"]) if parsed["config"] else None)
         config = with_model(config, parsed["backend"], parsed["model"])
         return run_session(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from hotswap.config.loading import Config, load_config
 from hotswap.errors import HotswapError
+from hotswap.sessions import gateway_client
 from hotswap.sessions.modefile import read_mode, split_mode, write_mode
 from hotswap.sessions.registry import (
     Session,
@@ -224,6 +225,7 @@ class _Args:
     all_sessions = False
     either: str | None = None
     model: str | None = None
+    gateway: str | None = None
 
     def __init__(self, name: str | None) -> None:
         self.name = name
@@ -293,12 +295,32 @@ def cmd_use(config: Config, argv: list[str], prog: str, fixed: str | None = None
             parser.add_argument("name", help="backend name or alias")
         _add_target_flags(parser)
         _add_model_flag(parser)
+        parser.add_argument("--gateway", help="a team gateway's URL (key: HOTSWAP_GATEWAY_KEY)")
         return parser
 
     args = _parse(argv, fixed is None, build)
     name = fixed if fixed is not None else args.name
     assert name is not None, "a positional argument, required by the parser"
+    if args.gateway or os.environ.get(gateway_client.GATEWAY_ENV):
+        return _use_gateway(name, args.gateway, args.all_sessions)
     _print_lines(switch(config, name, _targets(config, args), args.model))
+    return 0
+
+
+def _use_gateway(name: str, url: str | None, all_sessions: bool) -> int:
+    """A switch on a team gateway: inside a gateway session (`hotswap run --gateway`),
+    that session's mode; else (or with --all) every session of the key's user."""
+    env = os.environ
+    url = url or env[gateway_client.GATEWAY_ENV]
+    key = env.get(gateway_client.KEY_ENV) or env.get("ANTHROPIC_AUTH_TOKEN")
+    if not key:
+        raise SwitchError(f"set {gateway_client.KEY_ENV} to your gateway key")
+    session = None if all_sessions else env.get(gateway_client.SESSION_ENV) or None
+    try:
+        answer = gateway_client.post_mode(url, key, name, session)
+    except gateway_client.GatewaySwitchError as exc:
+        raise SwitchError(str(exc)) from None
+    print(gateway_client.switch_line(answer))
     return 0
 
 
