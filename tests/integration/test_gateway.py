@@ -5,6 +5,7 @@ one, the ledger in PostgreSQL right to the cent, and Redis or PostgreSQL going a
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import tempfile
 import time
@@ -16,7 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from cli_run import BIN, user_env
+from cli_run import BIN, fake_claude, user_env
 from conftest import backends_toml
 from fakes import FakeUpstream, sse_message
 from services import Postgres, Redis
@@ -311,3 +312,33 @@ async def test_ds_in_a_gateway_session_and_hotswap_use_gateway(team: Team, tmp_p
     bad = {**env, "HOTSWAP_GATEWAY_KEY": "hsk_wrong"}
     code, _, err = await _command("hotswap", "use", "ds", "--gateway", url, env=bad)
     assert code == 2 and "unknown or revoked key" in err
+
+
+async def test_the_gateway_commands_as_a_user_types_them(team: Team, tmp_path: Path) -> None:
+    env = user_env(tmp_path, team.home)
+    db = ["--database", team.database]
+    create = ("gateway", "keys", "create", "erin", "--daily-usd", "5", "--backends", "ds")
+    code, out, err = await _command("hotswap", *create, *db, env=env)
+    key = out.strip()
+    assert code == 0 and key.startswith("hsk_") and "shown once" in err
+    code, out, _ = await _command("hotswap", "gateway", "keys", "list", "--json", *db, env=env)
+    (row,) = json.loads(out)
+    assert row["name"] == "erin" and row["backends"] == "deepseek" and key not in out
+    # a non-loopback gateway needs a key to exist: here one does, in another database
+    empty = ["--database", team.database.rsplit("/", 1)[0] + "/postgres"]
+    code, _, err = await _command("hotswap", "gateway", "--listen", "0.0.0.0:0", *empty,
+                                  "--redis", team.redis.url, env=env)  # fmt: skip
+    assert code == 2 and "no keys exist yet" in err
+    code, out, _ = await _command("hotswap", "gateway", "keys", "revoke", "erin", *db, env=env)
+    assert code == 0 and "revoked" in out
+    code, out, _ = await _command("hotswap", "gateway", "cost", "--json", *db, env=env)
+    assert code == 0 and json.loads(out) == []
+    # `hotswap run --gateway`: Claude Code with the gateway as its base URL and the key
+    script = 'echo "$ANTHROPIC_BASE_URL $ANTHROPIC_AUTH_TOKEN $HOTSWAP_GATEWAY_SESSION $*"'
+    claude = fake_claude(tmp_path / "bin2", script)
+    run_env = {**env, "HOTSWAP_CLAUDE_BIN": str(claude), "HOTSWAP_GATEWAY_KEY": key}
+    code, out, _ = await _command("hotswap", "run", "--gateway", "http://gw:4000", "--", "-p",
+                                  "hi", env=run_env)  # fmt: skip
+    base, token, session, *args = out.split()
+    assert (base, token) == ("http://gw:4000", key)
+    assert args == ["--session-id", session, "-p", "hi"]
