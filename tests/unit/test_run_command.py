@@ -12,6 +12,7 @@ from hotswap.cli.run import parse_run_args
 
 def parsed(**kw: Any) -> dict[str, Any]:
     base: dict[str, Any] = {"backend": None, "model": None, "port": 0, "config": None}
+    base["gateway"] = None  # hotswap run --gateway URL
     return {**base, "claude_args": [], **kw}
 
 
