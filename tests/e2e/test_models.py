@@ -98,7 +98,10 @@ async def test_the_router_lists_ollamas_tags(
     ):
         page = await resp.json()
     assert resp.status == 200 and resp.headers["x-hotswap-source"] == "the backend"
-    assert [m["id"] for m in page["data"]] == ["qwen3-coder:30b", "claude-sonnet-local"]
+    assert [m["id"] for m in page["data"]][:2] == [  # under gateway ids, the active first
+        "claude-hotswap-ollama--qwen3-coder:30b",
+        "claude-hotswap-ollama--claude-sonnet-local",
+    ]
     assert ollama.received[0].path_qs == "/api/tags"
 
 
@@ -114,7 +117,10 @@ async def test_an_unreachable_backend_lists_its_model_map(
     ):
         page = await resp.json()
     assert resp.headers["x-hotswap-source"] == "the model map"
-    assert [m["id"] for m in page["data"]] == ["deepseek-v4-pro", "deepseek-v4-flash"]
+    assert [m["id"] for m in page["data"]][:2] == [
+        "claude-hotswap-deepseek--deepseek-v4-pro",
+        "claude-hotswap-deepseek--deepseek-v4-flash",
+    ]
     assert ds.received[0].path_qs == "/v1/models"
     assert ds.received[0].headers["x-api-key"] == "k"
 
@@ -143,27 +149,41 @@ def test_list_models_and_the_models_command(home: Path) -> None:
 
 
 @needs_claude
-def test_claude_code_discovers_models_only_when_asked_and_keeps_claude_names(
+def test_hotswap_run_turns_discovery_on_and_a_picked_model_reaches_its_backend(
     tmp_path: Path,
 ) -> None:
-    """With CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY=1, Claude Code asks the router for
-    /v1/models at start (before its first model request) and keeps the claude-* ids."""
+    """`hotswap run` sets CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY=1: Claude Code asks the
+    router for /v1/models at start and keeps every backend's models under their gateway ids
+    (its own filter keeps only ids containing "claude"). A model picked from that list
+    reaches the backend it names, whatever the mode; the user's own 0 turns discovery off."""
     home = tmp_path / "hotswap-home"
     home.mkdir()
-    with ThreadedFake("ollama") as ollama:
-        ollama.script(json_reply(200, TAGS), sse_message("hi from ollama"))
+    with ThreadedFake("ollama") as ollama, ThreadedFake("deepseek") as ds:
+        ollama.script(json_reply(200, TAGS))
+        ds.script(json_reply(200, {"data": [{"id": "deepseek-v4-pro"}]}), sse_message("from ds"))
         (home / "config.toml").write_text(
-            f'[backends.ollama]\nbase_url = "{ollama.url}"\ndefault_model = "qwen3-coder:30b"\n'
+            f'[backends.ollama]\nbase_url = "{ollama.url}"\n'
+            f'[backends.deepseek]\nbase_url = "{ds.url}"\n'
         )
+        picked = "claude-hotswap-deepseek--deepseek-v4-pro"
         result = hotswap_run_claude(
-            tmp_path, home, "hi", backend="ollama", CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY="1"
-        )
-        assert result["result"] == "hi from ollama"
-        assert [r.path_qs for r in ollama.received] == ["/api/tags", "/v1/messages?beta=true"]
+            tmp_path, home, "hi", backend="ollama", ANTHROPIC_MODEL=picked,
+            DEEPSEEK_API_KEY="sk-ds-e2e",
+        )  # fmt: skip
+        assert result["result"] == "from ds"
+        assert [r.path_qs for r in ollama.received] == ["/api/tags"]  # listed, not asked
+        assert [r.path_qs for r in ds.received] == ["/v1/models", "/v1/messages?beta=true"]
+        assert ds.received[1].body["model"] == "deepseek-v4-pro"
         cache = tmp_path / "claude-home" / ".claude" / "cache" / "gateway-models.json"
-        cached = json.loads(cache.read_text())
-        assert [m["id"] for m in cached["models"]] == ["claude-sonnet-local"]  # filtered
+        cached = [m["id"] for m in json.loads(cache.read_text())["models"]]
+        assert cached[:3] == [  # the mode's backend first
+            "claude-hotswap-ollama--qwen3-coder:30b",
+            "claude-hotswap-ollama--claude-sonnet-local",
+            "claude-hotswap-deepseek--deepseek-v4-pro",
+        ]
         ollama.received.clear()
         ollama.script(sse_message("again"))
-        hotswap_run_claude(tmp_path, home, "hi", backend="ollama")  # discovery off: no list
+        hotswap_run_claude(
+            tmp_path, home, "hi", backend="ollama", CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY="0"
+        )
         assert [r.path_qs for r in ollama.received] == ["/v1/messages?beta=true"]

@@ -5,11 +5,15 @@
 From the backend's own list where it has one: Ollama's `/api/tags`, else `GET /v1/models`
 (Anthropic's list, or OpenAI's, which vLLM, llama.cpp, SGLang, LM Studio and every OpenAI-
 wire backend serve); else, or when that fails, its model map (targets and default_model).
-The router answers `GET /v1/models` with the active backend's list (`handle_models`).
 
-Claude Code 2.1.332 asks for `GET {base}/v1/models?limit=1000` once at start, only when
-CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY=1, and keeps only ids containing "claude" or
-"anthropic" for its /model picker (docs/compatibility.md, "Model discovery").
+The router answers `GET /v1/models` (`handle_models`) with every usable backend's models
+(its key set, or none needed), the active backend's first, each under its gateway id
+(config/model_ids.py: `claude-hotswap-BACKEND--MODEL`). Claude Code 2.1.332 asks for
+`GET {base}/v1/models?limit=1000` once at start when CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY=1
+(`hotswap run` sets it), waits 3 s, and keeps only ids containing "claude" or "anthropic"
+for its /model picker: a backend's own names would be dropped, gateway ids are kept, and a
+request sent with one goes to the backend it names (routes/). See
+docs/claude-code-gateway.md.
 """
 
 from __future__ import annotations
@@ -23,13 +27,17 @@ import aiohttp
 from aiohttp import web
 
 from hotswap.config.backends import Backend
-from hotswap.config.loading import KeyRing
+from hotswap.config.loading import Config, KeyRing
+from hotswap.config.model_ids import gateway_id
 from hotswap.errors import HotswapError
 from hotswap.router.proxy import STATE
 from hotswap.router.upstream import join_url, upstream_headers
 from hotswap.wire.registry import adapter_for
 
 FETCH_TIMEOUT_S = 5.0
+# Claude Code gives up on the whole list after 3 s: a backend slower than this is listed
+# from its model map instead.
+GATEWAY_FETCH_TIMEOUT_S = 2.0
 EPOCH = "1970-01-01T00:00:00Z"
 OLLAMA_PORT = ":11434"
 Model = dict[str, Any]
@@ -196,11 +204,57 @@ def list_models_with_source(
 
 
 async def handle_models(request: web.Request) -> web.Response:
-    """`GET /v1/models`: the active backend's models, in Anthropic's list format."""
+    """`GET /v1/models`: every usable backend's models under their gateway ids, the active
+    backend's first, in Anthropic's list format."""
     state = request.app[STATE]
-    backend = state.read_mode().backend
+    active = state.read_mode().backend
     async with aiohttp.ClientSession(trust_env=False) as session:
-        models, source = await fetch_models(session, backend, state.config.keys, request.headers)
+        models, source = await gateway_models(session, state.config, active, request.headers)
     return web.json_response(
-        model_page(models), headers={"x-hotswap-backend": backend.name, "x-hotswap-source": source}
+        model_page(models), headers={"x-hotswap-backend": active.name, "x-hotswap-source": source}
     )
+
+
+async def gateway_models(
+    session: aiohttp.ClientSession,
+    config: Config,
+    active: Backend,
+    client_headers: Mapping[str, str],
+) -> tuple[list[Model], str]:
+    """The gateway list, and where the active backend's part came from. Backends are asked
+    at once, each for at most GATEWAY_FETCH_TIMEOUT_S; one without its key is left out
+    (a request to it could only fail)."""
+    others = [b for b in config.backends.values() if b.name != active.name]
+    backends = [b for b in (active, *others) if usable(b, config.keys, client_headers)]
+    found = await asyncio.gather(
+        *(_listed_in_time(session, b, config.keys, client_headers) for b in backends)
+    )
+    models = [
+        model_entry(gateway_id(b.name, m["id"]), f"{m['display_name']} ({b.name})", m["created_at"])
+        for b, (listed, _) in zip(backends, found, strict=True)
+        for m in listed
+    ]
+    source = found[0][1] if backends and backends[0] is active else "none"
+    return models, source
+
+
+def usable(backend: Backend, keys: KeyRing, client_headers: Mapping[str, str]) -> bool:
+    """Whether a request could be sent to `backend` (its key, or the client's credential)."""
+    try:
+        upstream_headers(client_headers, backend, keys)
+    except HotswapError:
+        return False
+    return True
+
+
+async def _listed_in_time(
+    session: aiohttp.ClientSession,
+    backend: Backend,
+    keys: KeyRing,
+    client_headers: Mapping[str, str],
+) -> tuple[list[Model], str]:
+    try:
+        async with asyncio.timeout(GATEWAY_FETCH_TIMEOUT_S):
+            return await fetch_models(session, backend, keys, client_headers)
+    except TimeoutError:
+        return from_model_map(backend), "the model map"

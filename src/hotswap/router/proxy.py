@@ -93,7 +93,8 @@ async def receive(request: web.Request, state: RouterState) -> Exchange:
     state.redactor.learn(request.headers)  # the client's credential: masked in what we say
     is_messages = request.path.rstrip("/").endswith("/v1/messages")
     req = Request(path_qs, body, request.headers, is_messages, body.model)
-    choice = choose(body, request.headers, state.refresh_mode().backend, state.routes())
+    mode, backends = state.refresh_mode().backend, state.config.backends
+    choice = choose(body, request.headers, mode, state.routes(), backends)
     return Exchange(req, choice.backend, route=choice.route)
 
 

@@ -4,7 +4,9 @@ backends. With no route configured, or routes turned off for the session (`route
 it answers the mode at once; otherwise the first route whose class the request is of
 (classes.py), and whose `on` holds the mode, sends it to its backend. That backend then
 stands where the mode would: the exchange's `active` backend, with its auth, model map,
-quirks, thinking rules, fallback chain and breaker.
+quirks, thinking rules, fallback chain and breaker. Before any route, a request whose
+model is a gateway id (config/model_ids.py: picked in Claude Code's /model from the router's
+`GET /v1/models`) goes to the backend that id names.
 
 May import: hotswap.config, hotswap.body.
 """
@@ -16,8 +18,11 @@ from typing import NamedTuple
 
 from hotswap.body import RequestBody
 from hotswap.config.backends import Backend
+from hotswap.config.model_ids import parse_gateway_id
 from hotswap.config.routes import Route
 from hotswap.routes.classes import Facts
+
+MODEL_ROUTE = "model"  # the route of a request whose model id named its backend
 
 
 class Choice(NamedTuple):
@@ -32,8 +37,13 @@ def choose(
     headers: Mapping[str, str],
     mode: Backend,
     routes: tuple[Route, ...] = (),
+    backends: Mapping[str, Backend] | None = None,
 ) -> Choice:
-    """The backend for this request: the first matching route's, else the mode's."""
+    """The backend for this request: the one its model id names, else the first matching
+    route's, else the mode's."""
+    named = named_backend(body.model, backends or {})
+    if named is not None:
+        return Choice(named, MODEL_ROUTE)
     if not routes:
         return Choice(mode)
     facts = Facts(body, headers)
@@ -43,3 +53,10 @@ def choose(
         if facts.is_(route.when, route.above_tokens):
             return Choice(route.backend, route.name)
     return Choice(mode)
+
+
+def named_backend(model: str | None, backends: Mapping[str, Backend]) -> Backend | None:
+    """The configured backend a gateway model id names (None: not one, or no such backend:
+    such a request follows the routes and the mode, whose model map then applies)."""
+    named = parse_gateway_id(model) if model else None
+    return backends.get(named[0]) if named is not None else None

@@ -99,6 +99,9 @@ def child_environment(
     env["ANTHROPIC_BASE_URL"] = session.base_url
     env["HOTSWAP_SESSION"] = session.id
     env["HOTSWAP_HOME"] = str(config.state_dir)
+    # Claude Code's /model picker lists every backend's models from the router's
+    # GET /v1/models (docs/claude-code-gateway.md); a user's own 0 keeps it off.
+    env.setdefault("CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY", "1")
     if config.source is not None:
         # `ds`, `backend` and the status line inside the session must see the same backends.
         env["HOTSWAP_CONFIG"] = str(config.source)
