@@ -28,6 +28,10 @@ class RouterSettings(NamedTuple):
     connect_timeout_s: float = 10.0
     first_byte_timeout_s: float = 120.0
     idle_timeout_s: float = 300.0
+    # A committed stream silent this long (up to twice this) gets an Anthropic `ping`
+    # event, so that Claude Code's own stream idle timer (300 s) never fires on a slow
+    # thinker (router/relay.py).
+    ping_interval_s: float = 15.0
     fallback: bool = True
     transient_fallback: bool = False  # a transient fault may go to another backend
     breaker_failures: int = 5
@@ -79,6 +83,7 @@ _ROUTER_KEYS: dict[str, tuple[str, Callable[[Any], Any], float]] = {
     "connect_timeout_s": ("connect_timeout_s", float, DAY_S),
     "first_byte_timeout_s": ("first_byte_timeout_s", float, DAY_S),
     "idle_timeout_s": ("idle_timeout_s", float, DAY_S),
+    "ping_interval_s": ("ping_interval_s", float, DAY_S),
     "fallback": ("fallback", bool, 1),
     "transient_fallback": ("transient_fallback", bool, 1),
     "breaker_failures": ("breaker_failures", int, 1_000_000),

@@ -6,13 +6,17 @@ through byte for byte. If the upstream fails after the commit -- a reset, an idl
 an end before `message_stop`, a message_start or message_delta that is not JSON, a broken
 translated stream -- the client gets exactly one SSE `error` event and the stream ends; an
 upstream's own `error` event is that one event. Either way the exchange is a stream error
-(ex.broke), never a success. A non-streaming answer (read whole and checked by the attempt:
+(ex.broke), never a success. While the upstream is silent after the commit (a reasoning
+model thinking), the client gets an Anthropic `ping` event every `ping_interval_s`
+(`ping_while_silent`): Claude Code 2.1.332 drops a stream silent for 300 s.
+A non-streaming answer (read whole and checked by the attempt:
 it is one JSON object) has its usage made readable. What reached the client is counted on
 the exchange object (flow.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -48,7 +52,8 @@ async def commit(
                 body = fix_json_message(body, ctx)
             ex.wrote(len(body))
             return web.Response(status=reply.status, body=body, headers=result.headers)
-        return await _relay_stream(request, ex, result, reply, ctx, state.redactor.bytes)
+        pings_s = state.config.router.ping_interval_s
+        return await _relay_stream(request, ex, result, reply, ctx, state.redactor.bytes, pings_s)
     finally:
         reply.close()
         state.thinking.record(backend.name, ctx.thinking.keys)
@@ -72,10 +77,27 @@ async def _relay_stream(
     reply: Reply,
     ctx: StreamContext,
     redact: Callable[[bytes], bytes],
+    ping_interval_s: float,
 ) -> web.StreamResponse:
     resp = web.StreamResponse(status=result.status, headers=result.headers)
     resp.headers["Cache-Control"] = "no-cache"
     await resp.prepare(request)
+    pinger = asyncio.create_task(ping_while_silent(resp, ex, ping_interval_s))
+    try:
+        return await _pump(resp, ex, result, reply, ctx, redact)
+    finally:
+        pinger.cancel()
+
+
+async def _pump(
+    resp: web.StreamResponse,
+    ex: Exchange,
+    result: Attempt,
+    reply: Reply,
+    ctx: StreamContext,
+    redact: Callable[[bytes], bytes],
+) -> web.StreamResponse:
+    """The held events, then the rest of the stream, onward as they complete."""
     name = result.backend.name
     end = None  # the message_stop or error event relayed, once it was
     try:
@@ -126,6 +148,26 @@ def _masked(data: bytes, last: Event | None, redact: Callable[[bytes], bytes]) -
 async def _write(resp: web.StreamResponse, data: bytes, ex: Exchange) -> None:
     await resp.write(data)
     ex.wrote(len(data))
+
+
+PING = b'event: ping\ndata: {"type": "ping"}\n\n'
+
+
+async def ping_while_silent(resp: web.StreamResponse, ex: Exchange, interval_s: float) -> None:
+    """A `ping` event to the client each time nothing was written for a whole interval
+    (so after a silence of between one and two intervals). One task and one timer per
+    stream, and nothing on the path of a chunk: it only compares the exchange's byte
+    count between two ticks. Every write is one whole event, written to the transport at
+    once, so a ping never lands inside a relayed event."""
+    seen = -1
+    while True:
+        await asyncio.sleep(interval_s)
+        if ex.sent == seen:
+            try:
+                await _write(resp, PING, ex)
+            except ConnectionError:
+                return  # the client is gone: the relay finds out at its next write
+        seen = ex.sent
 
 
 _DELTA_EVENT = b"event: content_block_delta\n"
