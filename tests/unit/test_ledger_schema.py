@@ -45,11 +45,12 @@ def test_version_1_moves_forward_keeping_its_rows(tmp_path: Path) -> None:
 
 def _insert_as_version_1(conn: sqlite3.Connection, r: ExchangeRecord) -> None:
     """What an older hotswap wrote: a plain INSERT (no unique exchange id then)."""
-    old = [c for c in rows.EXCHANGE_COLUMNS if c != "route"]  # `route`: migration 4
-    values = dict(zip(rows.EXCHANGE_COLUMNS, rows.exchange_row(r), strict=True))
-    marks = ", ".join("?" * len(old))
+    then = [i for i, c in enumerate(rows.EXCHANGE_COLUMNS) if c not in rows.LATER_COLUMNS]
+    row = rows.exchange_row(r)
+    names = ", ".join(rows.EXCHANGE_COLUMNS[i] for i in then)
     cursor = conn.execute(
-        f"INSERT INTO exchanges ({', '.join(old)}) VALUES ({marks})", [values[c] for c in old]
+        f"INSERT INTO exchanges ({names}) VALUES ({', '.join('?' * len(then))})",
+        [row[i] for i in then],
     )
     for a in rows.attempt_rows(r):
         marks = ", ".join("?" * len(rows.ATTEMPT_COLUMNS))

@@ -12,7 +12,7 @@ import click
 from hotswap.cli.output import CONFIG_FIX, CONFIG_OPTION, echo_json, fail
 from hotswap.errors import HotswapError
 
-BY = ("backend", "model", "day", "session", "route")
+BY = ("backend", "model", "day", "session", "route", "conversation", "agent")
 COST_FIX = "see `hotswap cost --help` (--since 7d, 12h, 30m or a date such as 2026-12-01)"
 LEDGER_FIX = "check $HOTSWAP_HOME/ledger.db and its folder (hotswap doctor)"
 NEWER_FIX = "upgrade hotswap: a newer one wrote this ledger"
@@ -22,6 +22,8 @@ Examples:
   hotswap cost                          per backend, all time
   hotswap cost --by day --since 7d
   hotswap cost --session 3f2a --by model
+  hotswap cost --by conversation        per Claude Code conversation
+  hotswap cost --by agent               the main agent and each subagent
   hotswap cost --json | jq .total.savings_usd
   hotswap cost --prune-before 90d       delete older exchanges
 """

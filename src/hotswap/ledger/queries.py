@@ -25,6 +25,9 @@ GROUPS = {
     "day": "date(started, 'unixepoch', 'localtime')",
     "session": "COALESCE(session, '(serve)')",
     "route": "COALESCE(route, '(mode)')",
+    # Claude Code's own ids (x-claude-code-session-id, x-claude-code-agent-id)
+    "conversation": "COALESCE(conversation, '(none)')",
+    "agent": "COALESCE(agent, '(main)')",
 }
 FAILED_SQL = "outcome NOT IN ('ok', 'client_gone')"
 _UNITS_S = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -122,7 +125,8 @@ def cost(
     by: str = "backend",
     where: Filter | None = None,
 ) -> tuple[list[CostLine], CostLine]:
-    """Cost lines grouped `by` (backend | model | day | session), and their total."""
+    """Cost lines grouped `by` (backend | model | day | session | conversation | agent),
+    and their total."""
     if by not in GROUPS:
         raise ValueError(f"cannot group by {by!r}; one of {', '.join(GROUPS)}")
     lines = _grouped(conn, table, GROUPS[by], where or Filter())
@@ -201,6 +205,8 @@ LOG_COLUMNS = (
     "duration_ms",
     "endpoint",
     "route",
+    "conversation",
+    "agent",
 )
 
 

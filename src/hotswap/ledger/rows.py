@@ -36,7 +36,11 @@ EXCHANGE_COLUMNS = (
     "request_bytes",
     "response_bytes",
     "route",
+    "conversation",
+    "agent",
 )
+# Columns added after spill files were first written: an older line lacks them (NULL).
+LATER_COLUMNS = frozenset({"route", "conversation", "agent"})
 ATTEMPT_COLUMNS = (
     "exchange",
     "seq",
@@ -91,6 +95,8 @@ def exchange_row(r: ExchangeRecord) -> tuple[Any, ...]:
         r.request_bytes,
         r.response_bytes,
         r.route,
+        r.conversation,
+        r.agent,
     )
 
 

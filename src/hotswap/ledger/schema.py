@@ -73,6 +73,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE exchanges ADD COLUMN route TEXT;
     """,
+    # 5: who in Claude Code spent it: its conversation and, for a subagent, the agent
+    # (`hotswap cost --by conversation`, `--by agent`)
+    """
+    ALTER TABLE exchanges ADD COLUMN conversation TEXT;
+    ALTER TABLE exchanges ADD COLUMN agent TEXT;
+    CREATE INDEX exchanges_conversation ON exchanges (conversation, started);
+    """,
 )
 LATEST = len(MIGRATIONS)
 

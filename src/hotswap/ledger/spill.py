@@ -118,8 +118,10 @@ def _entries(path: Path) -> Iterator[tuple[list[Any], list[list[Any]]]]:
     for number, line in enumerate(text.splitlines(), 1):
         try:
             entry = json.loads(line)
-            saved = entry["exchange"]  # a spill from before `route` has none: the mode's
-            exchange = [saved[c] if c != "route" else saved.get(c) for c in rows.EXCHANGE_COLUMNS]
+            saved = entry["exchange"]
+            exchange = [
+                saved.get(c) if c in rows.LATER_COLUMNS else saved[c] for c in rows.EXCHANGE_COLUMNS
+            ]
             attempts = [[a[c] for c in names] for a in entry["attempts"]]
         except (ValueError, KeyError, TypeError):
             log.warning("ledger: %s line %d is not a saved exchange; skipped", path, number)

@@ -142,6 +142,10 @@ class ExchangeRecord:
     request_bytes: int = 0
     response_bytes: int = 0
     attempts: tuple[AttemptRecord, ...] = ()
+    # Who in Claude Code spent it: its conversation (`x-claude-code-session-id`) and, for a
+    # subagent's request, the agent (`x-claude-code-agent-id`); None when not sent.
+    conversation: str | None = None
+    agent: str | None = None
 
     @property
     def fell_back(self) -> bool:

@@ -11,7 +11,7 @@ stream that failed), `client_left`, `gave_up`. Its verdicts are derived here and
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from hotswap.config.backends import Backend
@@ -137,6 +137,8 @@ class Exchange:
             request_bytes=self.req.body.size,
             response_bytes=self.sent,
             attempts=tuple(_attempt_record(a, client_model) for a in self.attempts),
+            conversation=_header(self.req.headers, CONVERSATION_HEADER),
+            agent=_header(self.req.headers, AGENT_HEADER),
         )
 
 
@@ -156,6 +158,18 @@ def _wire_model(client_model: str | None, backend: Backend | None) -> str | None
     if client_model is None or backend is None:
         return None
     return map_model(client_model, backend)
+
+
+# Claude Code 2.1.332 names its conversation on every request, and a subagent on each of
+# the subagent's own requests (the main agent's carry no agent id).
+CONVERSATION_HEADER = "x-claude-code-session-id"
+AGENT_HEADER = "x-claude-code-agent-id"
+ID_CHARS = 128  # an id, not a payload: a longer header is cut
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    return value[:ID_CHARS] if value else None
 
 
 def _ms(start: float, end: float | None) -> float | None:
