@@ -121,3 +121,26 @@ def test_retention_days_prunes_when_a_router_writes(home: Path) -> None:
     assert writer.close()
     data = json.loads(hotswap(home, "cost", "--json").stdout)
     assert data["total"]["requests"] == 2
+
+
+def test_cost_by_conversation_and_by_agent(home: Path) -> None:
+    """Claude Code's conversation and subagent ids, as the router records them."""
+    writer = LedgerWriter(home / "ledger.db").start()
+    writer.submit(record("deepseek", usage=Usage(M, 0), conversation="conv-a"))
+    writer.submit(record("deepseek", usage=Usage(M, 0), conversation="conv-a", agent="a5de"))
+    writer.submit(record("deepseek", usage=Usage(M, 0), conversation="conv-b"))
+    assert writer.close()
+    done = hotswap(home, "cost", "--by", "conversation", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = {r["key"]: r["requests"] for r in json.loads(done.stdout)["rows"]}
+    assert rows == {"conv-a": 2, "conv-b": 1}
+    done = hotswap(home, "cost", "--by", "agent")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("AGENT") and "(main)" in done.stdout and "a5de" in done.stdout
+    done = hotswap(home, "logs", "--json")
+    entries = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(e["conversation"], e["agent"]) for e in entries] == [
+        ("conv-a", None),
+        ("conv-a", "a5de"),
+        ("conv-b", None),
+    ]
