@@ -168,7 +168,7 @@ def test_hotswap_run_turns_discovery_on_and_a_picked_model_reaches_its_backend(
         picked = "claude-hotswap-deepseek--deepseek-v4-pro"
         result = hotswap_run_claude(
             tmp_path, home, "hi", backend="ollama", ANTHROPIC_MODEL=picked,
-            DEEPSEEK_API_KEY="sk-ds-e2e",
+            DEEPSEEK_API_KEY="sk-ds-e2e", CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY="",
         )  # fmt: skip
         assert result["result"] == "from ds"
         assert [r.path_qs for r in ollama.received] == ["/api/tags"]  # listed, not asked

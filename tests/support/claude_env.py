@@ -48,6 +48,10 @@ def offline_env(tmp: Path, hotswap_home: Path, **extra: str) -> dict[str, str]:
         "DISABLE_AUTOUPDATER": "1",
         "CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL": "1",
         "CLAUDE_CODE_MAX_RETRIES": "0",
+        # hotswap run turns model discovery on (one GET /v1/models per backend at start);
+        # off here, so that the fakes of other tests see only what they script. An empty
+        # value is the user's "unset": tests/e2e/test_models.py passes that.
+        "CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY": "0",
         "LANG": "C.UTF-8",
     }
     env.update(extra)

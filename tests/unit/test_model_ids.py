@@ -3,14 +3,21 @@ route choice."""
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
+
 import pytest
 
 from hotswap.body import RequestBody
 from hotswap.body.caches import BodyCaches
 from hotswap.config.backends import PRESETS
+from hotswap.config.loading import Config
 from hotswap.config.model_ids import gateway_id, parse_gateway_id
 from hotswap.routes import MODEL_ROUTE, choose
 from hotswap.rules.rewrite import map_model
+from hotswap.sessions.launcher import DISCOVERY, child_environment
+from hotswap.sessions.registry import Session
 
 
 @pytest.mark.parametrize(
@@ -56,3 +63,13 @@ def test_choose_follows_a_gateway_id_to_a_configured_backend() -> None:
     assert picked == (ds, MODEL_ROUTE)
     assert choose(body("claude-opus-5-5"), {}, mode, (), backends) == (mode, None)
     assert choose(body("claude-hotswap-nowhere--m"), {}, mode, (), backends) == (mode, None)
+
+
+@pytest.mark.parametrize(("given", "sent"), [(None, "1"), ("", "1"), ("0", "0"), ("1", "1")])
+def test_hotswap_run_turns_model_discovery_on_unless_the_user_said_0(
+    tmp_path: Path, given: str | None, sent: str
+) -> None:
+    session = Session("3f2a", 41001, os.getpid(), "/", time.time(), "x", "anthropic", None)
+    environ = {"PATH": "/bin"} if given is None else {"PATH": "/bin", DISCOVERY: given}
+    env = child_environment(environ, session, Config(state_dir=tmp_path, backends={}))
+    assert env[DISCOVERY] == sent

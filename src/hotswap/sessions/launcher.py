@@ -91,6 +91,9 @@ def has_claude_login(environ: Mapping[str, str]) -> bool:
     return _json_has(account_dir / ".claude.json", "oauthAccount")
 
 
+DISCOVERY = "CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY"
+
+
 def child_environment(
     environ: Mapping[str, str], session: Session, config: Config
 ) -> dict[str, str]:
@@ -101,7 +104,8 @@ def child_environment(
     env["HOTSWAP_HOME"] = str(config.state_dir)
     # Claude Code's /model picker lists every backend's models from the router's
     # GET /v1/models (docs/claude-code-gateway.md); a user's own 0 keeps it off.
-    env.setdefault("CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY", "1")
+    if not env.get(DISCOVERY):
+        env[DISCOVERY] = "1"
     if config.source is not None:
         # `ds`, `backend` and the status line inside the session must see the same backends.
         env["HOTSWAP_CONFIG"] = str(config.source)
