@@ -252,7 +252,10 @@ async def test_count_tokens_is_an_estimate_and_says_so(start: Start) -> None:
 async def test_v1_models_lists_the_backends_models(start: Start) -> None:
     router, fake = await start()
     page = await sdk(router).models.list()
-    assert [m.id for m in page.data] == ["gpt-fake", "gpt-fake-mini"]
+    assert [m.id for m in page.data][:2] == [  # gateway ids, the active backend's first
+        "claude-hotswap-openai--gpt-fake",
+        "claude-hotswap-openai--gpt-fake-mini",
+    ]
     assert fake.received[0].path_qs == "/v1/models"
     assert fake.received[0].headers["Authorization"] == f"Bearer {KEY}"
 
