@@ -107,6 +107,9 @@ class Backend(NamedTuple):
     # Azure OpenAI: the deployment in the path (None: the mapped model name) and api-version
     deployment: str | None = None
     api_version: str | None = None
+    # Input tokens the backend holds (config/windows.py): every model, then per model glob
+    context_tokens: int | None = None
+    context_tokens_by_model: tuple[tuple[str, int], ...] = ()
 
     @property
     def is_passthrough(self) -> bool:

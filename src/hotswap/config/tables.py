@@ -62,7 +62,10 @@ _BACKEND_KEYS = {
     "deployment",
     "api_version",
     "prices",  # read by _parse_prices: it is the ledger's, not the Backend's
+    "context_tokens",
+    "context_tokens_by_model",
 }
+MAX_CONTEXT_TOKENS = 100_000_000
 _STRING_KEYS = (
     "base_url",
     "auth",
@@ -164,6 +167,7 @@ def parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Bac
         for pattern, target in data["models"].items():
             check_type(path, f"{where}.models.{pattern}", target, str)
         values["models"] = tuple(data["models"].items())
+    values.update(_parse_windows(path, where, data))
     if "quirks" in data:
         values["quirks"] = _parse_quirks(
             path, f"{where}.quirks", data["quirks"], base.quirks if base else None
@@ -171,6 +175,28 @@ def parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Bac
     backend = base._replace(**values) if base else _new_backend(path, name, values)
     _validate_backend(path, backend)
     return backend
+
+
+def _parse_windows(path: Path, where: str, data: dict[str, Any]) -> dict[str, Any]:
+    """`context_tokens = 128000` and `[backends.NAME.context_tokens_by_model]` with
+    `"glob" = tokens`: whole numbers of tokens (config/windows.py)."""
+    values: dict[str, Any] = {}
+    if "context_tokens" in data:
+        values["context_tokens"] = _tokens(path, f"{where}.context_tokens", data["context_tokens"])
+    if "context_tokens_by_model" in data:
+        key = f"{where}.context_tokens_by_model"
+        check_type(path, key, data["context_tokens_by_model"], dict)
+        values["context_tokens_by_model"] = tuple(
+            (glob, _tokens(path, f"{key}.{glob}", tokens))
+            for glob, tokens in data["context_tokens_by_model"].items()
+        )
+    return values
+
+
+def _tokens(path: Path, key: str, value: Any) -> int:
+    check_type(path, key, value, int)
+    check_number(path, key, value, MAX_CONTEXT_TOKENS)
+    return int(value)
 
 
 def _parse_key_env(path: Path, where: str, value: Any) -> str:

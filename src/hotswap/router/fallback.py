@@ -200,14 +200,22 @@ def crosses_on_transient(config: Config, backend: Backend) -> bool:
     return config.router.transient_fallback
 
 
-def plan(config: Config, active: Backend, breakers: Breakers | None = None) -> list[Backend]:
-    """The backends to try for one request, skipping those whose breaker is open.
+def plan(
+    config: Config,
+    active: Backend,
+    breakers: Breakers | None = None,
+    holds: Callable[[Backend], bool] | None = None,
+) -> list[Backend]:
+    """The backends to try for one request, skipping those whose breaker is open and the
+    fallbacks that cannot `hold` the request (its size against their context windows).
 
     When every one of them is open the active backend is tried anyway: the breaker saves
     time, it never refuses a request on its own. An open breaker sends a request elsewhere
     only where transient faults may cross to another backend (crosses_on_transient).
     """
     backends = chain(config, active)
+    if holds is not None:
+        backends = [active, *(b for b in backends[1:] if holds(b))]
     if breakers is None or not crosses_on_transient(config, active):
         return backends
     allowed = [b for b in backends if breakers.get(b.name).available()]

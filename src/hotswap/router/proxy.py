@@ -43,6 +43,7 @@ from hotswap.router.intake import read_body, release_hold
 from hotswap.router.relay import commit
 from hotswap.router.state import RouterState
 from hotswap.router.upstream import Upstream
+from hotswap.router.window import Fit
 from hotswap.routes import choose
 
 log = logging.getLogger("hotswap")
@@ -68,7 +69,11 @@ async def route(
     request: web.Request, ex: Exchange, state: RouterState, upstream: Upstream
 ) -> web.StreamResponse:
     """Steps 2 to 5."""
-    for backend in plan(state.config, ex.active, state.breakers):
+    fit = Fit(ex.req)
+    too_long = fit.over(ex.active)
+    if too_long is not None:
+        return refuse(ex, too_long)  # at once: the backend would only say the same, later
+    for backend in plan(state.config, ex.active, state.breakers, fit.holds):
         if ex.attempts and not state.breakers.get(backend.name).available():
             continue  # another request's probe went out since the plan was made
         result = await attempt(ex.req, backend, state, upstream)
@@ -118,6 +123,14 @@ def error_response(exc: HotswapError) -> web.Response:
     retry = getattr(exc, "retry_after_s", None)  # RouterBusyError's
     headers = {"retry-after": str(retry)} if retry is not None else None
     return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+
+
+def refuse(ex: Exchange, exc: HotswapError) -> web.Response:
+    """The router's own answer before any backend is tried (a request too long for the
+    active backend's window, a budget that blocks)."""
+    out = error_response(exc)
+    ex.gave_up(out.status, str(exc), len(out.body) if isinstance(out.body, bytes) else 0)
+    return out
 
 
 def give_up(ex: Exchange, state: RouterState) -> web.Response:

@@ -75,6 +75,10 @@ class RouterState:
     routed_to: Counter[str] = field(default_factory=Counter)  # ...by the backend they went to
     last_fallback: dict[str, Any] | None = None
     fallback_note: str | None = None
+    # The last answered request's input tokens (with cache reads and writes) and the model
+    # the client asked for: what `ds` / `backend NAME` weigh against the target's window.
+    last_input_tokens: int | None = None
+    last_client_model: str | None = None
     _fallback_to: Backend | None = None  # the note holds while the mode names this backend
     _fallback_file: tuple[int, ...] | None = None  # ...in the mode file the fallback wrote
     _last_good: Backend | None = None
@@ -195,6 +199,10 @@ class RouterState:
                 self.errors[failed] += 1
         if record.error is not None and record.outcome != CLIENT_GONE:
             self.last_error = record.error
+        usage = record.usage
+        if record.endpoint == "messages" and usage.total > usage.output_tokens:
+            self.last_input_tokens = usage.total - usage.output_tokens
+            self.last_client_model = record.client_model
         self.observers.publish(record)
 
     def record_fallback(self, kind: str, source: str, target: str, reason: str) -> None:
@@ -260,6 +268,8 @@ class RouterState:
             "requests": dict(self.requests),
             "errors": dict(self.errors),
             "last_error": self.last_error,
+            "last_input_tokens": self.last_input_tokens,
+            "last_client_model": self.last_client_model,
             "breakers": {name: b.snapshot() for name, b in self.breakers.by_backend.items()},
             "body_caches": {
                 **self.caches.snapshot(self.wire_caches.size),

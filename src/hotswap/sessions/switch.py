@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from hotswap.config.loading import Config, load_config
+from hotswap.config.windows import switch_warning
 from hotswap.errors import HotswapError
 from hotswap.sessions import gateway_client
 from hotswap.sessions.modefile import read_mode, split_mode, write_mode
@@ -168,6 +169,8 @@ def switch(config: Config, name: str, targets: list[Target], model: str | None =
         write_mode(target.mode_file, backend.name, model)
         lines.append(f"{target.label}: {before} -> {after}")
         lines += _after_switch(target, status, backend.name)
+        target_backend = backend.with_model(model) if model else backend
+        lines += switch_warning(target_backend, status)  # a conversation past its window
     return lines
 
 
