@@ -38,7 +38,7 @@ from hotswap.body.caches import BodyCaches
 from hotswap.body.lazy import new_turns_hold
 from hotswap.body.passes import rewrite_split
 from hotswap.body.split import NotAnObject, Split, split
-from hotswap.body.tokens import estimate_tokens
+from hotswap.body.tokens import scan_tokens
 from hotswap.config.backends import Backend
 from hotswap.errors import RequestError
 from hotswap.jsoncodec import UNDECODABLE, dump_json, parse_request_body
@@ -145,9 +145,9 @@ class RequestBody:
         return dump_json(body) if changed or not self._exact else self._raw
 
     def estimated_tokens(self) -> int:
-        """About how many input tokens the request is, counted over its decoded text (a
-        whole decode: only for a request the context-window screen calls too long)."""
-        return estimate_tokens(parse_whole(self._raw)[0])
+        """About how many input tokens the request is, counted over its text (a scan of
+        the whole body: only for a request the context-window screen calls too long)."""
+        return scan_tokens(self._raw)
 
     def release(self) -> None:
         """Committed: no other attempt will need the request; let it go before a long relay."""

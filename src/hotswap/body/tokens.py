@@ -6,6 +6,7 @@ context-window screen calls too long (router/window.py).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 CHARS_PER_TOKEN = 4  # English and code, roughly; a tokenizer would need the model's own
@@ -36,3 +37,23 @@ def _walk(value: Any, media: list[int] | None = None) -> int:
         media[0] += 1
         return 0
     return sum(_walk(v, media) for k, v in value.items() if k not in ("type", "role", "signature"))
+
+
+# `"key":"value"` in the raw JSON: every string value with its key, escapes included.
+_PAIR = re.compile(rb'"([A-Za-z_]+)":"((?:[^"\\]|\\.)*)"', re.DOTALL)
+_NOT_TEXT = frozenset((b"type", b"role", b"signature", b"media_type", b"id", b"tool_use_id"))
+
+
+def scan_tokens(raw: bytes) -> int:
+    """estimate_tokens' count, from the raw JSON without decoding it (a long conversation
+    decoded whole would cost its size many times over in memory): the characters of every
+    string value but names and ids, CHARS_PER_TOKEN a token, and MEDIA_TOKENS for each
+    base64 `data` value (an image or document) instead of its characters."""
+    chars = media = 0
+    for match in _PAIR.finditer(raw):
+        key = match.group(1)
+        if key == b"data":
+            media += 1
+        elif key not in _NOT_TEXT:
+            chars += match.end(2) - match.start(2)
+    return max(1, -(-chars // CHARS_PER_TOKEN) + media * MEDIA_TOKENS)

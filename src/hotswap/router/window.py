@@ -3,7 +3,8 @@
 Every request passes a screen that costs one division: its body's bytes against the
 window (config/windows.screen_tokens, bytes / 4, high for text and much higher for base64
 images). Only a request the screen calls too long is decoded and counted with care (text
-at 4 characters a token, 1,600 per image or document: body/tokens.py), once per request
+at 4 characters a token, 1,600 per image or document: body/tokens.scan_tokens, a regex
+scan of the raw bytes, never a decode), once per request
 whatever the number of backends asked; it is refused only if that count is too long too.
 A backend whose window is unknown holds everything.
 """
