@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from cli_run import assert_no_traceback, hotswap, user_env
+from fake_openai import FakeOpenAI
 from fakes import FakeUpstream, ThreadedFake, json_error, message_body
 
 KEYS = {
@@ -84,13 +85,15 @@ def test_each_backend_gets_one_line_saying_what_happened(
     assert slow["total_ms"] >= 1000
     refused = results["glm"]
     assert (refused["result"], refused["http_status"]) == ("refused", 401)
-    assert refused["detail"] == "HTTP 401 authentication_error: invalid x-api-key set (…ijkl)"
+    assert refused["detail"] == "HTTP 401 authentication_error: invalid x-api-key …ijkl"
     down = results["qwen"]
     assert down["result"] == "down" and "cannot connect" in down["detail"]
     assert results["openrouter"]["result"] == "skipped"
     assert results["openrouter"]["detail"] == "OPENROUTER_API_KEY not set"
     assert results["anthropic"]["result"] == "skipped"
     assert "ANTHROPIC_API_KEY" in results["anthropic"]["detail"]
+    assert results["ollama"]["result"] == "not checked"  # a local server nobody set up
+    assert not results["ollama"]["detail"].startswith("not checked")
 
 
 def test_the_request_is_tiny_and_authenticated_as_the_router_does(
@@ -137,18 +140,6 @@ def test_an_unknown_backend_is_an_error_naming_the_valid_ones(home: Path, tmp_pa
     assert err.startswith("Error: unknown backend 'gpt-9'") and "deepseek" in err
 
 
-def test_a_backend_of_another_wire_is_skipped_with_a_note() -> None:
-    from hotswap.cli.live import skip_reason
-    from hotswap.config.backends import Backend
-    from hotswap.config.loading import load_config
-
-    config = load_config(environ={"HOTSWAP_HOME": "/nonexistent", "K": "key"})
-    openai = Backend(name="local", base_url="http://127.0.0.1:9", api_key_env="K", wire="openai")
-    assert skip_reason(openai, config, {}) == (
-        "speaks the openai wire; --live probes Anthropic-wire backends only"
-    )
-
-
 @pytest.mark.parametrize(
     ("status", "body", "result", "detail"),
     [
@@ -167,8 +158,68 @@ def test_a_backend_of_another_wire_is_skipped_with_a_note() -> None:
     ],
 )
 def test_what_an_answer_means(status: int, body: bytes, result: str, detail: str) -> None:
-    from hotswap.cli.live import _judge
+    from hotswap.router.probe import judge
 
-    probe = _judge("x", "m", status, body, 1.0, 2.0)
+    probe = judge("x", "m", status, body, 1.0, 2.0)
     assert probe.result == result and probe.detail.startswith(detail)
     assert probe.failed == (result != "ok")
+
+
+def test_only_deepseek_set_is_all_good(home: Path, tmp_path: Path) -> None:
+    """A DeepSeek-only user: the local servers never set up are not checked, not down."""
+    with ThreadedFake("deepseek") as fake:
+        (home / "config.toml").write_text(f'[backends.deepseek]\nbase_url = "{fake.url}"\n')
+        keys = {"DEEPSEEK_API_KEY": KEYS["DEEPSEEK_API_KEY"]}
+        code, out, _ = live(tmp_path, home, "--json", **keys)
+        assert code == 0, out
+        results = {r["backend"]: r for r in json.loads(out)["results"]}
+        assert results["deepseek"]["result"] == "ok" and len(fake.received) == 1
+        for local in ("ollama", "llamacpp", "vllm", "sglang", "lmstudio"):
+            assert results[local]["result"] == "not checked", results[local]
+            assert f"hotswap doctor --live {local}" in results[local]["detail"]
+        assert results["openai"]["result"] == "skipped"  # no OPENAI_API_KEY: not a failure
+        code, out, _ = live(tmp_path, home, **keys)
+        assert code == 0 and "down" not in out
+
+
+def test_an_openai_wire_backend_with_a_key_is_probed_with_chat_completions(
+    home: Path, tmp_path: Path
+) -> None:
+    threaded = ThreadedFake("openai")
+    threaded.fake = FakeOpenAI("openai")
+    with threaded as fake:
+        (home / "config.toml").write_text(f'[backends.openai]\nbase_url = "{fake.url}"\n')
+        key = "sk-test-OPENAIKEY7890qrst"
+        code, out, _ = live(tmp_path, home, "--json", OPENAI_API_KEY=key)
+        results = {r["backend"]: r for r in json.loads(out)["results"]}
+        assert results["openai"]["result"] == "ok", results["openai"]
+        assert results["openai"]["http_status"] == 200
+        (sent,) = fake.received
+        assert sent.path_qs == "/chat/completions"
+        assert sent.headers["authorization"] == f"Bearer {key}"
+        tokens = sent.body.get("max_completion_tokens", sent.body.get("max_tokens"))
+        assert tokens == 1 and sent.body["stream"] is True and fake.rejections == []
+        code, out, _ = live(tmp_path, home, "openai", "gpt", OPENAI_API_KEY=key)
+        assert len(fake.received) == 2  # named twice (name and alias): probed once
+        assert code == 0 and [line.split()[0] for line in out.splitlines()[1:]] == ["openai"]
+
+
+def test_a_configured_local_server_that_is_down_fails(home: Path, tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    (home / "config.toml").write_text(
+        f'[backends.ollama]\nbase_url = "{url}"\ndefault_model = "qwen3-coder"\n'
+    )
+    code, out, _ = live(tmp_path, home, "--json")
+    assert code == 1
+    results = {r["backend"]: r for r in json.loads(out)["results"]}
+    assert results["ollama"]["result"] == "down" and "cannot connect" in results["ollama"]["detail"]
+    assert results["vllm"]["result"] == "not checked"
+
+
+def test_a_backend_named_twice_is_probed_once(
+    home: Path, tmp_path: Path, backends: dict[str, FakeUpstream]
+) -> None:
+    code, out, _ = live(tmp_path, home, "deepseek", "ds", "DeepSeek", **KEYS)
+    assert code == 0, out
+    assert len(backends["deepseek"].received) == 1
+    assert len(out.splitlines()) == 2  # the header and one row

@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 
 from dashboard_scene import register_stale, scene_config, write_history
+from fake_openai import FakeOpenAI
 from hotswap.config.loading import Config, load_config
 from hotswap.dashboard.app import RunningDashboard, start_dashboard
 from hotswap.sessions.registry import Session, process_start_time, register
@@ -239,6 +240,25 @@ async def test_check_runs_the_live_probe_and_never_shows_the_key(
         assert (await call("POST", url, own(running), {"backend": "nonesuch"}))[0] == 404
     finally:
         await running.stop()
+
+
+async def test_check_probes_an_openai_wire_backend_too(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    fake = await FakeOpenAI("openai").start()
+    config = scene_config(home, {"openai": fake.url})
+    running = await start_dashboard(config, 0, dict(os.environ), poll_s=0.05)
+    try:
+        url = running.base + "/api/check"
+        status, _, text = await call("POST", url, own(running), {"backend": "gpt"})
+        assert status == 200, text
+        assert json.loads(text)["result"]["result"] == "ok"
+        (sent,) = fake.received
+        assert sent.path_qs == "/chat/completions" and sent.body["max_completion_tokens"] == 1
+    finally:
+        await running.stop()
+        await fake.stop()
 
 
 # -- what the page reads -------------------------------------------------------------------

@@ -22,7 +22,7 @@ def _credential_fix(backend: Backend) -> str:
 
 
 def _missing_credential(backend: Backend, config: Config, environ: Mapping[str, str]) -> str | None:
-    from hotswap.cli.live import client_headers
+    from hotswap.router.probe import client_headers
 
     if backend.is_passthrough and client_headers(backend, environ) is None:
         return "no ANTHROPIC_API_KEY or ANTHROPIC_AUTH_TOKEN is set"
@@ -53,9 +53,9 @@ def _failed(backend: Backend, exc: Exception) -> NoReturn:
 
 def show_models(config: Config, name: str, environ: Mapping[str, str], as_json: bool) -> None:
     """Print `name`'s models, one per line (--json: a list of model entries)."""
-    from hotswap.cli.live import client_headers
     from hotswap.errors import HotswapError
     from hotswap.router.models import list_models_with_source
+    from hotswap.router.probe import client_headers
 
     backend = config.resolve(name)
     if backend is None:

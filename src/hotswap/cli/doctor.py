@@ -86,7 +86,7 @@ def _live(
             valid = ", ".join(sorted(config.names()))
             fail(f"unknown backend {name!r}", f"use one of: {valid}")
         chosen.append(backend)
-    probes = run_probes(config, chosen or list(config.backends.values()), os.environ, timeout_s)
+    probes = run_probes(config, chosen, os.environ, timeout_s)
     if as_json:
         rows = [p._asdict() for p in probes]
         echo_json(
@@ -102,7 +102,8 @@ EXAMPLES = """\b
 Examples:
   hotswap doctor                  check this setup; exit status 1 if anything is ✗
   hotswap doctor --fix            also remove stale session records, tighten permissions
-  hotswap doctor --live           one tiny request to every backend that has a key
+  hotswap doctor --live           one tiny request to each backend you use (a key set,
+                                  a local server in the config, a mode pointing at it)
   hotswap doctor --live ds kimi --timeout 5
   hotswap doctor --json
 """
@@ -111,7 +112,7 @@ Examples:
 @click.command("doctor", epilog=EXAMPLES)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--fix", is_flag=True, help="Remove stale session records; make state private.")
-@click.option("--live", is_flag=True, help="Send one tiny request to each backend with a key.")
+@click.option("--live", is_flag=True, help="Send one tiny request to each backend you use.")
 @click.option(
     "--timeout",
     "timeout_s",
@@ -132,9 +133,11 @@ def doctor_command(
 ) -> None:
     """Check this setup: Claude Code, config, keys, state, ledger, sessions, settings, PATH.
 
-    With --live [BACKEND...], instead send each backend (all with a key, or those named)
-    one tiny streaming request (max_tokens 1) in parallel and show status, time to first
-    byte and total time. Keys are never printed.
+    With --live [BACKEND...], instead send each backend you use (a key set, a local
+    server named in the config, the default or a mode's backend), or those named, one
+    tiny streaming request (max_tokens 1) in parallel and show status, time to first
+    byte and total time; exit status 1 only if one of those fails. Local servers you
+    never set up are `not checked`. Keys are never printed.
     """
     if backends and not live:
         fail(

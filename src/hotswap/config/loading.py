@@ -105,6 +105,7 @@ class Config(NamedTuple):
     ledger_retention_days: float | None = None  # [ledger] retention_days
     routes: tuple[Route, ...] = ()  # [[routes]], in order: first match wins (config/routes.py)
     gateway: GatewaySettings = GatewaySettings()  # [gateway] (config/gateway.py)
+    configured: frozenset[str] = frozenset()  # the backends the config file names
 
     @property
     def global_mode_file(self) -> Path:
@@ -239,6 +240,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
         },
         ledger_retention_days=parse_ledger(cfg_path, data.get("ledger", {})),
         gateway=parse_gateway(cfg_path, data.get("gateway", {}), env),
+        configured=frozenset(raw_backends),
     )
     _check_references(cfg_path, cfg)
     if "routes" in data:

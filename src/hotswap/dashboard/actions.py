@@ -6,7 +6,7 @@
   page shows stale ones until the user removes them).
 - remove: what `sessions` does to a stale record, for one record the user chose; a live
   session is never removed.
-- check: `hotswap doctor --live BACKEND` (commands/live.probe_all).
+- check: `hotswap doctor --live BACKEND` (router/probe.py: plan, then probe_all).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hotswap.config.loading import Config
+from hotswap.router.probe import plan, probe_all
 from hotswap.sessions.registry import find, list_sessions, remove
 from hotswap.sessions.switch import SwitchError, resolve_targets, switch
 
@@ -63,10 +64,9 @@ async def check_backend(
     config: Config, name: str, environ: Mapping[str, str], timeout_s: float = CHECK_TIMEOUT_S
 ) -> dict[str, Any]:
     """One `doctor --live` probe of backend `name`, as its JSON row (keys scrubbed)."""
-    from hotswap.cli.live import probe_all
-
     backend = config.resolve(name)
     if backend is None:
         raise ActionError(config.unknown_backend(name), 404)
-    [probe] = await probe_all(config, [backend], environ, timeout_s)
+    rows = plan(config, environ, [backend], ())
+    [probe] = await probe_all(config, rows, environ, timeout_s)
     return {**probe._asdict(), "failed": probe.failed}

@@ -75,7 +75,7 @@ class OpenAIAdapter:
     name = "openai"
     counts_tokens = False  # no Chat Completions form: the router answers an estimate
     models_path = "/models"
-    live_probe = False
+    live_probe = True  # doctor --live: a one-token Chat Completions request
 
     def new_cache(self, budget_bytes: int) -> ChatTranslations:
         """Each message's translation by its bytes, and the last requests' cuts."""
