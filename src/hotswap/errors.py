@@ -60,6 +60,7 @@ class HotswapError(Exception):
     """Base of every error hotswap raises on purpose."""
 
     status = 500
+    fix = ""  # how to put it right, when the raiser knows: the CLI's `fix:` line
 
     @property
     def error_type(self) -> str:
@@ -67,7 +68,12 @@ class HotswapError(Exception):
 
 
 class ConfigError(HotswapError):
-    """The config file or a value in it is invalid."""
+    """The config file or a value in it is invalid (or a setting cannot be used: an
+    unknown backend, a busy port); `fix` says what to change when the raiser knows."""
+
+    def __init__(self, message: str, fix: str = "") -> None:
+        super().__init__(message)
+        self.fix = fix
 
 
 class RequestError(HotswapError):

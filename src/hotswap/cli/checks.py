@@ -56,7 +56,7 @@ def check_config(
             backends=dict(PRESETS),
             keys=KeyRing(environ, names),
         )
-        fix = "edit the file (the message names the key); `hotswap config init --force` starts over"
+        fix = exc.fix or "edit the file; `hotswap config init --force` starts over"
         return presets, [Check("config", FAIL, str(exc), fix)]
     if config.source is None:
         detail = "no config file (presets only, which is fine)"
@@ -64,9 +64,13 @@ def check_config(
     return config, [Check("config", OK, f"{config.source} is valid")]
 
 
-def check_keys(config: Config, environ: Mapping[str, str]) -> list[Check]:
+def check_keys(
+    config: Config, environ: Mapping[str, str], used: frozenset[str] = frozenset()
+) -> list[Check]:
     """Each backend's key; a missing key matters (FAIL) only for the default backend, and
-    then only when no backend of its fallback chain has one."""
+    then only when no backend of its fallback chain has one. A missing key is mentioned
+    only for a backend the user set up (the config file names it) or uses (`used`: a mode
+    points at it): the other presets are offers, not problems."""
     from hotswap.sessions.launcher import has_claude_login
 
     login = has_claude_login(environ)
@@ -91,11 +95,11 @@ def check_keys(config: Config, environ: Mapping[str, str]) -> list[Check]:
             checks.append(Check(f"key {b.name}", OK, "your Claude login (passed through)"))
         elif b.name == config.default_backend:
             checks.append(_missing_key(config, b.name, usable))
-        else:
+        elif b.name in config.configured or b.name in used:
             missing.append(b)
     if missing:
         names = ", ".join(f"{b.api_key_env or 'ANTHROPIC_API_KEY'} ({b.name})" for b in missing)
-        fix = "export the ones you use: keys are read only from the environment"
+        fix = "export them where you start hotswap: keys are read only from the environment"
         checks.append(Check("keys missing", WARN, names, fix))
     return checks
 
@@ -145,16 +149,19 @@ def check_respond_to_bash(config: Config, environ: Mapping[str, str]) -> list[Ch
     try:
         settings = json.loads(path.read_text()) if path.exists() else {}
         value = settings.get(name, True) if isinstance(settings, dict) else True
-        shown = json.dumps(value) + ("" if name in settings else " (Claude Code's default)")
     except (OSError, ValueError) as exc:
         fix = f"fix the JSON in {path} (Claude Code cannot read it either)"
         return [Check(name, WARN, f"cannot read {path}: {exc}", fix)]
+    if not path.exists():
+        shown = f"true (Claude Code's default: there is no {path})"
+    elif name not in settings:
+        shown = f"true (Claude Code's default: {path} does not set it)"
+    else:
+        shown = f"{json.dumps(value)} in {path}"
     if config.respond_to_bash_commands:
-        detail = f"{shown} in {path}; the config keeps it on: each `!ds` line is sent to the model"
+        detail = f"{shown}; the config keeps it on: each `!ds` line is sent to the model"
         return [Check(name, OK, detail)]
-    detail = (
-        f"{shown} in {path}; `hotswap run` turns it off per launch, so `!ds` costs no model call"
-    )
+    detail = f"{shown}; `hotswap run` turns it off per launch, so `!ds` costs no model call"
     hint = (
         ""
         if value is False

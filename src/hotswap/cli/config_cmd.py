@@ -108,7 +108,8 @@ def show_command(config_path: Path | None, as_json: bool) -> None:
         config = load_config(config_path)
         data = effective_config(config, loc, os.environ)
     except HotswapError as exc:
-        fail(str(exc), f"fix {loc.path} (`hotswap config validate` checks it)", EXIT_FAILED)
+        fix = exc.fix or f"fix {loc.path} (`hotswap config validate` checks it)"
+        fail(str(exc), fix, EXIT_FAILED)
     if as_json:
         echo_json(data)
     else:
@@ -131,7 +132,7 @@ def validate_command(config_path: Path | None, as_json: bool) -> None:
         if as_json:
             echo_json({"ok": False, "path": str(loc.path), "error": str(exc)})
             raise SystemExit(EXIT_FAILED) from None
-        fail(str(exc), f"edit {loc.path}: the message names the key and the value", EXIT_FAILED)
+        fail(str(exc), exc.fix or f"edit {loc.path}", EXIT_FAILED)
     added = sorted(set(config.backends) - _presets())
     if as_json:
         echo_json({"ok": True, "path": str(loc.path), "exists": loc.exists, "added": added})

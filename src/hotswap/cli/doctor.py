@@ -22,7 +22,12 @@ from hotswap.cli.checks import (
 from hotswap.cli.fast import complete_backend
 from hotswap.cli.ledger_check import check_ledger
 from hotswap.cli.output import CONFIG_OPTION, EXIT_FAILED, echo_json, fail, marks
-from hotswap.cli.state_checks import check_serve_mode_file, check_sessions, check_state_dir
+from hotswap.cli.state_checks import (
+    check_serve_mode_file,
+    check_sessions,
+    check_state_dir,
+    relied_on,
+)
 
 DEFAULT_TIMEOUT_S = 15.0
 
@@ -34,7 +39,7 @@ def run_checks(
     return [
         *check_claude(environ, timeout_s),
         *checks,
-        *check_keys(config, environ),
+        *check_keys(config, environ, frozenset(relied_on(config))),
         *check_state_dir(config, fix),
         *check_ledger(config),  # after the state directory's --fix, which may chmod it
         *check_sessions(config, fix),

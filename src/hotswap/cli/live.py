@@ -1,7 +1,7 @@
 """`hotswap doctor --live`: what the user relies on, probed (router/probe.py), as a table.
 
 The probing and its judging live in router/probe.py (the dashboard's Check button runs
-them too); this module finds which backends the modes point at and prints the results.
+them too); this module prints the results (state_checks.relied_on: what the modes point at).
 """
 
 from __future__ import annotations
@@ -9,33 +9,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
+from hotswap.cli.state_checks import relied_on
 from hotswap.config.backends import Backend
 from hotswap.config.loading import Config
 from hotswap.router.probe import Probe, plan, probe_all
-
-
-def relied_on(config: Config) -> set[str]:
-    """The backends a mode points at: the default one, the `hotswap serve` mode file's,
-    and each live session's. A mode file that cannot be read names none."""
-    from hotswap.sessions.modefile import read_mode, split_mode
-    from hotswap.sessions.registry import list_sessions
-
-    files = [config.global_mode_file]
-    files += [
-        s.mode_file(config.sessions_dir)
-        for s, alive in list_sessions(config.sessions_dir, clean=False)
-        if alive
-    ]
-    names = {config.default_backend}
-    for path in files:
-        try:
-            word = read_mode(path)
-        except (OSError, ValueError):
-            continue
-        backend = config.resolve(split_mode(word)[0]) if word else None
-        if backend is not None:
-            names.add(backend.name)
-    return names
 
 
 def run_probes(

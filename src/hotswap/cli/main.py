@@ -9,14 +9,13 @@ import click
 
 from hotswap import __version__
 from hotswap.cli.output import GuardedGroup
-from hotswap.cli.run import ERROR_FIX, with_model
+from hotswap.cli.run import error_text, with_model
 from hotswap.config.loading import DEFAULT_PORT, load_config
 from hotswap.errors import HotswapError
 
 
 def _fail(exc: HotswapError | OSError) -> None:
-    click.echo(f"Error: {exc}", err=True)
-    click.echo(ERROR_FIX, err=True)
+    click.echo(error_text(exc), err=True)
     sys.exit(2)
 
 

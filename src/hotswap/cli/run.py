@@ -14,14 +14,22 @@ from pathlib import Path
 from typing import Any
 
 from hotswap.config.loading import Config, load_config
-from hotswap.errors import ConfigError, HotswapError
+from hotswap.errors import HotswapError
 from hotswap.sessions.child import Child
 from hotswap.sessions.gateway_client import run_gateway_session
 from hotswap.sessions.launcher import find_claude, run_session
 from hotswap.sessions.registry import Session
 
-# The second line of every `Error:` of the hotswap command (cli._fail prints it too).
+# The second line of an `Error:` whose raiser said no fix of its own (main._fail too).
 ERROR_FIX = "  fix: `hotswap doctor` checks the whole setup and says what to change"
+
+
+def error_text(exc: BaseException) -> str:
+    """`Error: ...` and its `fix:` line: the error's own fix, else the generic one."""
+    fix = getattr(exc, "fix", "")
+    return f"Error: {exc}\n" + (f"  fix: {fix}" if fix else ERROR_FIX)
+
+
 _RUN_OPTIONS = {
     "-b": "backend",
     "--backend": "backend",
@@ -87,7 +95,7 @@ def run_main(args: list[str]) -> int | None:
             serve=serve_session,
         )
     except (HotswapError, OSError) as exc:
-        print(f"Error: {exc}\n{ERROR_FIX}", file=sys.stderr)
+        print(error_text(exc), file=sys.stderr)
         return 2
 
 
@@ -105,5 +113,5 @@ def with_model(config: Config, name: str | None, model: str | None) -> Config:
         return config
     backend = config.resolve(name or config.default_backend)
     if backend is None:
-        raise ConfigError(config.unknown_backend(name or config.default_backend))
+        raise config.unknown_backend_error(name or config.default_backend)
     return config._replace(backends={**config.backends, backend.name: backend.with_model(model)})

@@ -64,6 +64,11 @@ def check_state_dir(config: Config, fix: bool) -> list[Check]:
         for path, wanted in loose:
             os.chmod(path, wanted)
         checks.append(Check("state directory", OK, f"made {len(loose)} paths private (--fix)"))
+    elif loose == [(root, 0o700)]:
+        # Made by hand with the usual umask (755): others can list the names in it, but
+        # every file hotswap writes there is private. Worth tightening, not a failure.
+        why = f"{root} can be listed by others (its files are private)"
+        checks.append(Check("state directory", WARN, why, f"chmod 700 {root}  (or --fix)"))
     elif loose:
         shown = _named([p for p, _ in loose])
         fix_line = f"chmod -R go-rwx {root}  (or `hotswap doctor --fix`)"
@@ -108,3 +113,24 @@ def check_serve_mode_file(config: Config) -> list[Check]:
         fix = f"echo {config.default_backend} > {path}  (valid: see `hotswap backends`)"
         return [Check(name, FAIL, f"{path} names an unknown backend {word!r}", fix)]
     return [Check(name, OK, f"{path}: {backend.name}")]
+
+
+def relied_on(config: Config) -> set[str]:
+    """The backends a mode points at: the default one, the `hotswap serve` mode file's,
+    and each live session's. A mode file that cannot be read names none."""
+    files = [config.global_mode_file]
+    files += [
+        s.mode_file(config.sessions_dir)
+        for s, alive in list_sessions(config.sessions_dir, clean=False)
+        if alive
+    ]
+    names = {config.default_backend}
+    for path in files:
+        try:
+            word = read_mode(path)
+        except (OSError, ValueError):
+            continue
+        backend = config.resolve(split_mode(word)[0]) if word else None
+        if backend is not None:
+            names.add(backend.name)
+    return names

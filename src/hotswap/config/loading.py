@@ -24,10 +24,12 @@ from hotswap.config.tables import RouterSettings as RouterSettings
 from hotswap.config.tables import (
     check_type,
     fail,
+    nearest,
     parse_backend,
     parse_ledger,
     parse_prices,
     parse_router,
+    unknown_key,
 )
 from hotswap.errors import ConfigError
 
@@ -131,7 +133,14 @@ class Config(NamedTuple):
 
     def unknown_backend(self, name: str) -> str:
         """The one message for a backend name that is not known, listing the valid ones."""
-        return f"unknown backend {name!r}; valid names: {', '.join(sorted(self.names()))}"
+        guess = nearest(name, self.names())
+        hint = f" (did you mean '{guess}'?)" if guess else ""
+        return f"unknown backend {name!r}{hint}; valid names: {', '.join(sorted(self.names()))}"
+
+    def unknown_backend_error(self, name: str) -> ConfigError:
+        fix = "`hotswap backends` lists each backend with its key and models; a backend of "
+        fix += f"your own is a [backends.NAME] table in {self.source or 'config.toml'}"
+        return ConfigError(self.unknown_backend(name), fix)
 
     def resolve(self, name: str) -> Backend | None:
         canonical = self.names().get(name.strip().lower())
@@ -150,9 +159,16 @@ def read_config_file(path: Path) -> dict[str, Any]:
         text = _read_text(path)
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        where = str(exc).rpartition("(at ")[2].rstrip(")") if "(at " in str(exc) else "here"
+        fix = f"fix the TOML syntax {'at ' + where if where != 'here' else ''} in {path}"
+        raise ConfigError(f"{path}: not valid TOML: {exc}", " ".join(fix.split())) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        fix = f"save {path} as UTF-8"
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})", fix) from None
+    except FileNotFoundError:
+        fix = f"`hotswap config init --config {path}` writes a starter config there, or name "
+        fix += "another file (--config, HOTSWAP_CONFIG)"
+        raise ConfigError(f"{path}: no such config file", fix) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config: {exc.strerror or exc}") from None
 
@@ -189,7 +205,10 @@ def _name_table(path: Path, backends: dict[str, Backend]) -> dict[str, str]:
 def _check_references(path: Path, cfg: Config) -> None:
     names = cfg.names()
     if cfg.default_backend.lower() not in names:
-        raise fail(path, "default_backend", cfg.default_backend, f"known: {sorted(names)}")
+        guess = nearest(cfg.default_backend, names)
+        hint = f"did you mean '{guess}'? " if guess else ""
+        why = f"{hint}no backend of that name; `hotswap backends` lists them"
+        raise fail(path, "default_backend", cfg.default_backend, why)
     for b in cfg.backends.values():
         for target in b.fallback:
             if target.lower() not in names:
@@ -215,7 +234,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     known.update(("ledger", "routes", "gateway"))
     for key in data:
         if key not in known:
-            raise fail(cfg_path, key, data[key], f"unknown key; known: {sorted(known)}")
+            raise unknown_key(cfg_path, "", key, data[key], known)
     default = data.get("default_backend", DEFAULT_BACKEND)
     check_type(cfg_path, "default_backend", default, str)
     respond = data.get("respond_to_bash_commands", False)

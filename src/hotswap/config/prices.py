@@ -219,7 +219,8 @@ def parse_price(data: Mapping[str, object]) -> Price:
     default to the input price. Raises ValueError naming the problem."""
     unknown = set(data) - set(Price._fields)
     if unknown:
-        raise ValueError(f"unknown key {sorted(unknown)[0]!r}; known: {list(Price._fields)}")
+        known = ", ".join(Price._fields)
+        raise ValueError(f"unknown key {sorted(unknown)[0]!r}; the keys are {known}")
     values: dict[str, float] = {}
     for key in Price._fields:
         value = data.get(key)

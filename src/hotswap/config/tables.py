@@ -102,11 +102,40 @@ MAX_RETENTION_DAYS = 36500
 
 def fail(path: Path, key: str, value: Any, why: str) -> ConfigError:
     """One line, whatever the key holds (a quoted TOML key may hold a newline)."""
-    shown = key if key.isprintable() else repr(key)[1:-1]
+    shown = _shown(key)
     text = repr(value)
     if len(text) > 200:
         text = text[:200] + "..."
-    return ConfigError(f"{path}: invalid value for '{shown}': {text} ({why})")
+    return ConfigError(f"{path}: invalid value for '{shown}': {text} ({why})", _edit_fix(path))
+
+
+def _shown(key: str) -> str:
+    return key if key.isprintable() else repr(key)[1:-1]
+
+
+def _edit_fix(path: Path) -> str:
+    return f"edit {path} (the key and value are named above); `hotswap config validate` rechecks"
+
+
+def nearest(word: str, choices: Any) -> str | None:
+    """The valid spelling closest to `word`, if one is close (a typo, a missing `_s`)."""
+    import difflib  # only on an error: the switch commands load the config
+
+    found = difflib.get_close_matches(word.lower(), sorted(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def unknown_key(path: Path, where: str, key: str, value: Any, known: Any) -> ConfigError:
+    """`unknown key 'router.first_byte_timeout' (did you mean 'first_byte_timeout_s'?)`,
+    the valid keys listed as words, never as a Python list."""
+    full = f"{where}.{key}" if where else key
+    guess = nearest(key, known)
+    hint = f"; did you mean '{guess}'?" if guess else ""
+    text = f"{path}: unknown key '{_shown(full)}' = {repr(value)[:80]}{hint}"
+    where_word = f"in [{where}]" if where else "at the top level"
+    text += f" (the keys {where_word}: {', '.join(sorted(known))})"
+    fix = f"rename it to '{guess}' in {path}" if guess else _edit_fix(path)
+    return ConfigError(text, fix)
 
 
 def check_number(path: Path, key: str, value: Any, most: float) -> None:
@@ -141,9 +170,7 @@ def parse_backend(path: Path, name: str, data: Any, base: Backend | None) -> Bac
     unknown = set(data) - _BACKEND_KEYS
     if unknown:
         key = sorted(unknown)[0]
-        raise fail(
-            path, f"{where}.{key}", data[key], f"unknown key; known: {sorted(_BACKEND_KEYS)}"
-        )
+        raise unknown_key(path, where, key, data[key], _BACKEND_KEYS)
     values: dict[str, Any] = {}
     check_name(path, where, name)
     if "kind" in data and "wire" not in data:
@@ -278,8 +305,7 @@ def _parse_quirks(path: Path, where: str, data: Any, base: Quirks | None) -> Qui
     check_type(path, where, data, dict)
     for key, value in data.items():
         if key not in QUIRK_TYPES:
-            known = sorted(QUIRK_TYPES)
-            raise fail(path, f"{where}.{key}", value, f"unknown key; known: {known}")
+            raise unknown_key(path, where, key, value, QUIRK_TYPES)
         if QUIRK_TYPES[key] is list:
             _check_list_of_str(path, f"{where}.{key}", value)
         else:
@@ -328,7 +354,7 @@ def parse_ledger(path: Path, data: Any) -> float | None:
     check_type(path, "ledger", data, dict)
     for key, value in data.items():
         if key != "retention_days":
-            raise fail(path, f"ledger.{key}", value, "unknown key; known: ['retention_days']")
+            raise unknown_key(path, "ledger", key, value, ("retention_days",))
         check_number(path, "ledger.retention_days", value, MAX_RETENTION_DAYS)
         return float(value)
     return None
@@ -339,7 +365,7 @@ def parse_router(path: Path, data: Any) -> RouterSettings:
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in _ROUTER_KEYS:
-            raise fail(path, f"router.{key}", value, f"unknown key; known: {sorted(_ROUTER_KEYS)}")
+            raise unknown_key(path, "router", key, value, _ROUTER_KEYS)
         attr, convert, most = _ROUTER_KEYS[key]
         if convert is bool:
             check_type(path, f"router.{key}", value, bool)

@@ -13,6 +13,15 @@ from hotswap.osdeps import is_windows
 BACKLOG = 128
 
 
+def busy_port_fix(port: int) -> str:
+    """What to do about a port another process holds."""
+    return (
+        f"another process listens on port {port} (`ss -ltnp 'sport = :{port}'` or "
+        f"`lsof -i :{port}` names it): stop it, or pick another port with --port N "
+        "(--port 0 takes any free one)"
+    )
+
+
 def listen(host: str, port: int) -> socket.socket:
     """A listening TCP socket on host:port (0: a free port). Raises OSError."""
     family, address = _address(host, port)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import socket
 import sys
@@ -14,7 +15,7 @@ from hotswap.errors import ConfigError
 from hotswap.ledger.attach import close_ledger, open_ledger
 from hotswap.osdeps import on_signals, stop_signals
 from hotswap.router.app import Guard, RunningRouter, is_loopback_host, start_router
-from hotswap.router.listen import listen
+from hotswap.router.listen import busy_port_fix, listen
 from hotswap.router.state import RouterState
 from hotswap.sessions.modefile import write_mode
 from hotswap.sessions.registry import register_serve, remove_serve
@@ -33,7 +34,7 @@ def prepare_state(config: Config, mode_file: Path, backend: str | None) -> Route
     name = backend or config.default_backend
     resolved = config.resolve(name)
     if resolved is None:
-        raise ConfigError(config.unknown_backend(name))
+        raise config.unknown_backend_error(name)
     if backend is not None:
         write_mode(mode_file, resolved.name)
     return RouterState(config=config, mode_file=mode_file, initial_backend=resolved.name)
@@ -50,8 +51,10 @@ def serve(
     if not is_loopback_host(host):
         if not allow_remote:
             raise ConfigError(
-                f"refusing to bind {host}: not a loopback address (add --allow-remote if you "
-                "really want every machine that can reach it to spend your API keys)"
+                f"refusing to bind {host}: not a loopback address",
+                "drop --host (127.0.0.1: only this machine), or add --allow-remote to listen "
+                f"on {host}: every machine that can reach this port can then send requests "
+                "with your API keys, with no password (only on a network you trust)",
             )
         logging.getLogger("hotswap").warning(
             "listening on non-loopback %s: anyone who can reach it can use your keys", host
@@ -69,7 +72,8 @@ def bind(host: str, port: int) -> socket.socket:
         return listen(host, port)
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise ConfigError(f"cannot listen on {host}:{port}: {reason}") from None
+        fix = busy_port_fix(port) if exc.errno == errno.EADDRINUSE else ""
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason}", fix) from None
 
 
 class _Signals:

@@ -6,6 +6,7 @@ The router runs in this process; Claude Code is its child. When Claude Code exit
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ from hotswap.config.backends import PLACEHOLDER_TOKEN
 from hotswap.config.loading import DEFAULT_PORT, Config
 from hotswap.errors import ConfigError
 from hotswap.osdeps import forwarded_signals, is_windows, process_start_time
-from hotswap.router.listen import listen
+from hotswap.router.listen import busy_port_fix, listen
 from hotswap.sessions.child import Child, forward, spawn
 from hotswap.sessions.modefile import write_mode
 from hotswap.sessions.registry import (
@@ -238,14 +239,15 @@ def run_session(
     name = backend or config.default_backend
     resolved = config.resolve(name)
     if resolved is None:
-        raise ConfigError(config.unknown_backend(name))
+        raise config.unknown_backend_error(name)
     config = with_users_base_url(config, environ)
     ours = our_settings(config, environ, Path.cwd())
     argv = [claude, *merge_settings(claude_args, ours)]
     try:
         sock = listen("127.0.0.1", port)
     except OSError as exc:
-        raise ConfigError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+        fix = busy_port_fix(port) if exc.errno == errno.EADDRINUSE else ""
+        raise ConfigError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}", fix) from None
     sessions_dir = config.sessions_dir
     session_id = new_session_id(sessions_dir)  # creates the session's folder
     started = time.time()
