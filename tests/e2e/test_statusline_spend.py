@@ -80,3 +80,25 @@ async def test_statusline_shows_the_sessions_spend(make_router: MakeRouter, home
     assert done.returncode == 0, done.stderr
     # 1M input + 1M output on deepseek-v4-pro, against Opus 5.5's $4 + $20:
     assert done.stdout.strip() == "⇄ deepseek · session 3f2a · $1.30 · saved $22.70 · 2 req"
+
+
+async def test_statusline_shows_a_forced_model(make_router: MakeRouter, home: Path) -> None:
+    """`!backend ollama --model x`: the line says `⇄ ollama x`, not only the backend."""
+    secret = "s3cr3t-for-the-test"
+    router = await make_router({}, secret=secret)
+    pid = os.getpid()
+    session = Session("5b1c", router.running.port, pid, os.getcwd(), time.time(), secret, "ollama")
+    register(home / "sessions", session._replace(pid_start=process_start_time(pid)))
+    router.mode_file.write_text("ollama qwen3-coder\n")
+    env = {**os.environ, "HOTSWAP_HOME": str(home), "HOTSWAP_SESSION": "5b1c"}
+    run = [str(HOTSWAP), "statusline"]
+    done = await asyncio.to_thread(
+        subprocess.run, run, input=CLAUDE_STDIN, env=env, capture_output=True, text=True
+    )
+    assert done.stdout.strip() == "⇄ ollama qwen3-coder · session 5b1c", done.stderr
+
+
+def test_statusline_help_is_help() -> None:
+    done = subprocess.run([str(HOTSWAP), "statusline", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("usage: hotswap statusline")
+    assert "⇄" not in done.stdout

@@ -82,6 +82,23 @@ def test_outside_any_session_the_global_serve_mode_file_is_switched(
     assert shown.stdout.split()[0] == "deepseek"
 
 
+def test_in_another_terminal_the_one_live_session_is_switched_and_said_so(
+    home: Path, env: dict[str, str]
+) -> None:
+    """No `hotswap serve` runs and one session is live: `hotswap use` means that session."""
+    mine = _register(home, "ab31", 41031)
+    done = run("hotswap", "use", "deepseek", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("session ab31 (port 41031): anthropic -> deepseek")
+    assert "switched the one live session, ab31" in done.stderr
+    assert mine.read_text() == "deepseek\n" and not (home / "mode").exists()
+    _register(home, "cd32", 41032)
+    done = run("hotswap", "use", "kimi", env=env)
+    assert done.stdout.startswith("global (")  # several: which one? none guessed
+    assert "2 live sessions (ab31, cd32)" in done.stderr and "--session ID" in done.stderr
+    assert mine.read_text() == "deepseek\n"
+
+
 def test_an_unknown_name_exits_2_lists_valid_names_and_touches_nothing(
     home: Path, env: dict[str, str]
 ) -> None:

@@ -73,15 +73,31 @@ def render(backend: str, session: Session | None, status: dict[str, object]) -> 
 
 
 def statusline_line() -> str:
-    """The session's backend (as its router sees it, else its mode file), with counts."""
+    """The session's backend (as its router sees it, else its mode file) and the model it
+    sends every request to, if one is set (`!backend ollama --model x`), with counts."""
     config = load_config()
     target = resolve_targets(config)[0]
     status = router_status(target.session) if target.session and target.alive else {}
-    return render(str(status.get("mode") or target.current(config)), target.session, status)
+    if not status.get("mode"):
+        return render(target.current(config), target.session, status)
+    model = status.get("model")
+    shown = f"{status['mode']} {model}" if model else str(status["mode"])
+    return render(shown, target.session, status)
+
+
+HELP = """usage: hotswap statusline
+
+The line Claude Code shows under its prompt: the session's backend (and model, when one
+is forced), its spend and request counts, and any fallback. `hotswap run` sets it as
+Claude Code's statusLine; call it from your own statusLine command to add it there.
+Reads (and ignores) the JSON Claude Code sends on stdin; always exits 0."""
 
 
 def main(argv: list[str] | None = None) -> int:
     """Print the status line; never fail loudly (a non-zero exit clears Claude Code's row)."""
+    if argv and argv[0] in ("-h", "--help"):
+        print(HELP)
+        return 0
     if not sys.stdin.isatty():
         sys.stdin.read()  # Claude Code sends one JSON line; we do not need it
     try:

@@ -55,6 +55,7 @@ class Target(NamedTuple):
     default: str
     alive: bool = True
     session: Session | None = None  # None: the global `hotswap serve` mode file
+    note: str = ""  # why this target was chosen, when the user did not name it
 
     def current(self, config: Config) -> str:
         return self.read(config)[0]
@@ -132,7 +133,7 @@ def resolve_targets(
         if session_id is None:
             port = _port_from_base_url(os.environ.get("ANTHROPIC_BASE_URL", ""))
             if port is None:
-                return [_global_target(config)]
+                return [_outside_any_session(config)]
     found = find(sessions_dir, session_id=session_id, port=port)
     if found is None:
         what = f"id {session_id}" if session_id is not None else f"port {port}"
@@ -141,6 +142,29 @@ def resolve_targets(
             return [_global_target(config)]  # ANTHROPIC_BASE_URL points at `hotswap serve`
         raise SwitchError(f"no session with {what}; see `sessions`")
     return [session_target(config, *found)]
+
+
+def _outside_any_session(config: Config) -> Target:
+    """A switch typed in a terminal of its own. With no `hotswap serve` running and exactly
+    one live session, the user means that session; with several, the global mode file is
+    switched as before, and a note names them and how to target one."""
+    if serve_router(config.state_dir) is not None:
+        return _global_target(config)
+    live = [s for s, alive in list_sessions(config.sessions_dir, clean=False) if alive]
+    if len(live) == 1:
+        note = (
+            f"note: switched the one live session, {live[0].id} (no `hotswap serve` is "
+            "running); `--session ID` names one"
+        )
+        return session_target(config, live[0], True)._replace(note=note)
+    if not live:
+        return _global_target(config)
+    ids = ", ".join(s.id for s in live)
+    note = (
+        f"note: {len(live)} live sessions ({ids}) were left as they are; switch one with "
+        "`--session ID`, or every one with `--all`"
+    )
+    return _global_target(config)._replace(note=note)
 
 
 def checked_backend(config: Config, name: str, model: str | None = None) -> Backend:
@@ -168,6 +192,7 @@ def switch(config: Config, name: str, targets: list[Target], model: str | None =
         before = target.current(config)
         write_mode(target.mode_file, backend.name, model)
         lines.append(f"{target.label}: {before} -> {after}")
+        lines += [target.note] if target.note else []
         lines += _after_switch(target, status, backend.name)
         target_backend = backend.with_model(model) if model else backend
         lines += switch_warning(target_backend, status)  # a conversation past its window
