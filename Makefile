@@ -8,6 +8,9 @@ CLAUDE := .cc/node_modules/.bin/claude
 .PHONY: run test check lint bench bench-routes claude install install-test clean
 
 run: install
+	@echo "hotswap serve on http://127.0.0.1:3199 -- in another terminal:"
+	@echo "  ANTHROPIC_BASE_URL=http://127.0.0.1:3199 claude"
+	@echo "or skip this and start a session with its own router: $(BIN)/hotswap run"
 	$(BIN)/hotswap serve
 
 install: $(VENV)/.installed

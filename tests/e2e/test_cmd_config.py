@@ -28,6 +28,8 @@ def test_init_writes_a_commented_starter_that_lists_every_preset(
         if b.api_key_env:
             assert f'# api_key_env = "{b.api_key_env}"' in text
     assert "sk-" not in text
+    assert '# default_model = "qwen3-coder"' in text.split("# [backends.ollama]")[1]
+    assert "x-api-key | bearer | api-key | none" in text  # every auth value named
     # As written it changes nothing; with every example uncommented, still nothing.
     assert load_config(path).backends == PRESETS
     uncommented = "\n".join(
@@ -37,7 +39,9 @@ def test_init_writes_a_commented_starter_that_lists_every_preset(
     assert set(data["backends"]) == {*PRESETS, "mine"}
     path.write_text(uncommented)
     config = load_config(path, {"HOTSWAP_HOME": str(home)})
-    assert {n: config.backends[n] for n in PRESETS} == PRESETS
+    # ... but the local servers' model example (they have no model map of their own)
+    assert {n: config.backends[n]._replace(default_model=None) for n in PRESETS} == PRESETS
+    assert config.backends["ollama"].default_model == "qwen3-coder"
     assert hotswap("config", "validate", env=env).returncode == 0
 
 
@@ -95,6 +99,9 @@ def test_show_gives_each_value_its_source_and_masks_keys(home: Path, tmp_path: P
     assert data["statusline"] == {"value": True, "source": "default"}
     assert data["router"]["connect_timeout_s"] == {"value": 3.0, "source": "file"}
     assert data["router"]["idle_timeout_s"]["source"] == "default"
+    for key in ("cache_mb", "transient_fallback", "header_timeout_s", "max_connections"):
+        assert data["router"][key]["source"] == "default", key  # every [router] key shown
+    assert data["router"]["cache_mb"]["value"] == 32
     assert data["router"]["proxies"] == {
         "value": {"https": "http://user:***@proxy:3128"},
         "source": "environment",

@@ -16,6 +16,7 @@ from hotswap.cli.output import mask
 from hotswap.cli.tiers import credential
 from hotswap.config.backends import PRESETS, Backend
 from hotswap.config.loading import MB, Config, default_state_dir, read_config_file
+from hotswap.config.tables import ROUTER_KEYS
 
 _BACKEND_FIELDS = (
     "base_url",
@@ -53,15 +54,10 @@ def _entry(value: Any, source: str) -> dict[str, Any]:
 
 def _router(config: Config, raw: Mapping[str, Any]) -> dict[str, Any]:
     r = config.router
-    values = {
-        "max_body_mb": r.max_body_bytes / MB,
-        "connect_timeout_s": r.connect_timeout_s,
-        "first_byte_timeout_s": r.first_byte_timeout_s,
-        "idle_timeout_s": r.idle_timeout_s,
-        "fallback": r.fallback,
-        "breaker_failures": r.breaker_failures,
-        "breaker_cooldown_s": r.breaker_cooldown_s,
-    }
+    values: dict[str, Any] = {}
+    for key, (attr, _, _) in ROUTER_KEYS.items():  # every key the file may set
+        value = getattr(r, attr)
+        values[key] = value / MB if key.endswith("_mb") else value
     out = {k: _entry(v, "file" if k in raw else "default") for k, v in values.items()}
     proxies = {scheme: _mask_proxy(value) for scheme, value in r.proxies}
     out["proxies"] = _entry(proxies, "environment")

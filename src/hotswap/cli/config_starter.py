@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 
-from hotswap.config.backends import PRESETS, Backend
+from hotswap.config.backends import AUTH_KINDS, PRESETS, Backend
 from hotswap.config.loading import DEFAULT_BACKEND, MB, RouterSettings
+from hotswap.config.tables import ROUTER_KEYS
 
 _HEADER = """\
 ## hotswap configuration. Every line below is optional: without this file hotswap uses
@@ -30,7 +31,7 @@ _NEW_BACKEND = """\
 ## Add any Anthropic-compatible endpoint:
 # [backends.mine]
 # base_url = "https://llm.example.com/anthropic"
-# auth = "bearer"                    # x-api-key | bearer | passthrough
+# auth = "bearer"                    # {auth_kinds}
 # api_key_env = "MINE_API_KEY"       # the variable holding the key (export it yourself)
 # aliases = ["m"]
 # [backends.mine.models]
@@ -43,17 +44,18 @@ def _value(v: object) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
-def _router() -> list[str]:
+def router_defaults() -> dict[str, object]:
+    """Every [router] key (config.tables.ROUTER_KEYS) and its default, as the file spells it."""
     r = RouterSettings()
-    values = {
-        "max_body_mb": r.max_body_bytes // MB,
-        "connect_timeout_s": r.connect_timeout_s,
-        "first_byte_timeout_s": r.first_byte_timeout_s,
-        "idle_timeout_s": r.idle_timeout_s,
-        "fallback": r.fallback,
-        "breaker_failures": r.breaker_failures,
-        "breaker_cooldown_s": r.breaker_cooldown_s,
-    }
+    values: dict[str, object] = {}
+    for key, (attr, _, _) in ROUTER_KEYS.items():
+        value = getattr(r, attr)
+        values[key] = value // MB if key.endswith("_mb") else value
+    return values
+
+
+def _router() -> list[str]:
+    values = router_defaults()
     lines = ["## Router limits and timeouts (the defaults):", "# [router]"]
     return lines + [f"# {key} = {_value(value)}" for key, value in values.items()]
 
@@ -67,6 +69,8 @@ def _backend(b: Backend) -> list[str]:
     lines.append(f"# auth = {_value(b.auth)}")
     if b.api_key_env:
         lines.append(f"# api_key_env = {_value(b.api_key_env)}")
+    if b.auth == "none":  # a local server: no model map, so the model must be named
+        lines.append('# default_model = "qwen3-coder"  # a model the server has (`ollama list`)')
     lines.append(f"# aliases = {_value(list(b.aliases))}")
     lines.append(f"# fallback = {_value(list(b.fallback))}        # tried in order when it fails")
     if b.models:
@@ -80,5 +84,5 @@ def starter_config() -> str:
     parts.append("## The built-in backends, as they are. Override any field here.")
     for backend in PRESETS.values():
         parts.append("\n".join(_backend(backend)) + "\n")
-    parts.append(_NEW_BACKEND)
+    parts.append(_NEW_BACKEND.format(auth_kinds=" | ".join(AUTH_KINDS)))
     return "\n".join(parts)

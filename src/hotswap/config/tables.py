@@ -78,7 +78,7 @@ _STRING_KEYS = (
 DAY_S = 86400.0
 # key -> (RouterSettings field, conversion, the largest value accepted). Numbers are checked
 # before they are converted: TOML reads 1e400 as inf, which int() cannot take.
-_ROUTER_KEYS: dict[str, tuple[str, Callable[[Any], Any], float]] = {
+ROUTER_KEYS: dict[str, tuple[str, Callable[[Any], Any], float]] = {
     "max_body_mb": ("max_body_bytes", lambda v: int(float(v) * MB), 4096),
     "cache_mb": ("cache_bytes", lambda v: int(float(v) * MB), 65536),
     "body_budget_mb": ("body_budget_bytes", lambda v: int(float(v) * MB), 1_048_576),
@@ -364,9 +364,9 @@ def parse_router(path: Path, data: Any) -> RouterSettings:
     check_type(path, "router", data, dict)
     values: dict[str, Any] = {}
     for key, value in data.items():
-        if key not in _ROUTER_KEYS:
-            raise unknown_key(path, "router", key, value, _ROUTER_KEYS)
-        attr, convert, most = _ROUTER_KEYS[key]
+        if key not in ROUTER_KEYS:
+            raise unknown_key(path, "router", key, value, ROUTER_KEYS)
+        attr, convert, most = ROUTER_KEYS[key]
         if convert is bool:
             check_type(path, f"router.{key}", value, bool)
         else:
