@@ -145,7 +145,8 @@ def test_vllm_refuses_block_types_outside_its_schema() -> None:
 def test_doctor_asks_no_key_of_a_local_server(home: Path) -> None:
     from hotswap.cli.checks import check_keys
 
-    checks = check_keys(load_config(), {})
+    used = frozenset({"openai", "ollama"})  # a mode points at each
+    checks = check_keys(load_config(), {}, used)
     text = " ".join(f"{c.name} {c.detail}" for c in checks)
     assert "ollama" not in text and "lmstudio" not in text
     assert "OPENAI_API_KEY (openai)" in text  # an OpenAI-wire preset still needs its key
