@@ -223,3 +223,12 @@ def test_a_backend_named_twice_is_probed_once(
     assert code == 0, out
     assert len(backends["deepseek"].received) == 1
     assert len(out.splitlines()) == 2  # the header and one row
+
+
+def test_a_routes_target_is_relied_on(home: Path) -> None:
+    from hotswap.cli.state_checks import relied_on
+    from hotswap.config.loading import load_config
+
+    (home / "config.toml").write_text('[[routes]]\nwhen = "background"\nto = "vllm"\n')
+    (home / "mode").write_text("kimi\n")
+    assert relied_on(load_config()) == {"anthropic", "vllm", "kimi"}

@@ -116,8 +116,9 @@ def check_serve_mode_file(config: Config) -> list[Check]:
 
 
 def relied_on(config: Config) -> set[str]:
-    """The backends a mode points at: the default one, the `hotswap serve` mode file's,
-    and each live session's. A mode file that cannot be read names none."""
+    """The backends a mode or a route points at: the default one, the `hotswap serve` mode
+    file's, each live session's, each `[[routes]]` target. A mode file that cannot be read
+    names none."""
     files = [config.global_mode_file]
     files += [
         s.mode_file(config.sessions_dir)
@@ -125,6 +126,7 @@ def relied_on(config: Config) -> set[str]:
         if alive
     ]
     names = {config.default_backend}
+    names |= {route.backend.name for route in config.routes}  # [[routes]] send requests there
     for path in files:
         try:
             word = read_mode(path)
