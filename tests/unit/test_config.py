@@ -296,3 +296,23 @@ def test_a_key_pasted_as_api_key_env_is_an_error_that_does_not_show_it(
 def test_ordinary_variable_names_are_accepted(tmp_path: Path, name: str) -> None:
     cfg = _load(tmp_path, f'[backends.groq]\napi_key_env = "{name}"\n')
     assert cfg.backends["groq"].api_key_env == name
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "fix"),
+    [
+        ("[router]\nfirst_byte_timeout = 5\n", "did you mean 'first_byte_timeout_s'?", "rename"),
+        ('[backends.ds]\nbase_urll = "http://x"\n', "did you mean 'base_url'?", "rename"),
+        ('[gateway]\ndefault_backendd = "ds"\n', "did you mean 'default_backend'?", "rename"),
+        ('[[routes]]\nwhen = "background"\nto = "deepseak"\n', "did you mean 'deepseek'?", "edit"),
+        ('default_backend = "deepseak"\n', "did you mean 'deepseek'?", "edit"),
+        ("statusline_x = true\n", "did you mean 'statusline'?", "rename"),
+    ],
+)
+def test_config_errors_name_the_nearest_spelling_never_a_python_list(
+    tmp_path: Path, text: str, words: str, fix: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, text)
+    assert words in str(caught.value) and "['" not in str(caught.value)
+    assert caught.value.fix.startswith(fix)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from hotswap.config.tables import check_type, fail
+from hotswap.config.tables import check_type, unknown_key
 
 ENV = {
     "listen": "HOTSWAP_GATEWAY_LISTEN",
@@ -42,7 +42,7 @@ def parse_gateway(path: Path, data: Any, environ: Mapping[str, str]) -> GatewayS
     values: dict[str, str] = {}
     for key, value in data.items():
         if key not in known:
-            raise fail(path, f"gateway.{key}", value, f"unknown key; known: {sorted(known)}")
+            raise unknown_key(path, "gateway", key, value, known)
         check_type(path, f"gateway.{key}", value, str)
         values[key] = value
     for key, var in ENV.items():

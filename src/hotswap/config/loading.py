@@ -206,8 +206,8 @@ def _check_references(path: Path, cfg: Config) -> None:
     names = cfg.names()
     if cfg.default_backend.lower() not in names:
         guess = nearest(cfg.default_backend, names)
-        hint = f"did you mean '{guess}'? " if guess else ""
-        why = f"{hint}no backend of that name; `hotswap backends` lists them"
+        hint = f"; did you mean '{guess}'?" if guess else ""
+        why = f"no backend of that name{hint} (`hotswap backends` lists them)"
         raise fail(path, "default_backend", cfg.default_backend, why)
     for b in cfg.backends.values():
         for target in b.fallback:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from hotswap.config.backends import Backend
-from hotswap.config.tables import check_number, check_type, fail
+from hotswap.config.tables import check_number, check_type, fail, nearest, unknown_key
 
 CLASSES = (
     "background",
@@ -71,7 +71,7 @@ def _parse_route(
     check_type(path, where, data, dict)
     unknown = sorted(set(data) - _KEYS)
     if unknown:
-        raise fail(path, f"{where}.{unknown[0]}", data[unknown[0]], f"known: {sorted(_KEYS)}")
+        raise unknown_key(path, where, unknown[0], data[unknown[0]], _KEYS)
     when = data.get("when")
     if when not in CLASSES:
         raise fail(path, f"{where}.when", when, f"one of {', '.join(CLASSES)}")
@@ -100,7 +100,9 @@ def _target(
     name, _, model = value.partition(":")
     canonical = names.get(name.strip().lower())
     if canonical is None:
-        raise fail(path, key, value, f"no such backend; known: {sorted(backends)}")
+        guess = nearest(name, names)
+        hint = f"; did you mean '{guess}'?" if guess else ""
+        raise fail(path, key, value, f"no such backend{hint} (`hotswap backends` lists them)")
     backend = backends[canonical]
     if model.strip():
         return backend.with_model(model.strip())

@@ -121,7 +121,7 @@ def nearest(word: str, choices: Any) -> str | None:
     """The valid spelling closest to `word`, if one is close (a typo, a missing `_s`)."""
     import difflib  # only on an error: the switch commands load the config
 
-    found = difflib.get_close_matches(word.lower(), sorted(choices), n=1, cutoff=0.6)
+    found = difflib.get_close_matches(word.lower(), sorted(choices), n=1, cutoff=0.7)
     return found[0] if found else None
 
 
