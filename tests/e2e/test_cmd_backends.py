@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from cli_run import assert_no_traceback, hotswap, user_env
-from hotswap.cli.backend_prices import usd
 from hotswap.config.backends import PRESETS
 from hotswap.config.prices import PRICES_CHECKED
+from hotswap.figures import usd_rate as usd
 from hotswap.sessions.registry import Session, process_start_time, register
 
 SECRET = "sk-test-SECRET1234abcd"

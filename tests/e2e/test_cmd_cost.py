@@ -105,7 +105,7 @@ def test_a_ledger_from_a_newer_hotswap_is_an_error_with_a_fix(home: Path) -> Non
 def test_prune_before_deletes_old_exchanges(home: Path) -> None:
     fill(home)
     done = hotswap(home, "cost", "--prune-before", "7d")
-    assert done.returncode == 0 and done.stdout.strip() == "pruned 1 exchange(s)"
+    assert done.returncode == 0 and done.stdout.strip() == "pruned 1 exchange"
     data = json.loads(hotswap(home, "cost", "--json").stdout)
     assert data["total"]["requests"] == 2
 

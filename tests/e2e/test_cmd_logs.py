@@ -50,7 +50,7 @@ def test_logs_one_line_per_exchange(home: Path) -> None:
     done = logs(home)
     assert done.returncode == 0, done.stderr
     first, second = done.stdout.splitlines()
-    assert "3f2a" in first and "anthropic" in first and " 200 " in first and "ttfb 120ms" in first
+    assert "3f2a" in first and "anthropic" in first and " 200 " in first and "ttfb 120 ms" in first
     assert "deepseek" in second and "fell back from anthropic (sticky): HTTP 402" in second
     assert "$" in second
 

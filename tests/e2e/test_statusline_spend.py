@@ -35,7 +35,7 @@ def test_render_spend() -> None:
     line = render("deepseek", None, {"spend": spend, "requests": {"deepseek": 12}})
     assert line == "⇄ deepseek · $0.42 · saved $3.10 · 12 req"
     spend = {"cost_usd": 0.0004, "savings_usd": 0.0, "requests": 1, "unknown_price": True}
-    assert render("openrouter", None, {"spend": spend}) == "⇄ openrouter · ≥$0.0004 · 1 req"
+    assert render("openrouter", None, {"spend": spend}) == "⇄ openrouter · ≥$0.00040 · 1 req"
     spend |= {"requests": 3, "failed": 1}  # every exchange the session made, failed ones too
     assert render("openrouter", None, {"spend": spend}).endswith(" · 3 req (1 failed)")
     assert render("anthropic", None, {"spend": {"requests": 0}}) == "⇄ anthropic"

@@ -17,9 +17,10 @@ from hotswap.config.prices import (
     price_usage,
 )
 from hotswap.errors import ConfigError
+from hotswap.figures import usd_sum
 from hotswap.ledger import rows
 from hotswap.ledger.queries import cost
-from hotswap.ledger.report import cost_table, usd_or_unknown
+from hotswap.ledger.report import cost_table
 from hotswap.ledger.store import connect
 from hotswap.router.exchange import Usage
 from records import record
@@ -79,8 +80,8 @@ def test_openrouter_and_unknown_models_have_no_price() -> None:
 def test_an_unknown_price_is_unknown_never_zero() -> None:
     costed = price_usage(TABLE, Usage(1000, 100), "openrouter", "some/model", "claude-opus-5-5")
     assert costed.cost_usd is None and costed.savings_usd is None
-    assert usd_or_unknown(0.0, unknown=3) == "unknown"
-    assert usd_or_unknown(1.5, unknown=1) == "≥$1.50"
+    assert usd_sum(0.0, unknown=3) == "unknown"
+    assert usd_sum(1.5, unknown=1) == "≥$1.50"
 
 
 def test_no_tokens_cost_a_known_zero_even_without_a_price() -> None:

@@ -9,8 +9,7 @@ from typing import Any
 from hotswap.config.backends import Backend
 from hotswap.config.loading import Config
 from hotswap.config.prices import Price, PriceTable, lookup, price_table
-
-UNKNOWN = "unknown"
+from hotswap.figures import UNKNOWN, usd_rate
 
 
 def tier_prices(
@@ -31,14 +30,6 @@ def tier_prices(
     return out
 
 
-def usd(value: float) -> str:
-    """`$3`, `$5.50`, `$0.435`: whole dollars bare, cents always two digits, at most 4."""
-    if value == int(value):
-        return f"${int(value)}"
-    whole, _, cents = f"{value:.4f}".rstrip("0").partition(".")
-    return f"${whole}.{cents.ljust(2, '0')}"
-
-
 def price_cell(auth: str, price: Mapping[str, Any] | None) -> str:
     """`$2/$10` (input/output per Mtok), `$0 (local)` for a server on this machine that
     costs nothing, `unknown` without a price."""
@@ -47,4 +38,4 @@ def price_cell(auth: str, price: Mapping[str, Any] | None) -> str:
     p = Price(price["input"], price["output"], price["cache_read"], price["cache_write"])
     if not any(p) and auth == "none":
         return "$0 (local)"
-    return f"{usd(p.input)}/{usd(p.output)}"
+    return f"{usd_rate(p.input)}/{usd_rate(p.output)}"

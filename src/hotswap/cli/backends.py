@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import click
 
 from hotswap.cli.backend_prices import price_cell, tier_prices
 from hotswap.cli.fast import complete_backend
-from hotswap.cli.output import CONFIG_OPTION, echo_json, fail, mask, table
+from hotswap.cli.output import CONFIG_OPTION, WIDE_OPTION, echo_json, fail, mask, table, width
 from hotswap.cli.tiers import TIER_MODELS, credential, model_map
 from hotswap.config.backends import PRESETS, Backend
 from hotswap.config.loading import Config, load_config
@@ -98,7 +99,12 @@ def _models_text(row: dict[str, Any]) -> list[str]:
     return [_model_cell(tier, row["models"][tier]) for tier in TIER_MODELS]
 
 
-def render(rows: list[dict[str, Any]], active: str | None, where: str) -> str:
+# Columns that can give (cut with …) in a narrow terminal, then those left out, in order.
+_GIVE = (1, 3, 4, 5, 6, 8, 9)
+_DROP = (9, 1, 6, 4)
+
+
+def render(rows: list[dict[str, Any]], active: str | None, where: str, wide: bool = False) -> str:
     body = []
     for r in rows:
         marker = "*" if r["active"] else " "
@@ -119,7 +125,9 @@ def render(rows: list[dict[str, Any]], active: str | None, where: str) -> str:
     header = ["  NAME", "ALIASES", "AUTH", "KEY", "OPUS", "SONNET", "HAIKU", "PRICE"]
     header += ["FALLBACK", "BASE URL"]
     last = f"* = active: {active} ({where})" if active else f"no backend marked: {where}"
-    return f"{table(header, body)}\n\n{PRICE_NOTE}\n{last}"
+    room = width(wide)
+    notes = [PRICE_NOTE, last] if room is None else [textwrap.fill(PRICE_NOTE, room), last]
+    return "\n".join([table(header, body, wide, _GIVE, drop=_DROP), "", *notes])
 
 
 EXAMPLES = """\b
@@ -135,9 +143,10 @@ Examples:
 @click.argument("name", required=False, shell_complete=complete_backend)
 @click.option("--models", "list_models", is_flag=True, help="List NAME's models (asks it).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@WIDE_OPTION
 @CONFIG_OPTION
 def backends_command(
-    name: str | None, list_models: bool, as_json: bool, config_path: Path | None
+    name: str | None, list_models: bool, as_json: bool, wide: bool, config_path: Path | None
 ) -> None:
     """List every backend (or NAME): aliases, auth, key (masked), model map, price, fallback.
 
@@ -168,4 +177,4 @@ def backends_command(
         data = {"active": active, "active_where": where, "prices_checked": PRICES_CHECKED}
         echo_json({**data, "backends": rows})
     else:
-        click.echo(render(rows, active, where))
+        click.echo(render(rows, active, where, wide))

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from hotswap.cli.output import CONFIG_FIX, CONFIG_OPTION, echo_json, fail
+from hotswap.cli.output import CONFIG_FIX, CONFIG_OPTION, WIDE_OPTION, echo_json, fail, width
 from hotswap.errors import HotswapError
 
 BY = ("backend", "model", "day", "session", "route", "conversation", "agent")
@@ -47,6 +48,7 @@ Examples:
     metavar="DATE",
     help="Delete exchanges older than DATE (or 90d, ...) from the ledger, then exit.",
 )
+@WIDE_OPTION
 @CONFIG_OPTION
 def cost_command(
     session: str | None,
@@ -54,12 +56,14 @@ def cost_command(
     since: str | None,
     as_json: bool,
     prune_before: str | None,
+    wide: bool,
     config_path: Path | None,
 ) -> None:
     """What each backend cost, and what switching saved against Claude's prices."""
     import sqlite3
 
     from hotswap.config.loading import load_config
+    from hotswap.figures import count
     from hotswap.ledger import usage
     from hotswap.ledger.queries import parse_since
     from hotswap.ledger.schema import SchemaError
@@ -68,15 +72,14 @@ def cost_command(
         config = load_config(config_path)
         if prune_before is not None:
             removed = usage.prune_before(config, parse_since(prune_before))
-            click.echo(
-                json.dumps({"pruned": removed}) if as_json else f"pruned {removed} exchange(s)"
-            )
+            pruned = f"pruned {count(removed, 'exchange')}"
+            click.echo(json.dumps({"pruned": removed}) if as_json else pruned)
             return
         query = usage.CostQuery.parse(by, since, session)
         if as_json:
             echo_json(usage.cost_report(config, query))
         else:
-            click.echo(usage.cost_text(config, query))
+            click.echo(usage.cost_text(config, query, width(wide)))
     except SchemaError as exc:
         fail(str(exc), NEWER_FIX)
     except ValueError as exc:
@@ -92,9 +95,15 @@ def cost_command(
 @click.option("--session", help="Only this session's exchanges (its id).")
 @click.option("-n", "count", type=click.IntRange(min=0), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@WIDE_OPTION
 @CONFIG_OPTION
 def logs_command(
-    follow: bool, session: str | None, count: int, as_json: bool, config_path: Path | None
+    follow: bool,
+    session: str | None,
+    count: int,
+    as_json: bool,
+    wide: bool,
+    config_path: Path | None,
 ) -> None:
     """Recent exchanges, one line each: time, session, backend, model, status, tokens,
     cost, time to first byte, and why another backend answered."""
@@ -104,12 +113,13 @@ def logs_command(
     from hotswap.ledger import report, usage
     from hotswap.ledger.schema import SchemaError
 
-    def show(entry: dict[str, object]) -> None:
-        click.echo(json.dumps(entry) if as_json else report.log_line(entry))
+    def show(entry: dict[str, Any]) -> None:
+        click.echo(json.dumps(entry) if as_json else report.log_line(entry, shape))
 
     try:
         config = load_config(config_path)
         entries = usage.recent_entries(config, count, session)
+        shape = report.log_layout(entries, width(wide))  # kept for the lines -f adds
         for entry in entries:
             show(entry)
         if not follow:

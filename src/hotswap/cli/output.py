@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import click
 
+from hotswap import columns
 from hotswap.redact import MIN_SHOWN_LEN, masked
 
 EXIT_FAILED = 1  # the command ran and found a problem (doctor, config validate)
@@ -28,6 +29,9 @@ CONFIG_OPTION = click.option(
     help="Config file (default: $HOTSWAP_CONFIG, else $HOTSWAP_HOME/config.toml).",
 )
 CONFIG_FIX = "correct the config file named above (hotswap config validate)"
+WIDE_OPTION = click.option(
+    "--wide", is_flag=True, help="Every cell whole, however wide the terminal."
+)
 
 
 def mask(value: str | None) -> str:
@@ -49,13 +53,25 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Left-aligned columns two spaces apart, trailing blanks trimmed."""
-    cells = [list(header), *[list(r) for r in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    )
+def width(wide: bool = False) -> int | None:
+    """The width a table must fit: None with --wide, or when stdout is not a terminal and
+    COLUMNS is not set (a pipe gets every cell whole)."""
+    if wide:
+        return None
+    return columns.terminal_width(os.environ, sys.stdout.isatty())
+
+
+def table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    wide: bool = False,
+    give: Sequence[int] = (),
+    right: Sequence[int] = (),
+    drop: Sequence[int] = (),
+) -> str:
+    """Left-aligned columns two spaces apart, trailing blanks trimmed, fitted to the
+    terminal by cutting the cells of the `give` columns with `…` (hotswap/columns.py)."""
+    return columns.table(header, rows, width(wide), give, right, drop)
 
 
 def marks() -> dict[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -19,10 +20,11 @@ from typing import Any
 from hotswap.cli.backends import backend_rows
 from hotswap.config.loading import Config
 from hotswap.config.prices import PriceTable, price_table
+from hotswap.figures import duration_ms, tokens, usd, usd_sum
 from hotswap.ledger import queries, report
 from hotswap.ledger.store import LEDGER_ERRORS, connect, ledger_path
 from hotswap.sessions.registry import Session, list_sessions, router_status
-from hotswap.sessions.switch import router_note, session_target
+from hotswap.sessions.switch import request_counts, router_note, session_target
 
 SPEND_DAYS = 30
 LOG_FIRST = 50  # exchanges a page gets when it opens
@@ -30,6 +32,9 @@ LOG_BATCH = 500  # new exchanges read per tick at most (the rest on the next tic
 ERRORS_SINCE_S = 7 * 86400  # how far back a backend's last error is looked for at start
 EARLIER_REFRESH_S = 600.0  # the spend's earlier days are read again this often at most
 _BREAKER_RANK = {"closed": 0, "half-open": 1, "open": 2}
+# A backend's colour on the page (Tableau 10's first eight): its name's CRC-32 picks one,
+# so a backend keeps its colour across page loads, days and other backends coming and going.
+PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#9c755f")
 Status = dict[str, object]
 
 
@@ -37,6 +42,11 @@ def day_start(day: date) -> float:
     """Local midnight at the start of `day`, in Unix seconds (days are local, as in
     `hotswap cost --by day`)."""
     return datetime(day.year, day.month, day.day).timestamp()
+
+
+def backend_color(name: str) -> str:
+    """The colour `name` is drawn in, the same on every page load."""
+    return PALETTE[zlib.crc32(name.encode()) % len(PALETTE)]
 
 
 # -- sessions ------------------------------------------------------------------------------
@@ -59,11 +69,16 @@ def breaker_summary(status: Status) -> tuple[str, str]:
 
 
 def session_row(
-    config: Config, session: Session, alive: bool, status: Status, cost: queries.CostLine | None
+    config: Config,
+    session: Session,
+    alive: bool,
+    status: Status,
+    cost: queries.CostLine | None,
+    made: int = 0,
 ) -> dict[str, Any]:
-    """One row of the sessions table."""
+    """One row of the sessions table: its requests as its router counts them (as `hotswap
+    sessions` does), else, a router gone or silent, the `made` the ledger holds."""
     current = session_target(config, session, alive).current(config)
-    requests = status.get("requests")
     worst, breakers = breaker_summary(status)
     if not alive:
         note = "stale: its hotswap process is gone (remove it)"
@@ -80,8 +95,8 @@ def session_row(
         "alive": alive,
         "backend": current,
         "backend_name": current.split(" ", 1)[0],
-        "requests": sum(requests.values()) if isinstance(requests, dict) else 0,
-        "cost_today": report.usd_or_unknown(line.cost_usd, line.unpriced),
+        "requests": request_counts(status)[0] if status else made,
+        "cost_today": usd_sum(line.cost_usd, line.unpriced),
         "cost_today_usd": round(line.cost_usd, 6),
         "note": note,
         "breaker": worst,
@@ -173,38 +188,45 @@ def spend_of(grid: Grid, today: date, days: int = SPEND_DAYS) -> dict[str, Any]:
     labels = [(first + timedelta(days=i)).isoformat() for i in range(days)]
     index = {d: i for i, d in enumerate(labels)}
     totals = [queries.CostLine(d) for d in labels]
-    by_backend: dict[str, list[float]] = {}
-    unpriced: dict[str, int] = {}
+    by_backend: dict[str, list[queries.CostLine]] = {}
     for day, backend, line in grid:
         i = index.get(day)
         if i is None:
             continue
         totals[i].merge(line)
         if line.requests and backend != "(no answer)":
-            by_backend.setdefault(backend, [0.0] * days)[i] += line.cost_usd
-            unpriced[backend] = unpriced.get(backend, 0) + line.unpriced
-    return _spend_json(labels, totals, by_backend, unpriced)
+            by_backend.setdefault(backend, [queries.CostLine(d) for d in labels])[i].merge(line)
+    return _spend_json(labels, totals, by_backend)
+
+
+def _backend_spend(name: str, days: list[queries.CostLine]) -> dict[str, Any]:
+    """One backend's cost per day, as numbers (the plot) and as the table shows them."""
+    return {
+        "name": name,
+        "color": backend_color(name),
+        "cost": [round(d.cost_usd, 6) for d in days],
+        "cost_text": [usd_sum(d.cost_usd, d.unpriced) for d in days],
+        "unpriced": sum(d.unpriced for d in days),
+    }
 
 
 def _spend_json(
-    labels: list[str],
-    totals: list[queries.CostLine],
-    by_backend: dict[str, list[float]],
-    unpriced: dict[str, int],
+    labels: list[str], totals: list[queries.CostLine], by_backend: dict[str, list[queries.CostLine]]
 ) -> dict[str, Any]:
     whole = queries.CostLine("total")
     for line in totals:
         whole.merge(line)
-    order = sorted(by_backend, key=lambda b: (-sum(by_backend[b]), b))
+    order = sorted(by_backend, key=lambda b: (-sum(d.cost_usd for d in by_backend[b]), b))
     rate = whole.cache_hit_rate
     return {
         "days": labels,
-        "backends": [
-            {"name": b, "cost": [round(v, 6) for v in by_backend[b]], "unpriced": unpriced[b]}
-            for b in order
-        ],
+        "backends": [_backend_spend(b, by_backend[b]) for b in order],
         "total": [round(t.cost_usd, 6) for t in totals],
         "savings": [round(t.savings_usd, 6) for t in totals],
+        "total_text": [usd_sum(t.cost_usd, t.unpriced) for t in totals],
+        "savings_text": [usd_sum(t.savings_usd, t.unsaved) for t in totals],
+        "prompt_text": [tokens(_prompt(t)) for t in totals],
+        "cache_read_text": [tokens(t.usage.cache_read_tokens) for t in totals],
         "unpriced": [t.unpriced for t in totals],
         "requests": [t.requests for t in totals],
         "cache_read": [t.usage.cache_read_tokens for t in totals],
@@ -212,8 +234,8 @@ def _spend_json(
         "hit_rate": [_round(t.cache_hit_rate) for t in totals],
         "summary": {
             "requests": whole.requests,
-            "cost": report.usd_or_unknown(whole.cost_usd, whole.unpriced),
-            "savings": report.usd_or_unknown(whole.savings_usd, whole.unsaved),
+            "cost": usd_sum(whole.cost_usd, whole.unpriced),
+            "savings": usd_sum(whole.savings_usd, whole.unsaved),
             "hit_rate": _round(rate),
         },
     }
@@ -248,10 +270,18 @@ def log_row(entry: dict[str, Any]) -> dict[str, Any]:
         "input_tokens": entry["input_tokens"],
         "output_tokens": entry["output_tokens"],
         "cache_read_tokens": entry["cache_read_tokens"],
-        "cost": "?" if entry["cost_usd"] is None else report.usd(entry["cost_usd"]),
+        "tokens": _log_tokens(entry),
+        "cost": usd(entry["cost_usd"]),
         "ttfb_ms": entry["ttfb_ms"],
+        "ttfb": duration_ms(entry["ttfb_ms"]),
         "note": report.log_note(entry),
     }
+
+
+def _log_tokens(entry: dict[str, Any]) -> str:
+    cached = entry["cache_read_tokens"]
+    text = f"{tokens(entry['input_tokens'])} in · {tokens(entry['output_tokens'])} out"
+    return text + (f" · {tokens(cached)} cached" if cached else "")
 
 
 def _failures(rows: list[dict[str, Any]], into: dict[str, dict[str, Any]]) -> None:
@@ -298,6 +328,7 @@ class Gatherer:
     _past_read: tuple[date, float] | None = None  # (for which today, when)
     _spend: dict[str, Any] = field(default_factory=dict)
     _today: dict[str, queries.CostLine] = field(default_factory=dict)
+    _made: dict[str, int] = field(default_factory=dict)  # each session's requests, all told
 
     def __post_init__(self) -> None:
         self._table = price_table(self.config.prices)
@@ -309,7 +340,10 @@ class Gatherer:
         statuses = {s.id: (router_status(s) if alive else {}) for s, alive in found}
         log, problem, reset = self._read_ledger(now, found)
         rows = [
-            session_row(self.config, s, a, statuses[s.id], self._today.get(s.id)) for s, a in found
+            session_row(
+                self.config, s, a, statuses[s.id], self._today.get(s.id), self._made.get(s.id, 0)
+            )
+            for s, a in found
         ]
         live = {sid: st for sid, st in statuses.items() if st}
         backends = with_health(self._backends, live, self.errors)
@@ -354,6 +388,7 @@ class Gatherer:
             grid = self._earlier(conn, today, now) + day_grid(conn, self._table, today, None)
             self._spend = spend_of(grid, today)
             self._today = self._costs_today(conn, today, found)
+            self._made = self._requests_made(conn, found)
             self._spend_key = key
         return [log_row(report.log_entry(row, self._table)) for row in rows], reset
 
@@ -370,6 +405,17 @@ class Gatherer:
             self._past = day_grid(conn, self._table, first, today)
             self._past_read = (today, now)
         return self._past
+
+    def _requests_made(
+        self, conn: sqlite3.Connection, found: list[tuple[Session, bool]]
+    ) -> dict[str, int]:
+        """Each session's requests since it started, as the ledger holds them: what the
+        row of a session whose router is gone shows (a stale session made some)."""
+        out = {}
+        for session, _ in found:
+            where = queries.Filter(session=session.id, since=session.started)
+            out[session.id] = queries.cost(conn, self._table, "session", where)[1].requests
+        return out
 
     def _costs_today(
         self, conn: sqlite3.Connection, today: date, found: list[tuple[Session, bool]]

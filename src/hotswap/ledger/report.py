@@ -5,37 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from hotswap import columns
 from hotswap.config.prices import PRICES_CHECKED, PriceTable, price_usage
+from hotswap.figures import count, duration_ms, percent, tokens, usd, usd_sum
 from hotswap.ledger.queries import CostLine
 from hotswap.router.exchange import Usage
-
-
-def tokens(n: int) -> str:
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f}M"
-    if n >= 1_000:
-        return f"{n / 1_000:.1f}k"
-    return str(n)
-
-
-def usd(value: float) -> str:
-    """Cents, or four decimals below a cent (a cheap backend's exchange costs $0.0004)."""
-    sign, value = ("-", -value) if value < 0 else ("", value)
-    if value == 0:
-        return "$0.00"
-    return f"{sign}${value:.4f}" if value < 0.01 else f"{sign}${value:,.2f}"
-
-
-def usd_or_unknown(value: float, unknown: int) -> str:
-    """A sum with `unknown` exchanges left out: `unknown`, `≥$1.20`, or `$1.20`."""
-    if unknown and value == 0:
-        return "unknown"
-    return ("≥" if unknown else "") + usd(value)
-
-
-def _rate(rate: float | None) -> str:
-    return "-" if rate is None else f"{rate:.0%}"
-
 
 _HEADERS = ("REQ", "FAIL", "FALLBACK", "INPUT", "OUTPUT", "CACHE RD", "CACHE WR", "HIT")
 
@@ -51,33 +25,28 @@ def _cells(line: CostLine) -> list[str]:
         tokens(u.output_tokens),
         tokens(u.cache_read_tokens),
         tokens(u.cache_write_tokens),
-        _rate(line.cache_hit_rate),
-        usd_or_unknown(line.cost_usd, line.unpriced),
-        usd_or_unknown(line.savings_usd, line.unsaved),
+        percent(line.cache_hit_rate),
+        usd_sum(line.cost_usd, line.unpriced),
+        usd_sum(line.savings_usd, line.unsaved),
     ]
 
 
-def cost_table(lines: list[CostLine], total: CostLine, by: str) -> str:
+def cost_table(lines: list[CostLine], total: CostLine, by: str, width: int | None = None) -> str:
+    """The rows, a rule, the total; the first column (a model name, a session) gives."""
     if not lines:
         return "no exchanges recorded yet (for this selection)"
     cells = [[by.upper(), *_HEADERS, "COST", "SAVED"]]
     cells += [_cells(line) for line in lines]
     cells.append(_cells(total))
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-
-    def fmt(row: list[str]) -> str:
-        first = row[0].ljust(widths[0])
-        rest = [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
-        return "  ".join([first, *rest])
-
-    out = [fmt(row) for row in cells[:-1]]
+    shape = columns.layout(cells, width, give=(0,), right=range(1, len(cells[0])))
+    out = [shape.row(row) for row in cells[:-1]]
     out.append("-" * len(out[0]))
-    out.append(fmt(cells[-1]))
+    out.append(shape.row(cells[-1]))
     if total.unpriced or total.unsaved:
         out.append(
-            f"≥ and unknown: {total.unpriced} exchange(s) used a model without a price, "
-            f"{total.unsaved} have no savings figure; price a model in config.toml with "
-            '[backends.NAME.prices."glob"]'
+            f"≥ and unknown: {count(total.unpriced, 'exchange')} used a model without a "
+            f"price, {total.unsaved} had no savings figure; price a model in config.toml "
+            'with [backends.NAME.prices."glob"]'
         )
     return "\n".join(out)
 
@@ -163,23 +132,44 @@ def log_note(entry: dict[str, Any]) -> str:
     return "; ".join(notes)
 
 
-def log_line(entry: dict[str, Any]) -> str:
+# time, session, backend, model, status, tokens, cost, ttfb, note: the narrowest each column
+# is (so a first line alone sets sensible widths for `logs -f`), and the widest.
+_LOG_MIN = (19, 5, 10, 18, 3, 24, 7, 11, 0)
+_LOG_CAP = {1: 8, 2: 14, 3: 36}
+_LOG_GIVE = (3, 8)  # the model and the note are cut with … in a narrow terminal
+_NOTE_ANY = 10**6
+
+
+def log_cells(entry: dict[str, Any]) -> list[str]:
     cached = entry["cache_read_tokens"]
     toks = f"{tokens(entry['input_tokens'])} in {tokens(entry['output_tokens'])} out"
     if cached:
         toks += f" {tokens(cached)} cached"
-    cost = "cost ?" if entry["cost_usd"] is None else usd(entry["cost_usd"])
-    ttfb = "-" if entry["ttfb_ms"] is None else f"{entry['ttfb_ms']:.0f}ms"
     model = entry["wire_model"] or entry["response_model"] or entry["client_model"] or "-"
-    parts = [
+    return [
         _local(entry["started"]),
-        (entry["session"] or "serve").ljust(5),
-        (entry["backend"] or "-").ljust(10),
-        model[-28:].ljust(18),
+        entry["session"] or "serve",
+        entry["backend"] or "-",
+        model,
         str(entry["status"]),
-        toks.ljust(30),
-        cost.rjust(7),
-        f"ttfb {ttfb}".ljust(11),
+        toks,
+        usd(entry["cost_usd"]),
+        f"ttfb {duration_ms(entry['ttfb_ms'])}",
         log_note(entry),
     ]
-    return "  ".join(parts).rstrip()
+
+
+def log_layout(entries: list[dict[str, Any]], width: int | None) -> columns.Layout:
+    """Widths from the lines shown (each at least its _LOG_MIN, at most its _LOG_CAP), kept
+    for the lines that follow, so a long model name never shifts the columns; the note
+    has what is left of the width."""
+    rows = [[" " * n for n in _LOG_MIN], *(log_cells(e) for e in entries)]
+    shape = columns.layout(rows, width, _LOG_GIVE, right=(6,), caps=_LOG_CAP)
+    shown = shape.widths[:-1]
+    note = _NOTE_ANY if width is None else width - sum(shown) - len(columns.GAP) * len(shown)
+    return columns.Layout((*shown, max(note, columns.MIN_GIVE)), shape.right)
+
+
+def log_line(entry: dict[str, Any], shape: columns.Layout | None = None) -> str:
+    """One exchange, in the columns of `shape` (else of its own)."""
+    return (shape or log_layout([entry], None)).row(log_cells(entry))

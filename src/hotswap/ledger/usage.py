@@ -51,9 +51,9 @@ def cost_report(config: Config, query: CostQuery) -> dict[str, Any]:
     return report.cost_json(lines, total, query.by, query.session, query.since)
 
 
-def cost_text(config: Config, query: CostQuery) -> str:
+def cost_text(config: Config, query: CostQuery, width: int | None = None) -> str:
     lines, total = cost_lines(config, query)
-    return report.cost_table(lines, total, query.by)
+    return report.cost_table(lines, total, query.by, width)
 
 
 def prune_before(config: Config, before: float) -> int:

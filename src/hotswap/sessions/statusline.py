@@ -12,12 +12,9 @@ import sys
 
 from hotswap.config.loading import load_config
 from hotswap.errors import HotswapError
+from hotswap.figures import AT_LEAST, usd, usd_sum
 from hotswap.sessions.registry import Session, router_status
 from hotswap.sessions.switch import SwitchError, request_counts, resolve_targets
-
-
-def _usd(value: float) -> str:
-    return f"${value:.2f}" if value >= 0.01 or value == 0 else f"${value:.4f}"
 
 
 def spend_parts(spend: object) -> list[str]:
@@ -28,10 +25,10 @@ def spend_parts(spend: object) -> list[str]:
     cost, saved = spend.get("cost_usd"), spend.get("savings_usd")
     if not isinstance(cost, int | float) or not isinstance(saved, int | float):
         return []
-    mark = "≥" if spend.get("unknown_price") else ""  # some tokens had no price
-    parts = [f"{mark}{_usd(cost)}"]
+    unknown = int(bool(spend.get("unknown_price")))  # some tokens had no price
+    parts = [usd_sum(cost, unknown)]
     if saved > 0:
-        parts.append(f"saved {mark}{_usd(saved)}")
+        parts.append(f"saved {AT_LEAST if unknown else ''}{usd(saved)}")
     return parts
 
 

@@ -15,9 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from hotswap import columns
 from hotswap.config.loading import Config, load_config
 from hotswap.config.windows import switch_warning
 from hotswap.errors import HotswapError
+from hotswap.figures import age, usd_sum
 from hotswap.sessions import gateway_client
 from hotswap.sessions.modefile import read_mode, split_mode, write_mode
 from hotswap.sessions.registry import (
@@ -377,21 +379,12 @@ def cmd_backend(config: Config, argv: list[str], prog: str) -> int:
     return code
 
 
-def _age(seconds: float) -> str:
-    if seconds < 60:
-        return f"{int(seconds)}s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
-    return f"{int(seconds // 86400)}d"
-
-
 def session_rows(config: Config) -> list[dict[str, object]]:
     rows = []
     for session, alive in list_sessions(config.sessions_dir):
         status = router_status(session) if alive else {}
         requests, failed = request_counts(status)
+        cost, unknown = spend_cost(status)
         rows.append(
             {
                 "id": session.id,
@@ -401,6 +394,8 @@ def session_rows(config: Config) -> list[dict[str, object]]:
                 "age_s": round(time.time() - session.started),
                 "requests": requests,
                 "failed": failed,
+                "cost_usd": cost,
+                "cost": "-" if cost is None else usd_sum(cost, unknown),
                 "alive": alive,
                 "note": router_note(status),
             }
@@ -417,6 +412,16 @@ def request_counts(status: dict[str, object]) -> tuple[int, int]:
         return spend["requests"], failed if isinstance(failed, int) else 0
     requests = status.get("requests")
     return (sum(requests.values()) if isinstance(requests, dict) else 0), 0
+
+
+def spend_cost(status: dict[str, object]) -> tuple[float | None, int]:
+    """What a router's session cost so far (its spend), and whether some of it had no
+    price; (None, 0) without a router to ask."""
+    spend = status.get("spend")
+    cost = spend.get("cost_usd") if isinstance(spend, dict) else None
+    if not isinstance(spend, dict) or not isinstance(cost, int | float):
+        return None, 0
+    return float(cost), int(bool(spend.get("unknown_price")))
 
 
 def router_note(status: dict[str, object]) -> str:
@@ -438,6 +443,7 @@ def router_note(status: dict[str, object]) -> str:
 def cmd_sessions(config: Config, argv: list[str], prog: str) -> int:
     parser = _parser(prog, "List hotswap sessions.", "", "--json")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--wide", action="store_true", help="every cell whole, however wide")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--all", "-a", action="store_true", help="every session (the default)")
     _add_either_flag(group)
@@ -454,13 +460,16 @@ def cmd_sessions(config: Config, argv: list[str], prog: str) -> int:
     if not rows:
         print("no sessions (start one with `hotswap run`)")
         return 0
-    print(_table(rows))
+    width = None if args.wide else columns.terminal_width(os.environ, sys.stdout.isatty())
+    print(_table(rows, width))
     return 0
 
 
-def _table(rows: list[dict[str, object]]) -> str:
+def _table(rows: list[dict[str, object]], width: int | None) -> str:
+    """The sessions, fitted to `width`: the folder, backend and note give."""
     home = str(Path.home())
-    cells = [["ID", "PORT", "BACKEND", "CWD", "AGE", "REQUESTS", "ALIVE", "NOTE"]]
+    header = ["ID", "PORT", "BACKEND", "CWD", "AGE", "REQUESTS", "COST", "ALIVE", "NOTE"]
+    cells = []
     for r in rows:
         cwd = str(r["cwd"])
         cwd = "~" + cwd[len(home) :] if cwd.startswith(home) else cwd
@@ -470,16 +479,14 @@ def _table(rows: list[dict[str, object]]) -> str:
                 str(r["port"]),
                 str(r["backend"]),
                 cwd,
-                _age(float(str(r["age_s"]))),
+                age(float(str(r["age_s"]))),
                 f"{r['requests']} ({r['failed']} failed)" if r["failed"] else str(r["requests"]),
+                str(r["cost"]),
                 "yes" if r["alive"] else "no (cleaned)",
                 str(r["note"]),
             ]
         )
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    )
+    return columns.table(header, cells, width, give=(2, 3, 8))
 
 
 def _run(command: Callable[[Config, list[str], str], int], argv: list[str], prog: str) -> int:

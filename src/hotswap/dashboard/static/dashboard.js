@@ -6,7 +6,7 @@
 
   const $ = (selector, root = document) => root.querySelector(selector);
   const LOG_MAX = 200;
-  const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#9c755f"];
+  const LINE_COLOR = "#4e79a7";  // the cache plot's one line (backends' colours come from the server)
   const state = { backends: [], spend: null, log: [], sessions: [] };
 
   function el(tag, props = {}, ...children) {
@@ -22,17 +22,18 @@
   }
 
   // -- formatting (times in the browser's own zone) ----------------------------------------
+  // Money as hotswap/figures.py writes it (tests/unit/test_figures.py runs both on one table):
+  // the server sends every figure of the tables as text; this one is for the plot's axis.
   function usd(v) {
-    if (v === null || v === undefined) return "?";
+    if (v === null || v === undefined) return "unknown";
     const sign = v < 0 ? "-" : "";
     const a = Math.abs(v);
     if (a === 0) return "$0.00";
-    return sign + "$" + (a < 0.01 ? a.toFixed(4) : a.toLocaleString(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 }));
-  }
-  function tokens(n) {
-    if (n >= 1e6) return (n / 1e6).toFixed(1) + "M";
-    if (n >= 1e3) return (n / 1e3).toFixed(1) + "k";
-    return String(n);
+    if (a < 0.0001) return sign + "<$0.0001";
+    const rounded = Number(a.toPrecision(2));
+    if (rounded >= 1) return sign + "$" + a.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    const exponent = Math.floor(Math.log10(rounded));
+    return sign + "$" + rounded.toFixed(Math.max(2, 1 - exponent));
   }
   function percent(rate) { return rate === null || rate === undefined ? "–" : Math.round(rate * 100) + "%"; }
   function age(seconds) {
@@ -217,7 +218,6 @@
 
   // -- the live log ------------------------------------------------------------------------
   function logRow(entry) {
-    const toks = `${tokens(entry.input_tokens)} in · ${tokens(entry.output_tokens)} out` + (entry.cache_read_tokens ? ` · ${tokens(entry.cache_read_tokens)} cached` : "");
     const statusClass = entry.outcome === "ok" ? "num" : "num bad";
     return el("tr", { "data-session": entry.session, "data-backend": entry.backend },
       el("td", { class: "nowrap", text: clock(entry.started), title: when(entry.started) }),
@@ -225,9 +225,9 @@
       el("td", { text: entry.backend }),
       el("td", { class: "mono nowrap", text: entry.model }),
       el("td", { class: statusClass, text: String(entry.status) }),
-      el("td", { class: "num", text: toks }),
+      el("td", { class: "num", text: entry.tokens }),
       el("td", { class: "num", text: entry.cost }),
-      el("td", { class: "num", text: entry.ttfb_ms === null ? "–" : Math.round(entry.ttfb_ms) + " ms" }),
+      el("td", { class: "num", text: entry.ttfb }),
       el("td", { class: "note", text: entry.note }),
     );
   }
@@ -290,14 +290,14 @@
     const raw = [null];
     const bars = uPlot.paths.bars({ size: [0.7, 48], gap: 2 });
     for (let i = names.length - 1; i >= 0; i--) {
-      const color = PALETTE[i % PALETTE.length];
+      const color = spend.backends[i].color;
       series.push({ label: names[i], fill: color, stroke: color, paths: bars, points: { show: false },
-        value: (u, v, si, idx) => (idx === null || idx === undefined ? "–" : usd(raw[si][idx])) });
-      raw.push(spend.backends[i].cost);
+        value: (u, v, si, idx) => (idx === null || idx === undefined ? "–" : raw[si][idx]) });
+      raw.push(spend.backends[i].cost_text);
     }
     const savingsColor = css("--fg");
     series.push({ label: "saved vs Anthropic", stroke: savingsColor, width: 2, points: { show: true, size: 5, fill: savingsColor },
-      value: (u, v) => (v === null || v === undefined ? "–" : usd(v)) });
+      value: (u, v, si, idx) => (idx === null || idx === undefined ? "–" : spend.savings_text[idx]) });
     const opts = {
       width: width(node), height: 240,
       scales: { x: { time: true, range: (u, min, max) => [min - 43200, max + 43200] },
@@ -321,7 +321,7 @@
 
   function cachePlot(spend) {
     const node = $("#cache-plot");
-    const color = PALETTE[0];
+    const color = LINE_COLOR;
     const opts = {
       width: width(node), height: 240,
       scales: { x: { time: true }, y: { range: [0, 100] } },
@@ -365,15 +365,14 @@
     const costRows = [], cacheRows = [];
     spend.days.forEach((day, i) => {
       if (!spend.requests[i]) return;
-      const mark = spend.unpriced[i] ? "≥" : "";
       const tr = el("tr", {}, el("th", { scope: "row", class: "nowrap", text: shortDay(day) }));
-      for (const b of spend.backends) tr.append(el("td", { class: "num", text: usd(b.cost[i]) }));
-      tr.append(el("td", { class: "num", text: mark + usd(spend.total[i]) }), el("td", { class: "num", text: usd(spend.savings[i]) }));
+      for (const b of spend.backends) tr.append(el("td", { class: "num", text: b.cost_text[i] }));
+      tr.append(el("td", { class: "num", text: spend.total_text[i] }), el("td", { class: "num", text: spend.savings_text[i] }));
       costRows.push(tr);
       cacheRows.push(el("tr", {},
         el("th", { scope: "row", class: "nowrap", text: shortDay(day) }),
-        el("td", { class: "num", text: tokens(spend.prompt[i]) }),
-        el("td", { class: "num", text: tokens(spend.cache_read[i]) }),
+        el("td", { class: "num", text: spend.prompt_text[i] }),
+        el("td", { class: "num", text: spend.cache_read_text[i] }),
         el("td", { class: "num", text: percent(spend.hit_rate[i]) })));
     });
     $("#cost-table tbody").replaceChildren(...costRows.reverse());
