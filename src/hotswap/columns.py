@@ -44,13 +44,14 @@ class Layout:
     widths: tuple[int, ...]
     right: frozenset[int] = frozenset()  # columns aligned right (figures)
     hidden: tuple[int, ...] = ()  # columns left out: no room even with the others narrowed
+    whole: bool = False  # no width to fit (--wide, a pipe): a longer cell is never cut
 
     def row(self, cells: Sequence[str]) -> str:
         out = []
         for i, (cell, width) in enumerate(zip(cells, self.widths, strict=True)):
             if i in self.hidden:
                 continue
-            text = cut(cell, width)
+            text = cell if self.whole else cut(cell, width)
             out.append(text.rjust(width) if i in self.right else text.ljust(width))
         return GAP.join(out).rstrip()
 
@@ -62,18 +63,22 @@ def layout(
     right: Sequence[int] = (),
     caps: Mapping[int, int] | None = None,
     drop: Sequence[int] = (),
+    titled: bool = True,
 ) -> Layout:
-    """Widths that fit `width` (None: no limit): each column as wide as its widest cell
-    (at most its cap), then the widest giving column narrowed, one character at a time,
-    until the table fits; when every giving column is down to MIN_GIVE and it still does
-    not, the `drop` columns are left out, in their order, until it does."""
+    """Widths that fit `width` (None: no limit, no caps, no cell cut): each column as wide
+    as its widest cell (at most its cap), then the widest giving column narrowed, one
+    character at a time, until the table fits; when every giving column is down to
+    MIN_GIVE and it still does not, the `drop` columns are left out, in their order. A titled
+    table's first row is its header: no giving column is cut narrower than its title."""
     count = max((len(r) for r in rows), default=0)
     natural = [max((len(r[i]) for r in rows), default=0) for i in range(count)]
+    if width is None:
+        return Layout(tuple(natural), frozenset(right), whole=True)
     for i, cap in (caps or {}).items():
         natural[i] = min(natural[i], cap)
     widths, hidden = list(natural), list[int]()
-    header = rows[0] if rows else ()
-    while width is not None:
+    header = rows[0] if rows and titled else ()
+    while True:
         shown = [i for i in range(count) if i not in hidden]
         widths = list(natural)
         room = width - len(GAP) * (len(shown) - 1)

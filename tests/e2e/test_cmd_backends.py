@@ -172,3 +172,23 @@ def test_json_has_every_tiers_price_and_the_configs_come_first(home: Path, tmp_p
 )
 def test_prices_are_shown_as_money(usd_per_mtok: float, shown: str) -> None:
     assert usd(usd_per_mtok) == shown
+
+
+def test_the_table_fits_columns_and_wide_shows_every_cell(home: Path, tmp_path: Path) -> None:
+    """`COLUMNS=100 hotswap backends` fits in 100 columns (long cells cut with …, columns
+    that cannot fit left out and named); --wide cuts nothing, as does a pipe."""
+    env = user_env(tmp_path, home, COLUMNS="100")
+    done = hotswap("backends", env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert "…" in done.stdout and "hidden for want of room: BASE URL" in done.stdout
+    assert lines[0].split()[:2] == ["NAME", "AUTH"] and "deepseek" in done.stdout
+    for wide in (
+        hotswap("backends", "--wide", env=env),
+        hotswap("backends", env=user_env(tmp_path, home)),
+    ):
+        assert wide.returncode == 0, wide.stderr
+        assert "…/Qwen3-Coder-480B-A35B-Instruct-FP8" in wide.stdout  # shortened path: by design
+        assert "https://generativelanguage.googleapis.com/v1beta/openai" in wide.stdout
+        assert "hidden" not in wide.stdout and "DEEPSEEK_API_KEY missing" in wide.stdout

@@ -38,8 +38,9 @@ def _fell_back() -> object:
     )
 
 
-def logs(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HOTSWAP_HOME": str(home)}
+def logs(home: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HOTSWAP_HOME": str(home), **extra}
+    env = {k: v for k, v in env.items() if k != "COLUMNS" or "COLUMNS" in extra}
     return subprocess.run(
         [str(HOTSWAP), "logs", *args], env=env, capture_output=True, text=True, timeout=30
     )
@@ -53,6 +54,38 @@ def test_logs_one_line_per_exchange(home: Path) -> None:
     assert "3f2a" in first and "anthropic" in first and " 200 " in first and "ttfb 120 ms" in first
     assert "deepseek" in second and "fell back from anthropic (sticky): HTTP 402" in second
     assert "$" in second
+
+
+LONG_MODEL = "accounts/fireworks/models/qwen3-coder-480b-a35b-instruct-fp8-with-a-suffix"
+
+
+def test_a_long_model_name_never_shifts_the_columns(home: Path) -> None:
+    """In a terminal, widths come from the lines shown, capped: the long name is cut with …,
+    the columns after it stay where they are; --wide shows it whole, as does a pipe; an
+    unknown price is `unknown`."""
+    _write(
+        home,
+        record("deepseek", session="3f2a", usage=Usage(14_000, 0)),
+        record("fireworks", session="3f2a", wire_model=LONG_MODEL, usage=Usage(1_000, 10)),
+        record("deepseek", session="3f2a", usage=Usage(1_000, 0)),
+    )
+    lines = logs(home, COLUMNS="200").stdout.splitlines()
+    assert [line.index(" 200 ") for line in lines] == [lines[0].index(" 200 ")] * 3
+    assert [line.index("ttfb") for line in lines] == [lines[0].index("ttfb")] * 3
+    assert LONG_MODEL not in lines[1] and "accounts/fireworks/models/qwen3-cod…" in lines[1]
+    assert "$0.0061" in lines[0] and "unknown" in lines[1]  # no price for that model
+    assert LONG_MODEL in logs(home, "--wide", COLUMNS="200").stdout
+    assert LONG_MODEL in logs(home).stdout
+
+
+def test_logs_fit_columns(home: Path) -> None:
+    _write(home, _fell_back(), record("fireworks", wire_model=LONG_MODEL))
+    done = logs(home, COLUMNS="100")
+    assert done.returncode == 0, done.stderr
+    assert max(len(line) for line in done.stdout.splitlines()) <= 100
+    assert "fell back from anthropic" in done.stdout and "…" in done.stdout
+    wide = logs(home, "--wide", COLUMNS="100").stdout
+    assert "fell back from anthropic (sticky): HTTP 402 billing_error: no credit" in wide
 
 
 def test_logs_json_n_and_session(home: Path) -> None:

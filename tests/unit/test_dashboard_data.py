@@ -18,6 +18,7 @@ from hotswap.config.prices import price_table
 from hotswap.dashboard.data import (
     Gatherer,
     Tick,
+    backend_color,
     breaker_summary,
     day_start,
     key_state,
@@ -225,3 +226,32 @@ def test_the_ticks_spend_is_spend_while_earlier_days_are_kept(home: Path) -> Non
     tick = gatherer.tick()
     assert tick.spend == spend(connect(home / "ledger.db"), price_table(), date.today())
     assert sum(tick.spend["requests"]) == 2 and gatherer._past_read is not None
+
+
+def test_unknown_prices_read_unknown_and_the_saved_column_is_a_lower_bound(home: Path) -> None:
+    """An unpriced backend's day is `unknown`, not $0.00; the day's total and savings carry
+    ≥ when they leave it out, as the summary above the table does."""
+    write(
+        home,
+        record("deepseek", usage=Usage(14_000, 0), started=NOON),
+        record("groq", wire_model="openai/gpt-oss-120b", usage=Usage(M, 0), started=NOON),
+    )
+    data = spend(connect(home / "ledger.db"), price_table(), TODAY)
+    cells = {b["name"]: b["cost_text"][-1] for b in data["backends"]}
+    assert cells == {"deepseek": "$0.0061", "groq": "unknown"}
+    assert data["total_text"][-1] == "≥$0.0061" and data["savings_text"][-1] == "≥$0.050"
+    assert data["summary"]["cost"] == "≥$0.0061" and data["summary"]["savings"] == "≥$0.050"
+    assert data["total_text"][0] == "$0.00"  # a day without requests
+    assert all(b["color"] == backend_color(b["name"]) for b in data["backends"])
+
+
+def test_a_stale_session_shows_the_requests_it_made(home: Path) -> None:
+    """Its router is gone, so the ledger says how many requests it made (since it started)."""
+    config = load_config()
+    stale = register_stale(config, "dead")
+    earlier = stale.started - 60  # an older session of the same id: not this one's
+    write(
+        home, *(record(session="dead") for _ in range(3)), record(session="dead", started=earlier)
+    )
+    row = Gatherer(config, {}).tick().sessions[0]
+    assert (row["id"], row["alive"], row["requests"]) == ("dead", False, 3)

@@ -113,7 +113,7 @@ def test_a_backends_colour_is_its_names_own() -> None:
     names = ["deepseek", "anthropic", "kimi", "glm", "openrouter"]
     colours = {n: backend_color(n) for n in names}
     assert all(colours[n] == backend_color(n) and colours[n] in PALETTE for n in names)
-    assert len(set(colours.values())) > 1
+    assert len(set(colours.values())) == len(names)  # the presets' colours differ
 
 
 # -- tables --------------------------------------------------------------------------------
@@ -143,12 +143,30 @@ def test_columns_are_left_out_when_narrowing_is_not_enough_and_named() -> None:
 
 
 def test_a_layout_keeps_its_widths_for_rows_that_come_later() -> None:
-    shape = columns.layout([["a", "bbbbbbb", "c"]], None, caps={1: 5})
+    shape = columns.layout([["a", "bbbbbbb", "c"]], 80, caps={1: 5})
     assert shape.row(["a", "a-very-long-model", "c"]) == "a  a-ve…  c"
     assert shape.row(["a", "x", "c"]) == "a  x      c"  # as wide as before
+
+
+def test_without_a_width_no_cell_is_ever_cut() -> None:
+    shape = columns.layout([["a", "bb", "c"]], None, caps={1: 1})
+    assert shape.row(["a", "a-very-long-model", "c"]) == "a  a-very-long-model  c"
 
 
 def test_terminal_width_comes_from_columns_else_the_terminal_else_none() -> None:
     assert columns.terminal_width({"COLUMNS": "100"}, is_tty=False) == 100
     assert columns.terminal_width({}, is_tty=False) is None  # a pipe: every cell whole
     assert columns.terminal_width({"COLUMNS": "x"}, is_tty=False) is None
+
+
+def test_the_sessions_table_fits_its_width() -> None:
+    """`sessions` (stdlib only) fits its table as the click commands do: the folder gives."""
+    from hotswap.sessions.switch import _table
+
+    row = {"id": "3f2a", "port": 41231, "backend": "deepseek", "age_s": 65, "requests": 1}
+    row |= {"cwd": "/srv/" + "deep/" * 30, "failed": 0, "cost": "$0.0061", "alive": True}
+    row["note"] = "anthropic refused (HTTP 402): on deepseek from now on"
+    narrow = _table([row], 100).splitlines()
+    assert max(len(line) for line in narrow) <= 100 and "…" in narrow[1]
+    assert narrow[1].split()[:2] == ["3f2a", "41231"] and "$0.0061" in narrow[1]
+    assert row["cwd"] in _table([row], None)

@@ -126,7 +126,9 @@ def render(rows: list[dict[str, Any]], active: str | None, where: str, wide: boo
     header += ["FALLBACK", "BASE URL"]
     last = f"* = active: {active} ({where})" if active else f"no backend marked: {where}"
     room = width(wide)
-    notes = [PRICE_NOTE, last] if room is None else [textwrap.fill(PRICE_NOTE, room), last]
+    notes = [PRICE_NOTE, last]
+    if room is not None:
+        notes = [textwrap.fill(n, room, break_on_hyphens=False) for n in notes]
     return "\n".join([table(header, body, wide, _GIVE, drop=_DROP), "", *notes])
 
 

@@ -32,9 +32,14 @@ LOG_BATCH = 500  # new exchanges read per tick at most (the rest on the next tic
 ERRORS_SINCE_S = 7 * 86400  # how far back a backend's last error is looked for at start
 EARLIER_REFRESH_S = 600.0  # the spend's earlier days are read again this often at most
 _BREAKER_RANK = {"closed": 0, "half-open": 1, "open": 2}
-# A backend's colour on the page (Tableau 10's first eight): its name's CRC-32 picks one,
-# so a backend keeps its colour across page loads, days and other backends coming and going.
-PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#9c755f")
+# A backend's colour on the page (Tableau 10): its name's CRC-32 picks one, so a backend
+# keeps its colour across page loads, days, and other backends coming and going. The
+# CRC's starting value is the first that gives the first ten presets ten colours.
+PALETTE = (
+    *("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f"),
+    *("#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"),
+)
+_COLOR_SEED = 1822
 Status = dict[str, object]
 
 
@@ -46,7 +51,7 @@ def day_start(day: date) -> float:
 
 def backend_color(name: str) -> str:
     """The colour `name` is drawn in, the same on every page load."""
-    return PALETTE[zlib.crc32(name.encode()) % len(PALETTE)]
+    return PALETTE[zlib.crc32(name.encode(), _COLOR_SEED) % len(PALETTE)]
 
 
 # -- sessions ------------------------------------------------------------------------------

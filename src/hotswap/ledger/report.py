@@ -132,11 +132,14 @@ def log_note(entry: dict[str, Any]) -> str:
     return "; ".join(notes)
 
 
-# time, session, backend, model, status, tokens, cost, ttfb, note: the narrowest each column
-# is (so a first line alone sets sensible widths for `logs -f`), and the widest.
-_LOG_MIN = (19, 5, 10, 18, 3, 24, 7, 11, 0)
+# time, session, backend, model, status, tokens, cost, ttfb (then the note): the narrowest
+# each column is (so a first line alone sets sensible widths for `logs -f`), the widest,
+# what gives in a narrow terminal (the model, cut with …), and what goes (ttfb, tokens).
+_LOG_MIN = (19, 5, 10, 18, 3, 20, 7, 11)
 _LOG_CAP = {1: 8, 2: 14, 3: 36}
-_LOG_GIVE = (3, 8)  # the model and the note are cut with … in a narrow terminal
+_LOG_GIVE = (3,)
+_LOG_DROP = (7, 5)
+_NOTE_MIN = 30  # what a narrow terminal keeps for the note
 _NOTE_ANY = 10**6
 
 
@@ -163,11 +166,12 @@ def log_layout(entries: list[dict[str, Any]], width: int | None) -> columns.Layo
     """Widths from the lines shown (each at least its _LOG_MIN, at most its _LOG_CAP), kept
     for the lines that follow, so a long model name never shifts the columns; the note
     has what is left of the width."""
-    rows = [[" " * n for n in _LOG_MIN], *(log_cells(e) for e in entries)]
-    shape = columns.layout(rows, width, _LOG_GIVE, right=(6,), caps=_LOG_CAP)
-    shown = shape.widths[:-1]
+    rows = [[" " * n for n in _LOG_MIN], *(log_cells(e)[:-1] for e in entries)]
+    room = None if width is None else width - _NOTE_MIN - len(columns.GAP)
+    shape = columns.layout(rows, room, _LOG_GIVE, (6,), _LOG_CAP, _LOG_DROP, titled=False)
+    shown = [w for i, w in enumerate(shape.widths) if i not in shape.hidden]
     note = _NOTE_ANY if width is None else width - sum(shown) - len(columns.GAP) * len(shown)
-    return columns.Layout((*shown, max(note, columns.MIN_GIVE)), shape.right)
+    return columns.Layout((*shape.widths, note), shape.right, shape.hidden, shape.whole)
 
 
 def log_line(entry: dict[str, Any], shape: columns.Layout | None = None) -> str:
