@@ -20,8 +20,9 @@ HOTSWAP = Path(sys.executable).parent / "hotswap"
 M = 1_000_000
 
 
-def hotswap(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HOTSWAP_HOME": str(home)}
+def hotswap(home: Path, *args: str, columns: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env |= {"HOTSWAP_HOME": str(home)} | ({"COLUMNS": columns} if columns else {})
     return subprocess.run(
         [str(HOTSWAP), *args], env=env, capture_output=True, text=True, timeout=30
     )
@@ -144,3 +145,17 @@ def test_cost_by_conversation_and_by_agent(home: Path) -> None:
         ("conv-a", "a5de"),
         ("conv-b", None),
     ]
+
+
+def test_cost_by_model_fits_columns_and_wide_shows_the_whole_name(home: Path) -> None:
+    """The first column (a model, a session) is what gives in a narrow terminal."""
+    model = "accounts/fireworks/models/qwen3-coder-480b-a35b-instruct-fp8"
+    writer = LedgerWriter(home / "ledger.db").start()
+    writer.submit(record("fireworks", wire_model=model, usage=Usage(1_000, 10)))
+    writer.submit(record("deepseek", usage=Usage(14_000, 0)))
+    assert writer.close()
+    narrow = hotswap(home, "cost", "--by", "model", columns="100").stdout
+    assert max(len(line) for line in narrow.splitlines()) <= 100
+    assert model not in narrow and "accounts/firewo" in narrow and "…" in narrow
+    assert "$0.0061" in narrow and "unknown" in narrow and "1 exchange used" in narrow
+    assert model in hotswap(home, "cost", "--by", "model", "--wide", columns="100").stdout

@@ -54,6 +54,8 @@ async def test_one_exchange_costs_the_same_string_everywhere(
     statusline = await asyncio.to_thread(run, env, "hotswap", "statusline")
     sessions_text = await asyncio.to_thread(run, env, "sessions")
     sessions_json = json.loads(await asyncio.to_thread(run, env, "sessions", "--json"))
+    wide = await asyncio.to_thread(run, env, "sessions", "--wide")
+    assert os.getcwd() in wide and "…" not in wide
     await close_ledger(ledger)
     cost_text = await asyncio.to_thread(run, env, "hotswap", "cost")
     logs_text = await asyncio.to_thread(run, env, "hotswap", "logs")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import time
 from typing import Any
 
@@ -43,11 +44,12 @@ def cost_table(lines: list[CostLine], total: CostLine, by: str, width: int | Non
     out.append("-" * len(out[0]))
     out.append(shape.row(cells[-1]))
     if total.unpriced or total.unsaved:
-        out.append(
+        note = (
             f"≥ and unknown: {count(total.unpriced, 'exchange')} used a model without a "
             f"price, {total.unsaved} had no savings figure; price a model in config.toml "
             'with [backends.NAME.prices."glob"]'
         )
+        out.append(note if width is None else textwrap.fill(note, width))
     return "\n".join(out)
 
 
