@@ -260,7 +260,7 @@ def test_statusline_shows_the_sessions_backend_and_counts(home: Path, env: dict[
             )
             assert line.returncode == 0
             # the fake's 12 input + 7 output tokens on claude-opus-5-5 ($4 / $20 per Mtok)
-            expected = f"⇄ anthropic · session {one.session} · $0.0002 · 1 req"
+            expected = f"⇄ anthropic · session {one.session} · $0.00019 · 1 req"
             assert line.stdout.strip() == expected
             cmd(session_env, "ds")
             line = subprocess.run(

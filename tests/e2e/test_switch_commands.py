@@ -142,7 +142,8 @@ def test_sessions_lists_live_ones_as_a_table_and_as_json(home: Path, env: dict[s
     table = run("sessions", env=env)
     assert table.returncode == 0
     header, *rows = table.stdout.splitlines()
-    assert header.split()[:7] == ["ID", "PORT", "BACKEND", "CWD", "AGE", "REQUESTS", "ALIVE"]
+    columns = ["ID", "PORT", "BACKEND", "CWD", "AGE", "REQUESTS", "COST", "ALIVE"]
+    assert header.split()[:8] == columns
     assert [r.split()[:3] for r in rows] == [
         ["aa01", "41010", "anthropic"],
         ["bb02", "41011", "deepseek"],
