@@ -170,3 +170,15 @@ def test_the_sessions_table_fits_its_width() -> None:
     assert max(len(line) for line in narrow) <= 100 and "…" in narrow[1]
     assert narrow[1].split()[:2] == ["3f2a", "41231"] and "$0.0061" in narrow[1]
     assert row["cwd"] in _table([row], None)
+
+
+def test_the_gateways_cost_table_writes_the_same_figures() -> None:
+    pytest.importorskip("psycopg", reason="the gateway extra: pip install '.[gateway]'")
+    from hotswap.gateway.report import cost_table
+
+    row = {"user": "alice", "requests": 2, "tokens": 14_000, "cost_usd": 0.00609}
+    row |= {"claude_usd": 0.056, "savings_usd": 0.04991, "unpriced": 0}
+    unpriced = row | {"user": "bob", "cost_usd": 0.0, "savings_usd": 0.0, "unpriced": 1}
+    lines = cost_table([row, unpriced], "user").splitlines()
+    assert lines[1].split() == ["alice", "2", "14.0k", "$0.0061", "$0.056", "$0.050"]
+    assert lines[2].split()[3:] == ["unknown", "$0.056", "unknown"]

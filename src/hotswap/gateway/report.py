@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from hotswap import columns
+from hotswap.figures import tokens, usd, usd_sum
 from hotswap.gateway.database import Database
 
 GROUPS = {"user": "user_name", "backend": "backend"}
@@ -41,14 +43,20 @@ async def cost_by(db: Database, by: str, since_s: float | None = None) -> list[d
 
 
 def cost_table(rows: list[dict[str, Any]], by: str) -> str:
+    """The rows, figures as every hotswap table writes them (hotswap/figures.py): a cost
+    that left out unpriced exchanges is `≥$…`, or `unknown` when nothing had a price."""
     if not rows:
         return "no exchanges yet"
     head = [by.upper(), "REQUESTS", "TOKENS", "COST", "CLAUDE", "SAVED"]
-    cells = [head] + [
-        [str(r[by]), str(r["requests"]), f"{r['tokens']:,}", f"${r['cost_usd']:.2f}",
-         f"${r['claude_usd']:.2f}", f"${r['savings_usd']:.2f}"]
+    cells = [
+        [
+            str(r[by]),
+            str(r["requests"]),
+            tokens(r["tokens"]),
+            usd_sum(r["cost_usd"], r["unpriced"]),
+            usd(r["claude_usd"]),
+            usd_sum(r["savings_usd"], r["unpriced"]),
+        ]
         for r in rows
-    ]  # fmt: skip
-    widths = [max(len(row[i]) for row in cells) for i in range(len(head))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-                     for row in cells)  # fmt: skip
+    ]
+    return columns.table(head, cells, right=range(1, len(head)))
