@@ -23,7 +23,7 @@ from conftest import backends_toml
 from fakes import ThreadedFake
 
 HOTSWAP = Path(sys.executable).parent / "hotswap"
-RSS_BOUND_MB = 115  # idle, after the bursts below (an idle router holds ~42 MB; measured 97-106)
+RSS_BOUND_MB = 115  # idle, after the bursts below (idle ~46 MB + 32 MB of caches; measured 92-100)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc, glibc")
 

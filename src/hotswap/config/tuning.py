@@ -115,5 +115,6 @@ class IdleTrim:
         if self.in_flight:
             return
         self.pending_bytes = 0
+        gc.collect()  # cycles the burst left (frames, futures) first, or their pages stay
         if trim_malloc():
             self.trims += 1
