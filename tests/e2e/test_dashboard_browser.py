@@ -32,7 +32,7 @@ from dashboard_scene import (
 )
 from fakes import FakeUpstream
 from hotswap.dashboard.app import RunningDashboard, start_dashboard
-from hotswap.dashboard.data import backend_color
+from hotswap.dashboard.spend import backend_color
 
 SCREENSHOT_ENV = "HOTSWAP_DASHBOARD_SCREENSHOT"
 

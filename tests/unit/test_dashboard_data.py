@@ -18,15 +18,13 @@ from hotswap.config.prices import price_table
 from hotswap.dashboard.data import (
     Gatherer,
     Tick,
-    backend_color,
     breaker_summary,
-    day_start,
     key_state,
     session_row,
-    spend,
     with_health,
 )
 from hotswap.dashboard.live import Feed
+from hotswap.dashboard.spend import backend_color, day_start, spend
 from hotswap.ledger import queries
 from hotswap.ledger.store import connect
 from hotswap.ledger.writer import LedgerWriter

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hotswap import columns
-from hotswap.dashboard.data import PALETTE, backend_color
+from hotswap.dashboard.spend import PALETTE, backend_color
 from hotswap.figures import age, count, duration_ms, percent, tokens, usd, usd_rate, usd_sum
 
 USD_CASES = [

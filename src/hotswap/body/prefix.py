@@ -1,21 +1,21 @@
 """Split only what a conversation's previous request did not have.
 
 Every request of a Claude Code conversation repeats the previous request's turns byte for
-byte and appends one or two; the typed split (body.split.split) scans every byte of each, ~0.4 ms
-per MB. Here the turns a recorded request shares with this one are recognised by comparing
-bytes (memcmp: an order of magnitude faster than scanning JSON) and taken over already
-split; only the rest of the body is split.
+byte and appends one or two; the typed split (body.split.split) scans every byte of each,
+~0.4 ms per MB. Here the turns a recorded request shares with this one are recognised by
+comparing bytes (memcmp: an order of magnitude faster than scanning JSON) and taken over
+already split; only the rest of the body is split.
 
 A record is its body cut at each turn's end. Segment 0 runs from the start of the body to
 the end of the first turn (every key before `messages`, then the first turn), each later
 segment from the end of one turn to the end of the next (the separator included). A body
 that starts with a record's first k segments is, at that point, exactly where the recorded
 body was: inside the top-level `messages` array, right after its k-th turn. The rest of it
-is split as the JSON text `{"messages":[0` + rest: the same document with the keys before
-`messages` and the first k turns left out (the record has them) and a 0 standing in for
-them. Each new turn is then found where it must be (after a comma, at the next byte that
-is not blank), cut out as its own segment and decoded from that copy, so records never
-keep a request's whole body alive.
+is split as the JSON text `{"messages":[0` + rest (cuts.tail_document): the same document
+with the keys before `messages` and the first k turns left out (the record has them) and a 0
+standing in for them. Each new turn is then found where it must be (after a comma, at the
+next byte that is not blank), cut out as its own segment and decoded from that copy, so
+records never keep a request's whole body alive.
 
 The values after `messages` (`system`, `tools`: tens of KB, the same in every request of
 a session) are kept too, as segments `,"name":value` counted back from the closing brace:
@@ -25,14 +25,14 @@ blanks, shape.Request's order) is recorded this way; other layouts decode it all
 
 Anything unexpected (a key the typed shape does not know, a key before `messages` given
 twice, a turn not where it should be) gives None: the caller splits the whole body as
-before. Records are kept for the last MAX_RECORDS conversations, least recently used out.
+before. Records are kept for the last MAX_RECORDS conversations, least recently used out,
+in the store the Chat Completions translation keeps its cuts in too (cuts.CutStore).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections import OrderedDict
 from typing import Any, NamedTuple
 
 import msgspec
@@ -47,6 +47,7 @@ from hotswap.body.shape import (
     UserTurn,
     fields_in_order,
 )
+from hotswap.cuts import CutStore, tail_document
 
 MAX_RECORDS = 8  # conversations at once: a session's main thread, its subagents, titles
 # What a record costs beyond its bytes, per turn: the split turn, its Raw view, its memo
@@ -64,7 +65,6 @@ class _TurnsRaw(Request):
 
 _TURNS_RAW = msgspec.json.Decoder(_TurnsRaw)
 _TURN: msgspec.json.Decoder[Turn] = msgspec.json.Decoder(Turn)
-_TAIL_START = b'{"messages":[0'
 _SEPARATOR = re.compile(rb"[ \t\n\r]*,[ \t\n\r]*")
 _ARRAY_END = re.compile(rb"[ \t\n\r]*\]")
 _BLANK_LIST = re.compile(rb"\[[ \t\n\r]*\]")
@@ -106,18 +106,22 @@ class PrefixSplitter:
     """The records of the last few conversations, and the split that uses them."""
 
     def __init__(self, max_records: int = MAX_RECORDS, max_bytes: int = 32 * 1024 * 1024) -> None:
-        self.max_records = max_records
-        self.max_bytes = max_bytes  # a record costing more is not kept (Record.cost)
-        self.size = 0
-        self._records: OrderedDict[int, Record] = OrderedDict()  # by id(segments[0])
+        self._records: CutStore[Record] = CutStore(max_records, max_bytes)
 
     def __len__(self) -> int:
         return len(self._records)
 
+    @property
+    def size(self) -> int:
+        return self._records.size
+
+    @property
+    def max_bytes(self) -> int:
+        return self._records.max_bytes
+
     def split(self, raw: bytes) -> Found | None:
         """`raw` split (typed, as body.split.split would), or None when this cannot do it."""
-        for key in reversed(self._records):
-            record = self._records[key]
+        for key, record in self._records.recent():
             if raw.startswith(record.segments[0]):
                 found = self._continue(raw, key, record)
                 if found is not None:
@@ -138,7 +142,7 @@ class PrefixSplitter:
             return None
         end, ending, kept = _kept_endings(raw, record.suffix, pos, end)
         try:
-            rest = _TURNS_RAW.decode(_TAIL_START + raw[pos:end] + b"}")
+            rest = _TURNS_RAW.decode(tail_document(raw, pos, end))
         except _SPLIT_FAILED:
             return None
         messages = rest.messages
@@ -157,11 +161,10 @@ class PrefixSplitter:
         top = fields_in_order(record.head, ending, rest, messages=turns)
         memo = record.memo[:k] + [None] * len(new_turns)
         suffix = kept + _endings(raw, array_end, end, rest)
-        del self._records[key]
-        self.size -= record.cost
         carry, head = record.carry, record.head
         segments = segments[:k] + new_segments
-        self._keep(Record(_cost(raw, turns), segments, head, turns, raws, memo, carry, suffix))
+        new_record = Record(_cost(raw, turns), segments, head, turns, raws, memo, carry, suffix)
+        self._records.keep(new_record, replaces=key)
         return Found(top, raws, memo, carry)
 
     def _fresh(self, raw: bytes) -> Found | None:
@@ -194,19 +197,8 @@ class PrefixSplitter:
             record = Record(
                 _cost(raw, turns), segments, head_values, turns, raws, memo, carry, suffix
             )
-            self._keep(record)
+            self._records.keep(record)
         return Found(top, raws, memo, carry)
-
-    def _keep(self, record: Record) -> None:
-        """Keep `record` (least recently used out first, within both bounds); a record
-        larger than the whole budget is not kept: its conversation is split whole."""
-        if record.cost > self.max_bytes:
-            return
-        self._records[id(record.segments[0])] = record
-        self.size += record.cost
-        while len(self._records) > self.max_records or self.size > self.max_bytes:
-            _, old = self._records.popitem(last=False)
-            self.size -= old.cost
 
 
 def _kept_endings(

@@ -27,9 +27,10 @@ from hotswap import __version__
 from hotswap.config.loading import Config
 from hotswap.config.prices import price_table
 from hotswap.dashboard import actions
-from hotswap.dashboard.data import Gatherer, backend_table, empty_spend, spend
+from hotswap.dashboard.data import Gatherer, backend_table
 from hotswap.dashboard.live import FEED, POLL_S, Feed, handle_events
 from hotswap.dashboard.security import Access, access_middleware, add_headers, new_token
+from hotswap.dashboard.spend import empty_spend, spend
 from hotswap.ledger.usage import open_existing
 
 HERE = Path(__file__).parent

@@ -5,11 +5,11 @@ Cutting a 150 KB body into its spans is one msgspec pass over every byte (~75 us
 looking each message up by its bytes hashes every byte again. But a request of a
 conversation starts with the bytes of an earlier one, up to the end of one of its messages:
 `startswith` (memcmp, ~3 us for 150 KB) finds which, and only the rest is scanned, as the
-JSON text `{"messages":[0` + rest (the same document with the keys before `messages` and
-the shared messages left out, a 0 standing in for them), the way body/prefix.py does for
-the body layer. When the request also ends as the cut does, from the `]` after its last
-message (`system`, `tools` and the rest: tens of KB, the same in every request of a
-session), only its new messages are read: those keys are the cut's.
+JSON text `{"messages":[0` + rest (the same document with the keys before `messages` and the
+shared messages left out, a 0 standing in for them), the way body/prefix.py does for the
+body layer, kept in the same store (cuts.py). When the request also ends as the cut does,
+from the `]` after its last message (`system`, `tools` and the rest: tens of KB, the same in
+every request of a session), only its new messages are read: those keys are the cut's.
 
 A cut is recorded only when its layout is the one it can be found again by: `"messages":[`
 found where a parse of the head puts it, and the messages separated by single commas (what
@@ -19,16 +19,16 @@ whole each time: slower, never different.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any, NamedTuple
 
 import msgspec
 from msgspec import Raw
 
+from hotswap.cuts import CutStore
+
 MAX_CUTS = 4  # conversations at once: a session's main thread, its subagents, titles
 TRIES = 4  # how many cut points of a record are tried, from its last message back
 MESSAGES_KEY = b'"messages":['
-TAIL_START = b'{"messages":[0'
 PART_BYTES = 64  # what a cut holds per message beyond the body: a list slot, an int
 
 
@@ -54,6 +54,7 @@ class Found(NamedTuple):
 
     cut: Cut
     shared: int
+    key: int  # its key in the store
 
 
 def message_ends(raw: bytes, start: int, messages: list[Raw], first: bool) -> list[int] | None:
@@ -88,22 +89,27 @@ def head_of(raw: bytes, decoder: msgspec.json.Decoder[Any]) -> tuple[Any, int] |
 
 
 class Cuts:
-    """The last MAX_CUTS requests' cuts, most recent first, within `max_bytes`."""
+    """The last MAX_CUTS requests' cuts (cuts.CutStore, as the body layer keeps its own),
+    most recent first, within `max_bytes`."""
 
     def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.size = 0
-        self._cuts: OrderedDict[int, Cut] = OrderedDict()
-        self._next = 0
+        self._store: CutStore[Cut] = CutStore(MAX_CUTS, max_bytes)
 
     def __len__(self) -> int:
-        return len(self._cuts)
+        return len(self._store)
+
+    @property
+    def size(self) -> int:
+        return self._store.size
+
+    @property
+    def max_bytes(self) -> int:
+        return self._store.max_bytes
 
     def find(self, raw: bytes) -> Found | None:
         """The most recent cut `raw` starts with, up to the end of one of its last TRIES
         messages (at least one shared)."""
-        for key in reversed(self._cuts):
-            cut = self._cuts[key]
+        for key, cut in self._store.recent():
             ends = cut.ends
             view = memoryview(cut.raw)
             if not ends or not raw.startswith(view[: ends[0]]):
@@ -111,24 +117,11 @@ class Cuts:
             for shared in range(len(ends), max(len(ends) - TRIES, 1) - 1, -1):
                 end = ends[shared - 1]
                 if len(raw) > end and raw.startswith(view[:end]):
-                    self._cuts.move_to_end(key)
-                    return Found(cut, shared)
+                    self._store.used(key)
+                    return Found(cut, shared, key)
         return None
 
-    def keep(self, cut: Cut, replaces: Cut | None = None) -> None:
+    def keep(self, cut: Cut, replaces: Found | None = None) -> None:
         """Record a request's cut; the one it was found by (`replaces`) makes way for it:
         the conversation has moved on."""
-        if replaces is not None:
-            for key, old in self._cuts.items():
-                if old is replaces:
-                    del self._cuts[key]
-                    self.size -= old.cost
-                    break
-        if cut.cost > self.max_bytes:
-            return
-        self._next += 1
-        self._cuts[self._next] = cut
-        self.size += cut.cost
-        while len(self._cuts) > MAX_CUTS or self.size > self.max_bytes:
-            _, old = self._cuts.popitem(last=False)
-            self.size -= old.cost
+        self._store.keep(cut, None if replaces is None else replaces.key)

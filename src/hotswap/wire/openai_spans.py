@@ -22,8 +22,9 @@ from typing import Any, NamedTuple
 import msgspec
 from msgspec import UNSET, Raw, UnsetType
 
+from hotswap.cuts import tail_document
 from hotswap.memo import Memo, Recent
-from hotswap.wire.openai_prefix import TAIL_START, Cut, Cuts, Found, head_of, message_ends
+from hotswap.wire.openai_prefix import Cut, Cuts, Found, head_of, message_ends
 from hotswap.wire.openai_request import chat_fields, chat_tools, message_to_chat, system_text
 
 _ANY = msgspec.json.Decoder()
@@ -166,14 +167,16 @@ def _continue(
     """The spans of a body that starts with `found`'s first messages: only the rest read,
     and of that only its new messages when it ends as the cut does (its keys after
     `messages`: `system`, `tools`... the same bytes, so the same values)."""
-    cut, shared = found
+    cut, shared, _ = found
     end = cut.ends[shared - 1]
     stop = len(raw) - (len(cut.raw) - cut.ends[-1])  # where the cut's suffix would start
     same_end = (
         cut.spans is not None and stop >= end and raw.endswith(memoryview(cut.raw)[cut.ends[-1] :])
     )
-    rest = raw[end:stop] + b"]}" if same_end else raw[end:]
-    tail = _SPANS.decode(TAIL_START + rest)
+    rest = (
+        tail_document(raw, end, stop, b"]}") if same_end else tail_document(raw, end, len(raw), b"")
+    )
+    tail = _SPANS.decode(rest)
     if not tail.messages or tail.messages[0] != _PLACEHOLDER:
         return None  # `messages` given twice: read it whole
     new = tail.messages[1:]
@@ -183,7 +186,7 @@ def _continue(
     if ends is not None:
         last = ends[-1] if ends else end
         kept = spans if raw[last : last + 1] == b"]" else None  # `]`: where the suffix starts
-        memo.cuts.keep(Cut(raw, cut.ends[:shared] + ends, parts, cut.head, kept), replaces=cut)
+        memo.cuts.keep(Cut(raw, cut.ends[:shared] + ends, parts, cut.head, kept), replaces=found)
     return spans, parts
 
 
