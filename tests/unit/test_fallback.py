@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from hotswap.config.backends import PRESETS
+from hotswap.config.backends import PRESETS, Backend
 from hotswap.config.loading import Config, RouterSettings
 from hotswap.errors import (
     UpstreamConnectError,
@@ -293,3 +293,18 @@ def test_transient_fallback_per_router_and_per_backend(
     config = _config(tmp_path, transient=router)
     anthropic = config.backends["anthropic"]._replace(transient_fallback=backend)
     assert crosses_on_transient(config, anthropic) is crosses
+
+
+def test_a_fallback_is_sized_up_only_once_the_backend_before_it_failed(tmp_path: Path) -> None:
+    """`holds` (a long request's careful count) runs for a fallback only when the plan gets
+    to it: a request its first backend answers never pays for it."""
+    config = _config(tmp_path, anthropic=("openrouter", "deepseek"))
+    asked: list[str] = []
+
+    def holds(backend: Backend) -> bool:
+        asked.append(backend.name)
+        return backend.name != "openrouter"
+
+    backends = plan(config, config.backends["anthropic"], holds=holds)
+    assert next(backends).name == "anthropic" and asked == []
+    assert [b.name for b in backends] == ["deepseek"] and asked == ["openrouter", "deepseek"]

@@ -1,6 +1,6 @@
 """Which backends to try, in what order, and what each outcome means. Pure and table-driven.
 
-    plan(config, active, breakers)  -> [active, *its fallback chain]   (skipping open breakers)
+    plan(config, active, breakers)  -> active, then its fallback chain (skipping open breakers)
     classify(status, body)          -> Verdict                          (status 0: transport)
     classify_event_error(data)      -> (Verdict, status)                (an early SSE `error`)
     retry_same_after(...)           -> seconds to wait before retrying the same backend, or None
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,18 +205,26 @@ def plan(
     active: Backend,
     breakers: Breakers | None = None,
     holds: Callable[[Backend], bool] | None = None,
-) -> list[Backend]:
-    """The backends to try for one request, skipping those whose breaker is open and the
-    fallbacks that cannot `hold` the request (its size against their context windows).
+) -> Iterator[Backend]:
+    """The backends to try for one request, in order, skipping those whose breaker is open
+    and the fallbacks that cannot `hold` the request (its size against their context
+    windows). Lazy: a fallback is looked at only once the backend before it has failed, so
+    a request that the first backend answers never pays for `holds` (a long request's
+    careful count: router/window.py).
 
     When every one of them is open the active backend is tried anyway: the breaker saves
     time, it never refuses a request on its own. An open breaker sends a request elsewhere
     only where transient faults may cross to another backend (crosses_on_transient).
     """
     backends = chain(config, active)
-    if holds is not None:
-        backends = [active, *(b for b in backends[1:] if holds(b))]
+    fits = (b for b in backends if b is active or holds is None or holds(b))
     if breakers is None or not crosses_on_transient(config, active):
-        return backends
-    allowed = [b for b in backends if breakers.get(b.name).available()]
-    return allowed or [active]
+        yield from fits
+        return
+    planned = False
+    for backend in fits:
+        if breakers.get(backend.name).available():
+            planned = True
+            yield backend
+    if not planned:
+        yield active
