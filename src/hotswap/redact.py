@@ -34,6 +34,15 @@ def masked(secret: str) -> str:
     return f"…{secret[-4:]}" if len(secret) >= MIN_SHOWN_LEN else "…"
 
 
+def mask(value: str | None) -> str:
+    """How a secret is shown: `set (…f3a9)` (its last 4 characters) or `missing`."""
+    if not value:
+        return "missing"
+    if len(value) < MIN_SHOWN_LEN:
+        return "set"  # not a real key: none of its characters shown
+    return f"set ({masked(value)})"
+
+
 def client_credentials(headers: Mapping[str, str]) -> tuple[str, ...]:
     """The credential a client sent: its x-api-key, its Authorization's bearer token."""
     found = []

@@ -5,7 +5,8 @@
 - hotswap modules are imported inside functions only in the CLI layer (hotswap.cli), where
   a lazy import buys start-up time; everywhere else the imports at the top say it all;
 - the process environment (os.environ, os.getenv) is read only by config and the command
-  lines (hotswap.cli, and the switch commands' own, sessions/switch.py).
+  lines (hotswap.cli, and the switch commands' own, sessions/switch.py);
+- nothing but the entry point imports the command-line layer (hotswap.cli).
 """
 
 from __future__ import annotations
@@ -119,6 +120,18 @@ def test_lazy_imports_of_hotswap_modules_only_in_the_cli_layer() -> None:
     }
     assert lazy - LAZY_OUTSIDE_CLI_ALLOWED == set()
     assert lazy >= LAZY_OUTSIDE_CLI_ALLOWED, "an allowed exception is gone: drop it"
+
+
+def test_only_the_entry_points_import_the_command_line_layer() -> None:
+    """hotswap.cli is the top: the dashboard, the router and the stores never import a
+    command (what two of them share lives below both)."""
+    outside = {
+        (m, target)
+        for m, found in GRAPH.items()
+        for target, _ in found
+        if target.startswith("hotswap.cli") and not m.startswith("hotswap.cli")
+    }
+    assert outside == {("hotswap.__main__", "hotswap.cli.entry")}
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

@@ -7,8 +7,7 @@ import logging
 
 import pytest
 
-from hotswap.cli.output import mask
-from hotswap.redact import MAX_LEARNT, LogRedaction, Redactor, client_credentials, masked
+from hotswap.redact import MAX_LEARNT, LogRedaction, Redactor, client_credentials, mask, masked
 from hotswap.router.exchange import AttemptRecord, ExchangeRecord, redacted
 
 KEY = "gsk_Q7rT9vX2bN4mK8pL3wZ6yH1jF5dS0aGcE2uI9oP7"

@@ -4,62 +4,19 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
-from hotswap.cli.backend_prices import price_cell, tier_prices
+from hotswap.backend_rows import backend_rows
 from hotswap.cli.fast import complete_backend
-from hotswap.cli.output import CONFIG_OPTION, WIDE_OPTION, echo_json, fail, mask, table, width
-from hotswap.cli.tiers import TIER_MODELS, credential, model_map
-from hotswap.config.backends import PRESETS, Backend
+from hotswap.cli.output import CONFIG_OPTION, WIDE_OPTION, echo_json, fail, table, width
+from hotswap.config.backend_prices import price_cell
 from hotswap.config.loading import Config, load_config
 from hotswap.config.prices import PRICES_CHECKED
 from hotswap.errors import HotswapError
-
-
-def key_text(backend: Backend, environ: Mapping[str, str]) -> str:
-    if backend.auth == "none":
-        return "none needed"
-    name, value = credential(backend, environ)
-    if backend.is_passthrough:
-        return f"{name} {mask(value)}" if name else "Claude Code's own"
-    return mask(value)
-
-
-def backend_rows(
-    config: Config, environ: Mapping[str, str], active: str | None
-) -> list[dict[str, Any]]:
-    """One plain dict per backend, presets first (in their order), then the added ones."""
-    order = [n for n in PRESETS if n in config.backends]
-    order += [n for n in config.backends if n not in PRESETS]
-    rows = []
-    for name in order:
-        b = config.backends[name]
-        key_env, value = credential(b, environ)
-        models = model_map(b)
-        rows.append(
-            {
-                "name": b.name,
-                "aliases": list(b.aliases),
-                "base_url": b.base_url,
-                "auth": b.auth,
-                "wire": b.wire,
-                "default_model": b.default_model,
-                "key_env": key_env,
-                "key_set": bool(value),
-                "key": key_text(b, environ),
-                "models": models,
-                "prices": tier_prices(config, b, models),
-                "fallback": list(b.fallback),
-                "default": b.name == config.default_backend,
-                "active": b.name == active,
-                "added": b.name not in PRESETS,
-            }
-        )
-    return rows
+from hotswap.rules.tiers import TIER_MODELS
 
 
 def active_backend(config: Config) -> tuple[str | None, str]:

@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from hotswap.cli.output import mask
-from hotswap.cli.tiers import credential
 from hotswap.config.backends import PRESETS
+from hotswap.config.credentials import credential
 from hotswap.config.loading import Config, KeyRing, default_state_dir, load_config
 from hotswap.errors import HotswapError
+from hotswap.redact import mask
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 SCRIPTS = ("hotswap", "ds", "ant", "backend", "sessions")

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from hotswap.cli.output import mask
-from hotswap.cli.tiers import credential
 from hotswap.config.backends import PRESETS, Backend
+from hotswap.config.credentials import credential
 from hotswap.config.loading import MB, Config, default_state_dir, read_config_file
 from hotswap.config.tables import ROUTER_KEYS
+from hotswap.redact import mask
 
 _BACKEND_FIELDS = (
     "base_url",

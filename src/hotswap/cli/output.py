@@ -17,7 +17,6 @@ from typing import Any, NoReturn
 import click
 
 from hotswap import columns
-from hotswap.redact import MIN_SHOWN_LEN, masked
 
 EXIT_FAILED = 1  # the command ran and found a problem (doctor, config validate)
 EXIT_ERROR = 2  # the command could not do what it was asked (the switch commands' code too)
@@ -32,15 +31,6 @@ CONFIG_FIX = "correct the config file named above (hotswap config validate)"
 WIDE_OPTION = click.option(
     "--wide", is_flag=True, help="Every cell whole, however wide the terminal."
 )
-
-
-def mask(value: str | None) -> str:
-    """How a secret is shown: `set (…f3a9)` (its last 4 characters) or `missing`."""
-    if not value:
-        return "missing"
-    if len(value) < MIN_SHOWN_LEN:
-        return "set"  # not a real key: none of its characters shown
-    return f"set ({masked(value)})"
 
 
 def fail(message: str, fix: str, code: int = EXIT_ERROR) -> NoReturn:

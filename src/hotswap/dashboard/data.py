@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from hotswap.cli.backends import backend_rows
+from hotswap.backend_rows import backend_rows
 from hotswap.config.loading import Config
 from hotswap.config.prices import PriceTable, price_table
 from hotswap.dashboard.spend import SPEND_DAYS, Grid, day_grid, day_start, empty_spend, spend_of
