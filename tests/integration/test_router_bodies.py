@@ -9,7 +9,7 @@ import pytest
 from bodygen import SIGNED, claude_body, tool_turns
 from clients import DS_KEY, NO_FALLBACK, post_raw
 from hotswap.body.split import split
-from hotswap.jsoncodec import UNDECODABLE
+from hotswap.reading.jsoncodec import UNDECODABLE
 
 
 def deep(levels: int) -> bytes:

@@ -9,7 +9,7 @@ import msgspec
 from hotswap.body import BodyCaches, RequestBody
 from hotswap.body.prefix import TURN_BYTES, PrefixSplitter
 from hotswap.config.backends import PRESETS
-from hotswap.memo import Memo, Recent
+from hotswap.reading.memo import Memo, Recent
 
 
 def conversation(turns: int, tag: str = "") -> bytes:

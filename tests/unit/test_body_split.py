@@ -17,7 +17,7 @@ from hotswap.body import BodyCaches
 from hotswap.body.passes import rewrite_split
 from hotswap.body.split import NotAnObject, split
 from hotswap.config.backends import PRESETS, Backend
-from hotswap.jsoncodec import UNDECODABLE, dump_json, parse_request_body
+from hotswap.reading.jsoncodec import UNDECODABLE, dump_json, parse_request_body
 from hotswap.rules.quirks import MEDIA_NOTE
 from hotswap.rules.rewrite import rewrite_request
 

@@ -17,7 +17,7 @@ from hotswap.body.passes import rewrite_split
 from hotswap.body.split import split
 from hotswap.body.turns import Reused, TurnReuse
 from hotswap.config.backends import PRESETS
-from hotswap.jsoncodec import dump_json, parse_request_body
+from hotswap.reading.jsoncodec import dump_json, parse_request_body
 from hotswap.rules.quirks import rewritten_block_types
 from hotswap.rules.rewrite import rewrite_request
 from hotswap.rules.thinking import ThinkingOrigins

@@ -19,7 +19,7 @@ from hotswap.config.windows import (
     wire_model,
 )
 from hotswap.errors import ConfigError
-from hotswap.jsoncodec import dump_json
+from hotswap.reading.jsoncodec import dump_json
 from hotswap.router.attempt import Request
 from hotswap.router.window import Fit
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from hotswap.body.prefix import PrefixSplitter
-from hotswap.cuts import CutStore, tail_document
+from hotswap.reading.cuts import CutStore, tail_document
 from hotswap.wire.openai_prefix import Cut, Cuts
 
 

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from hotswap.config.backends import PRESETS, Backend, Quirks
-from hotswap.jsoncodec import parse_json_body
+from hotswap.reading.jsoncodec import parse_json_body
 from hotswap.rules.events import (
     BrokenEvent,
     StreamContext,

@@ -24,7 +24,7 @@ import pytest
 from bodygen import ORIGINS, bodies, conversation
 from hotswap.body import BodyCaches, RequestBody
 from hotswap.config.backends import PRESETS, Backend
-from hotswap.jsoncodec import dump_json, parse_request_body
+from hotswap.reading.jsoncodec import dump_json, parse_request_body
 from hotswap.rules.reads import Reads
 from hotswap.rules.rewrite import request_changes, request_reads
 

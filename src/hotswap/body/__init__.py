@@ -41,7 +41,7 @@ from hotswap.body.split import NotAnObject, Split, split
 from hotswap.body.tokens import scan_tokens
 from hotswap.config.backends import Backend
 from hotswap.errors import RequestError
-from hotswap.jsoncodec import UNDECODABLE, dump_json, parse_request_body
+from hotswap.reading.jsoncodec import UNDECODABLE, dump_json, parse_request_body
 from hotswap.rules.rewrite import no_origin, request_changes
 from hotswap.rules.thinking import Origins
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from hotswap.body.prefix import MAX_RECORDS, PrefixSplitter
 from hotswap.body.turns import MAX_TURNS, TurnRecords
-from hotswap.memo import Memo, Recent, decode_objects
+from hotswap.reading.memo import Memo, Recent, decode_objects
 
 DEFAULT_BUDGET_BYTES = 32 * 1024 * 1024
 WIRE_SHARE_PERCENT = 10  # of the budget: the wire adapters' caches (see above)

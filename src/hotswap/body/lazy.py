@@ -43,7 +43,7 @@ from hotswap.body.caches import BodyCaches
 from hotswap.body.shape import BLOCKS, OTHER_TURNS, TAG_OF, AssistantTurn
 from hotswap.body.split import Split
 from hotswap.body.turns import Reused, TurnReuse
-from hotswap.memo import Memo
+from hotswap.reading.memo import Memo
 
 _MISSING: Any = object()
 _ASSISTANT = b'"assistant"'

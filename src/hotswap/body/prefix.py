@@ -47,7 +47,7 @@ from hotswap.body.shape import (
     UserTurn,
     fields_in_order,
 )
-from hotswap.cuts import CutStore, tail_document
+from hotswap.reading.cuts import CutStore, tail_document
 
 MAX_RECORDS = 8  # conversations at once: a session's main thread, its subagents, titles
 # What a record costs beyond its bytes, per turn: the split turn, its Raw view, its memo

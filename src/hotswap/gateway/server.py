@@ -24,8 +24,8 @@ from hotswap.gateway.database import Database
 from hotswap.gateway.keys import GatewayKeys, KeyStore
 from hotswap.gateway.ledger import GatewayLedger
 from hotswap.gateway.modes import MAX_SESSION_CHARS, CallerModes, RedisModes
-from hotswap.jsoncodec import dump_json, parse_json_body
 from hotswap.osdeps import on_signals, stop_signals
+from hotswap.reading.jsoncodec import dump_json, parse_json_body
 from hotswap.router.app import Guard, RunningRouter, is_loopback_host, start_router
 from hotswap.router.server import bind
 from hotswap.router.state import RouterState

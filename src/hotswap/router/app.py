@@ -14,8 +14,8 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from hotswap.errors import HotswapError, InternalError, RequestError
-from hotswap.jsoncodec import dump_json
 from hotswap.ledger.route import handle_cost
+from hotswap.reading.jsoncodec import dump_json
 from hotswap.redact import LogRedaction
 from hotswap.router import deepclaude
 from hotswap.router.estimate import handle_count_tokens

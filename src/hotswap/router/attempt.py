@@ -32,7 +32,7 @@ from hotswap.errors import (
     UpstreamTimeoutError,
     parse_error,
 )
-from hotswap.jsoncodec import is_json_object
+from hotswap.reading.jsoncodec import is_json_object
 from hotswap.router.fallback import Verdict, classify, classify_event_error, retry_same_after
 from hotswap.router.sse import Event, EventTooLarge, SSEParser
 from hotswap.router.upstream import Upstream, upstream_headers

@@ -34,7 +34,7 @@ from hotswap.errors import (
     error_body,
     render_error,
 )
-from hotswap.jsoncodec import parse_json_body
+from hotswap.reading.jsoncodec import parse_json_body
 from hotswap.router import exchange
 from hotswap.router.attempt import Attempt, Request, attempt
 from hotswap.router.fallback import Verdict, crosses_on_transient, plan

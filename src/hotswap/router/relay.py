@@ -24,7 +24,7 @@ from collections.abc import Callable
 from aiohttp import web
 
 from hotswap.errors import InternalError, UpstreamError, UpstreamStreamError, sse_error_event
-from hotswap.jsoncodec import dump_json, parse_json_body
+from hotswap.reading.jsoncodec import dump_json, parse_json_body
 from hotswap.router.attempt import Attempt, error_summary, feed, is_real
 from hotswap.router.flow import Exchange
 from hotswap.router.sse import Event, SSEParser, encode

@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from hotswap.jsoncodec import is_json_object, loads_or_none
+from hotswap.reading.jsoncodec import is_json_object, loads_or_none
 from hotswap.router.exchange import Usage, usage_from
 from hotswap.rules.thinking import ThinkingTracker
 

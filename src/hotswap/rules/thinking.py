@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hotswap.config.backends import Quirks
-from hotswap.jsoncodec import loads_or_none
+from hotswap.reading.jsoncodec import loads_or_none
 from hotswap.rules.reads import Reads
 
 THINKING_TYPES = ("thinking", "redacted_thinking")

@@ -7,7 +7,7 @@ conversation starts with the bytes of an earlier one, up to the end of one of it
 `startswith` (memcmp, ~3 us for 150 KB) finds which, and only the rest is scanned, as the
 JSON text `{"messages":[0` + rest (the same document with the keys before `messages` and the
 shared messages left out, a 0 standing in for them), the way body/prefix.py does for the
-body layer, kept in the same store (cuts.py). When the request also ends as the cut does,
+body layer, kept in the same store (reading/cuts.py). When the request also ends as the cut does,
 from the `]` after its last message (`system`, `tools` and the rest: tens of KB, the same in
 every request of a session), only its new messages are read: those keys are the cut's.
 
@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import msgspec
 from msgspec import Raw
 
-from hotswap.cuts import CutStore
+from hotswap.reading.cuts import CutStore
 
 MAX_CUTS = 4  # conversations at once: a session's main thread, its subagents, titles
 TRIES = 4  # how many cut points of a record are tried, from its last message back

@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 import msgspec
 from msgspec import UNSET, Raw, UnsetType
 
-from hotswap.cuts import tail_document
-from hotswap.memo import Memo, Recent
+from hotswap.reading.cuts import tail_document
+from hotswap.reading.memo import Memo, Recent
 from hotswap.wire.openai_prefix import Cut, Cuts, Found, head_of, message_ends
 from hotswap.wire.openai_request import chat_fields, chat_tools, message_to_chat, system_text
 
