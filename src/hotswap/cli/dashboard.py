@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,13 +15,17 @@ from hotswap.errors import HotswapError
 
 if TYPE_CHECKING:
     from hotswap.config.loading import Config
+    from hotswap.dashboard.app import RunningDashboard
+    from hotswap.dashboard.team import RunningTeamView
 
 DASHBOARD_EXAMPLES = """\b
 Examples:
   hotswap dashboard                     a free port; opens the page in your browser
   hotswap dashboard --port 8765 --no-open    print the URL only
+  hotswap dashboard --database postgresql:///hotswap    a team gateway's users
 """
 PORT_FIX = "choose another --port, or leave it out to take a free one"
+DATABASE_FIX = "check the URL (postgresql://USER@HOST/DB) and that PostgreSQL is running"
 
 
 @click.command("dashboard", epilog=DASHBOARD_EXAMPLES)
@@ -28,31 +33,60 @@ PORT_FIX = "choose another --port, or leave it out to take a free one"
     "--port", type=click.IntRange(0, 65535), default=0, help="Port on 127.0.0.1 (0: a free one)."
 )
 @click.option("--no-open", is_flag=True, help="Only print the URL; open no browser.")
+@click.option(
+    "--database",
+    metavar="URL",
+    help="A team gateway's PostgreSQL ledger: one row per user (docs/gateway.md).",
+)
 @CONFIG_OPTION
-def dashboard_command(port: int, no_open: bool, config_path: Path | None) -> None:
+def dashboard_command(
+    port: int, no_open: bool, database: str | None, config_path: Path | None
+) -> None:
     """Every session, its backend and its spend on one live page, served on 127.0.0.1.
 
     Prints the page's URL (with its token) and opens it in the default browser; Ctrl-C
-    stops it. Sessions can be switched from the page, as `hotswap use` does.
+    stops it. Sessions can be switched from the page, as `hotswap use` does. With
+    --database, the team gateway's users instead: each one's requests, cost and savings.
     """
     from hotswap.config.loading import load_config
+
+    if database:
+        _serve_or_fail(_serve_team(database, port, not no_open), port)
+        return
 
     try:
         config = load_config(config_path)
     except HotswapError as exc:
         fail(str(exc), CONFIG_FIX)
+    _serve_or_fail(_serve(config, port, not no_open), port)
+
+
+def _serve_or_fail(serving: Coroutine[Any, Any, None], port: int) -> None:
     try:
-        asyncio.run(_serve(config, port, not no_open))
+        asyncio.run(serving)
     except KeyboardInterrupt:
         return
     except OSError as exc:
         fail(f"cannot serve the dashboard on 127.0.0.1:{port}: {exc.strerror or exc}", PORT_FIX)
+    except HotswapError as exc:  # the team view's database (DatabaseError)
+        fail(str(exc), DATABASE_FIX)
 
 
 async def _serve(config: Config, port: int, open_browser: bool) -> None:
     from hotswap.dashboard.app import start_dashboard
 
-    running = await start_dashboard(config, port, os.environ)
+    await _show(await start_dashboard(config, port, os.environ), open_browser)
+
+
+async def _serve_team(database: str, port: int, open_browser: bool) -> None:
+    try:
+        from hotswap.dashboard.team import start_team_view
+    except ImportError:
+        fail("the team view needs the gateway extra", "pip install 'hotswap[gateway]'")
+    await _show(await start_team_view(database, port), open_browser)
+
+
+async def _show(running: RunningDashboard | RunningTeamView, open_browser: bool) -> None:
     click.echo(f"hotswap dashboard: {running.url}")
     click.echo("  (the token in the URL is the key to the page; Ctrl-C stops it)")
     try:
