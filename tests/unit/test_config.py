@@ -316,3 +316,13 @@ def test_config_errors_name_the_nearest_spelling_never_a_python_list(
         _load(tmp_path, text)
     assert words in str(caught.value) and "['" not in str(caught.value)
     assert caught.value.fix.startswith(fix)
+
+
+def test_gateway_budgets_fail_open_or_closed(tmp_path: Path) -> None:
+    assert _load(tmp_path, "").gateway.budgets_when_redis_down == "open"
+    cfg = _load(tmp_path, '[gateway]\nbudgets_when_redis_down = "closed"\n')
+    assert cfg.gateway.budgets_when_redis_down == "closed"
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, '[gateway]\nbudgets_when_redis_down = "shut"\n')
+    assert "gateway.budgets_when_redis_down" in str(caught.value)
+    assert 'expected "open" or "closed"' in str(caught.value)

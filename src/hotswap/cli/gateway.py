@@ -126,34 +126,57 @@ def keys_group() -> None:
 @click.argument("name")
 @click.option("--daily-usd", type=click.FloatRange(0), help="Refuse (429) past this spend a day.")
 @click.option("--backends", help="Comma-separated backends this user may use (default: all).")
+@click.option("--then", "then", help="Past --daily-usd, send to this backend instead of a 429.")
 @_database_option
 @_config_option
 def keys_create(
     name: str,
     daily_usd: float | None,
     backends: str | None,
+    then: str | None,
     database: str | None,
     config_path: Path | None,
 ) -> None:
     """Create user NAME and print their key (shown this once only)."""
     try:
         config = _settings(config_path, database=database)
-        listed = tuple(b.strip() for b in (backends or "").split(",") if b.strip())
-        for b in listed:
-            if config.resolve(b) is None:
-                raise ConfigError(config.unknown_backend(b))
-        listed = tuple(config.by_name[b.lower()] for b in listed)
+        listed = _backends(config, backends)
+        then_name = _then(config, then, daily_usd, listed)
 
         async def create(db: Any) -> str:
             from hotswap.gateway.keys import KeyStore
 
-            return await KeyStore(db).create(name, daily_usd, listed)
+            return await KeyStore(db).create(name, daily_usd, listed, then_name)
 
         key = _with_db(config, create)
     except (HotswapError, OSError) as exc:
         _fail(exc)
     click.echo(key)
     click.echo(f"(the key of '{name}': shown once; they set ANTHROPIC_AUTH_TOKEN to it)", err=True)
+
+
+def _backends(config: Config, backends: str | None) -> tuple[str, ...]:
+    listed = tuple(b.strip() for b in (backends or "").split(",") if b.strip())
+    for b in listed:
+        if config.resolve(b) is None:
+            raise ConfigError(config.unknown_backend(b))
+    return tuple(config.by_name[b.lower()] for b in listed)
+
+
+def _then(
+    config: Config, then: str | None, daily_usd: float | None, listed: tuple[str, ...]
+) -> str | None:
+    """--then's backend, by its name: only with a budget, and one the user may use."""
+    if then is None:
+        return None
+    backend = config.resolve(then)
+    if backend is None:
+        raise ConfigError(config.unknown_backend(then) + " (--then)")
+    if daily_usd is None:
+        raise ConfigError("--then needs --daily-usd: it is where requests go past the budget")
+    if listed and backend.name not in listed:
+        raise ConfigError(f"--then {backend.name}: not one of --backends {','.join(listed)}")
+    return backend.name
 
 
 @keys_group.command("list")
@@ -179,6 +202,8 @@ def keys_list(database: str | None, config_path: Path | None, as_json: bool) -> 
     for r in rows:
         state = "revoked" if r["revoked"] is not None else "live"
         budget = f"${r['daily_usd']:.2f}/day" if r["daily_usd"] is not None else "no budget"
+        if r["then"]:
+            budget += f", then {r['then']}"
         allowed = r["backends"] or "all backends"
         click.echo(f"{r['name']}  hsk_…{r['key_hint']}  {state}  {budget}  {allowed}")
 

@@ -21,6 +21,7 @@ class User:
     name: str
     daily_usd: float | None = None
     backends: tuple[str, ...] = ()  # backends this user may use; () = every one
+    then: str | None = None  # where their requests go once the daily budget is spent
 
     def may_use(self, backend: str) -> bool:
         return not self.backends or backend in self.backends

@@ -62,6 +62,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX gateway_exchanges_user_started ON gateway_exchanges (user_id, started);
     """,
+    # 2: a key's cheaper backend, once its daily budget is spent (else a 429)
+    """
+    ALTER TABLE gateway_users ADD COLUMN then_backend TEXT;
+    """,
 )
 
 

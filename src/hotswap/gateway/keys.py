@@ -54,9 +54,10 @@ def presented_key(headers: Mapping[str, str]) -> str | None:
 
 
 def _user(row: tuple[Any, ...]) -> User:
-    uid, name, daily, backends = row
+    uid, name, daily, backends, then = row
     listed = tuple(b for b in str(backends).split(",") if b)
-    return User(int(uid), str(name), None if daily is None else float(daily), listed)
+    budget = None if daily is None else float(daily)
+    return User(int(uid), str(name), budget, listed, None if then is None else str(then))
 
 
 class KeyStore:
@@ -66,7 +67,11 @@ class KeyStore:
         self.db = db
 
     async def create(
-        self, name: str, daily_usd: float | None = None, backends: tuple[str, ...] = ()
+        self,
+        name: str,
+        daily_usd: float | None = None,
+        backends: tuple[str, ...] = (),
+        then: str | None = None,
     ) -> str:
         """A new user and their key (returned once, never stored)."""
         key = new_key()
@@ -75,18 +80,19 @@ class KeyStore:
             was = " (revoked; pick another name)" if found[0][0] is not None else ""
             raise KeyCommandError(f"user '{name}' already exists{was}")
         await self.db.fetch(
-            "INSERT INTO gateway_users (name, key_hash, key_hint, created, daily_usd, backends)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            (name, key_hash(key), key[-4:], time.time(), daily_usd, ",".join(backends)),
+            "INSERT INTO gateway_users"
+            " (name, key_hash, key_hint, created, daily_usd, backends, then_backend)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (name, key_hash(key), key[-4:], time.time(), daily_usd, ",".join(backends), then),
         )
         return key
 
     async def list(self) -> list[dict[str, Any]]:
         rows = await self.db.fetch(
-            "SELECT name, key_hint, created, revoked, daily_usd, backends FROM gateway_users"
-            " ORDER BY name"
+            "SELECT name, key_hint, created, revoked, daily_usd, backends, then_backend"
+            " FROM gateway_users ORDER BY name"
         )
-        names = ("name", "key_hint", "created", "revoked", "daily_usd", "backends")
+        names = ("name", "key_hint", "created", "revoked", "daily_usd", "backends", "then")
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     async def revoke(self, name: str) -> None:
@@ -102,7 +108,7 @@ class KeyStore:
     async def find(self, key: str) -> User | None:
         """The live key's user; None for an unknown or revoked key."""
         rows = await self.db.fetch(
-            "SELECT id, name, daily_usd, backends FROM gateway_users"
+            "SELECT id, name, daily_usd, backends, then_backend FROM gateway_users"
             " WHERE key_hash = %s AND revoked IS NULL",
             (key_hash(key),),
         )

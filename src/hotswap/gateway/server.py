@@ -82,7 +82,7 @@ class Gateway:
             if request.path != MODE_PATH:
                 mode = await self.modes.lookup(user.id, session)
                 self._check_allowed(user, mode)
-                await self.budgets.check(user)
+                mode = await self.budgets.check(user, mode)
             token = self.slot.set(Caller(user, session, mode))
             try:
                 response: web.StreamResponse = await handler(request)
@@ -177,7 +177,9 @@ async def start_gateway(
         )
     slot = CallerSlot()
     modes = RedisModes(redis_url)
-    gateway = Gateway(config, GatewayKeys(KeyStore(db)), modes, Budgets(modes.client), slot)
+    budgets = Budgets(modes.client, fail_closed=config.gateway.budgets_when_redis_down == "closed")
+    await budgets.reconcile(db)  # a Redis that restarted empty does not reset the day
+    gateway = Gateway(config, GatewayKeys(KeyStore(db)), modes, budgets, slot)
     state = RouterState(
         config=config,
         mode_file=config.state_dir / "gateway-mode",  # unused: modes=CallerModes
