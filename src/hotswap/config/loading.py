@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hotswap.config.backends import PRESETS, Backend
+from hotswap.config.budgets import Budget, parse_budgets
 from hotswap.config.gateway import GatewaySettings, parse_gateway
 from hotswap.config.routes import Route, parse_routes
 from hotswap.config.tables import MB as MB
@@ -108,6 +109,7 @@ class Config(NamedTuple):
     routes: tuple[Route, ...] = ()  # [[routes]], in order: first match wins (config/routes.py)
     gateway: GatewaySettings = GatewaySettings()  # [gateway] (config/gateway.py)
     configured: frozenset[str] = frozenset()  # the backends the config file names
+    budgets: tuple[Budget, ...] = ()  # [budgets.NAME] (config/budgets.py)
 
     @property
     def global_mode_file(self) -> Path:
@@ -231,7 +233,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     for name, raw in raw_backends.items():
         backends[name] = parse_backend(cfg_path, name, raw, backends.get(name))
     known = {"default_backend", "backends", "router", "respond_to_bash_commands", "statusline"}
-    known.update(("ledger", "routes", "gateway"))
+    known.update(("ledger", "routes", "gateway", "budgets"))
     for key in data:
         if key not in known:
             raise unknown_key(cfg_path, "", key, data[key], known)
@@ -265,5 +267,7 @@ def load_config(path: Path | None = None, environ: Mapping[str, str] | None = No
     if "routes" in data:
         routes = parse_routes(cfg_path, data["routes"], cfg.backends, cfg.names())
         cfg = cfg._replace(routes=routes)
+    if "budgets" in data:
+        cfg = cfg._replace(budgets=parse_budgets(cfg_path, data["budgets"], cfg.names()))
     canonical = cfg.names()[default.lower()]
     return cfg._replace(default_backend=canonical)

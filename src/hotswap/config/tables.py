@@ -42,6 +42,9 @@ class RouterSettings(NamedTuple):
     keepalive_timeout_s: float = 60.0
     max_connections: int = 128
     shutdown_grace_s: float = 3.0
+    # How often a router re-reads the shared ledger for other sessions' spend on the
+    # backends with a budget (config/budgets.py, ledger/budgets.py).
+    budget_refresh_s: float = 5.0
     # From HTTP(S)_PROXY / ALL_PROXY / NO_PROXY (not the config file): (scheme, value) pairs,
     # "no" for NO_PROXY. The upstream client resolves them once per backend.
     proxies: tuple[tuple[str, str], ...] = ()
@@ -96,6 +99,7 @@ ROUTER_KEYS: dict[str, tuple[str, Callable[[Any], Any], float]] = {
     "keepalive_timeout_s": ("keepalive_timeout_s", float, DAY_S),
     "max_connections": ("max_connections", int, 1_000_000),
     "shutdown_grace_s": ("shutdown_grace_s", float, 3600),
+    "budget_refresh_s": ("budget_refresh_s", float, 3600),
 }
 MAX_RETENTION_DAYS = 36500
 
