@@ -11,6 +11,7 @@
     │   ├── UpstreamTimeoutError     connect / first byte / idle     -> 504
     │   └── UpstreamStreamError      broke after the stream started  -> SSE error event
     ├── NoBackendAvailableError  every planned attempt failed        -> 502/504
+    ├── BudgetSpentError         a `then = "block"` budget is spent   -> 429 + retry-after
     └── InternalError            a bug; rendered without its text    -> 500
 
 Stdlib only: the switch commands import it.
@@ -164,6 +165,17 @@ class RouterBusyError(HotswapError):
     waited: a 529 with `retry-after`, which Claude Code and the SDKs retry."""
 
     status = 529
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class BudgetSpentError(HotswapError):
+    """The backend's budget (`[budgets.NAME]`, `then = "block"`) is spent: a 429
+    `rate_limit_error` whose `retry-after` is the seconds until the period resets."""
+
+    status = 429
 
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)

@@ -157,6 +157,7 @@ def run(
 def _register() -> None:
     """The commands of issue 14, each in its own module under hotswap/cli/."""
     from hotswap.cli.backends import backends_command
+    from hotswap.cli.budgets import budgets_command
     from hotswap.cli.config_cmd import config_group
     from hotswap.cli.cost import cost_command, logs_command  # issue 13: the ledger
     from hotswap.cli.dashboard import dashboard_command  # issue 16
@@ -174,6 +175,7 @@ def _register() -> None:
     cli.add_command(logs_command)
     cli.add_command(dashboard_command)
     cli.add_command(routes_command)  # issue 22: routes
+    cli.add_command(budgets_command)  # issue 22: budgets
     cli.add_command(gateway_group)
 
 

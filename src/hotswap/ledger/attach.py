@@ -1,5 +1,6 @@
 """A router's ledger: one writer thread and the session's running spend, fed by one
-exchange observer. `open_ledger(state)` where routers start; `close()` where they stop."""
+exchange observer (and, with `[budgets]`, the budgets' tracker: ledger/budgets.py).
+`open_ledger(state)` where routers start; `close()` where they stop."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from hotswap.config.prices import price_table
+from hotswap.ledger.budgets import RouterBudgets, open_budgets
 from hotswap.ledger.queries import session_failures, session_usage
 from hotswap.ledger.spend import Spend
 from hotswap.ledger.store import connect, ledger_path
@@ -29,6 +31,7 @@ class RouterLedger:
     def __init__(self, writer: LedgerWriter, spend: Spend) -> None:
         self.writer = writer
         self.spend = spend
+        self.budgets: RouterBudgets | None = None  # [budgets] configured (ledger/budgets.py)
 
     def observe(self, record: ExchangeRecord) -> None:
         """The exchange observer: count it, queue it. Never waits on the disk."""
@@ -52,11 +55,14 @@ def open_ledger(state: RouterState) -> RouterLedger:
     writer = LedgerWriter(path, retention_days=config.ledger_retention_days).start()
     ledger = RouterLedger(writer, spend)
     state.observers.add_sink(ledger)
+    ledger.budgets = open_budgets(state, path)
     return ledger
 
 
 async def close_ledger(ledger: RouterLedger, timeout: float = CLOSE_TIMEOUT_S) -> bool:
     """After the router stopped: let already scheduled observers run, then flush."""
+    if ledger.budgets is not None:
+        await ledger.budgets.close()
     await asyncio.sleep(0)
     return await asyncio.to_thread(ledger.close, timeout)
 

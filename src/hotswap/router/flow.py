@@ -1,11 +1,12 @@
 """The exchange object: one per client request, carried through every stage of the request
 path (proxy.py) and read by each, as mitmproxy's `HTTPFlow` is.
 
-Every stage writes to it through a named method, once: `tried` (an attempt's typed record),
-`commit` (the answer chosen: the commit point), `wrote` (bytes out), `broke` (a committed
-stream that failed), `client_left`, `gave_up`. Its verdicts are derived here and only here
-(`fallback_kind`, `outcome`), and when the request ends it becomes the immutable
-`ExchangeRecord` (exchange.py) that the router's counters and observers read.
+Every stage writes to it through a named method, once: `redirect` (a spent budget's, before
+any attempt), `tried` (an attempt's typed record), `commit` (the answer chosen: the commit
+point), `wrote` (bytes out), `broke` (a committed stream that failed), `client_left`,
+`gave_up`. Its verdicts are derived here and only here (`fallback_kind`, `outcome`), and when
+the request ends it becomes the immutable `ExchangeRecord` (exchange.py) that the router's
+counters and observers read.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ class Exchange:
     _release: Callable[[], None] | None = None
 
     # -- what the stages write -----------------------------------------------------------
+
+    def redirect(self, backend: Backend, route: str) -> None:
+        """Before any attempt: a spent budget sends the request to `backend` instead
+        (router/budget_gate.py), or blocks it; `route` says so in its record."""
+        self.active, self.route = backend, route
 
     def tried(self, attempt: Attempt) -> None:
         """One backend's answer (or failure), before anything reached the client."""

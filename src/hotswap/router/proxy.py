@@ -37,6 +37,7 @@ from hotswap.errors import (
 from hotswap.reading.jsoncodec import parse_json_body
 from hotswap.router import exchange
 from hotswap.router.attempt import Attempt, Request, attempt
+from hotswap.router.budget_gate import apply_budget
 from hotswap.router.fallback import Verdict, crosses_on_transient, plan
 from hotswap.router.flow import Exchange
 from hotswap.router.intake import read_body, release_hold
@@ -69,6 +70,10 @@ async def route(
     request: web.Request, ex: Exchange, state: RouterState, upstream: Upstream
 ) -> web.StreamResponse:
     """Steps 2 to 5."""
+    if state.budget_reached:  # empty while no budget is spent: one truth test
+        blocked = apply_budget(ex, state)
+        if blocked is not None:
+            return refuse(ex, blocked)
     fit = Fit(ex.req)
     too_long = fit.over(ex.active)
     if too_long is not None:

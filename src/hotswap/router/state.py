@@ -24,6 +24,7 @@ from hotswap.config.loading import Config
 from hotswap.config.routes import Route
 from hotswap.config.tuning import IdleTrim
 from hotswap.redact import Redactor
+from hotswap.router.budget_gate import BudgetVerdict
 from hotswap.router.exchange import (
     CLIENT_GONE,
     FAILED,
@@ -91,6 +92,10 @@ class RouterState:
     breakers: Breakers = field(init=False)
     modes: ModeStore = field(default=None)  # type: ignore[assignment]  # default: ModeFile
     redactor: Redactor = field(init=False)  # every key this router knows, masked (redact.py)
+    # Each backend whose budget is spent -> what its requests get (router/budget_gate.py);
+    # set only by the budget tracker (ledger/budgets.py), read once per request: while
+    # no budget is spent it is empty, and the request path's check is one truth test.
+    budget_reached: dict[str, BudgetVerdict] = field(default_factory=dict)
     # (backend, model) -> that backend sending every request to the model (`ollama qwen3`
     # in the mode file): built once, so a request never rebuilds it; MAX_MODEL_BACKENDS.
     _models: dict[tuple[str, str], Backend] = field(default_factory=dict)
@@ -182,6 +187,11 @@ class RouterState:
         self.fallback_note, self._fallback_to = note, backend
         self._fallback_file = _file_identity(self.mode_file)
         log.warning("%s", note)
+
+    def budgets_changed(self, reached: dict[str, BudgetVerdict]) -> None:
+        """The budget tracker's verdicts (ledger/budgets.py), handed over whole: what the
+        next requests read (router/budget_gate.py)."""
+        self.budget_reached = reached
 
     def finished(self, record: ExchangeRecord) -> None:
         """One exchange ended: the router's counters take it (the only place they change),

@@ -46,6 +46,32 @@ def routes_parts(routes: object) -> list[str]:
     return [f"{backends} ({names})", *parts]
 
 
+SPANS = {"daily": "today", "weekly": "this week", "monthly": "this month"}  # config.budgets
+
+
+def budget_parts(budgets: object) -> list[str]:
+    """`anthropic budget 82% of $20 today` for each budget past its `warn_at`
+    (status["budgets"], ledger/budgets.py); at the limit, what happens: `→ deepseek` or
+    `blocked` (until the period resets)."""
+    if not isinstance(budgets, list):
+        return []
+    parts = []
+    for row in budgets:
+        if not isinstance(row, dict) or row.get("state") not in ("warn", "reached"):
+            continue
+        limit = row.get("limit_usd")
+        if not isinstance(limit, int | float):
+            continue
+        shown = f"${limit:g}" if limit == int(limit) else usd(limit)
+        text = f"{row.get('backend')} budget {row.get('percent')}% of {shown}"
+        text += f" {SPANS.get(str(row.get('period')), '')}".rstrip()
+        if row["state"] == "reached":
+            then = row.get("then")
+            text += ": blocked" if then == "block" else f" → {then}"
+        parts.append(text)
+    return parts
+
+
 def _most(item: tuple[str, object]) -> tuple[int, str]:
     count = item[1]
     return (-count if isinstance(count, int) else 0, item[0])
@@ -57,6 +83,7 @@ def render(backend: str, session: Session | None, status: dict[str, object]) -> 
     if session is not None:
         parts.append(f"session {session.id}")
     parts += spend_parts(status.get("spend"))
+    parts += budget_parts(status.get("budgets"))
     requests, failed = request_counts(status)
     if requests:
         parts.append(f"{requests} req" + (f" ({failed} failed)" if failed else ""))
