@@ -6,6 +6,7 @@
     rows.py      an ExchangeRecord as the rows it becomes
     writer.py    one thread per router: a bounded queue, batched transactions
     spend.py     the router's in-memory totals of its session (for the status line)
+    budgets.py   each budgeted backend's spend this period, shared through the ledger
     queries.py   cost aggregation and recent exchanges
     report.py    tables and JSON for people and scripts
     attach.py    a router's ledger: writer + spend, as one exchange observer
