@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from cli_run import user_env
 from fakes import sse_message
@@ -83,9 +84,18 @@ async def test_two_instances_at_once_overshoot_by_at_most_the_requests_in_flight
 ) -> None:
     one, two = await team.start(), await team.start()
     hana = await team.key("hana", daily_usd=1.0)
-    team.anthropic.script(*[sse_message(**EXPENSIVE) for _ in range(6)])
+    all_in, arrived = asyncio.Event(), []
+
+    async def held(request: web.Request) -> web.StreamResponse:
+        arrived.append(request)  # each answer waits until all six are in flight
+        if len(arrived) == 6:
+            all_in.set()
+        await all_in.wait()
+        return await sse_message(**EXPENSIVE)(request)
+
+    team.anthropic.script(*[held] * 6)
     at_once = [ask(url, hana) for url in (one, two, one, two, one, two)]
-    answers = await asyncio.gather(*at_once)  # all in flight before any is counted
+    answers = await asyncio.gather(*at_once)
     assert [a[0] for a in answers] == [200] * 6
     await until_status(one, hana, 429)
     assert (await ask(two, hana))[0] == 429  # the other instance reads the same counter
