@@ -172,8 +172,9 @@ class RouterBusyError(HotswapError):
 
 
 class BudgetSpentError(HotswapError):
-    """The backend's budget (`[budgets.NAME]`, `then = "block"`) is spent: a 429
-    `rate_limit_error` whose `retry-after` is the seconds until the period resets."""
+    """A budget is spent -- a backend's (`[budgets.NAME]`, `then = "block"`) or a gateway
+    user's (`keys create --daily-usd`) --: a 429 `rate_limit_error` whose `retry-after` is
+    the seconds until the period resets."""
 
     status = 429
 

@@ -23,7 +23,7 @@ import time
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from hotswap.errors import HotswapError, RequestError
+from hotswap.errors import BudgetSpentError, HotswapError, RequestError
 from hotswap.gateway.caller import User
 from hotswap.gateway.database import Database
 
@@ -47,15 +47,6 @@ def _key(uid: int, now: float | None = None) -> str:
 
 def utc_midnight(now: float) -> float:
     return now - now % DAY_S
-
-
-class BudgetSpentError(RequestError):
-    """A user's daily budget is spent and their key names no cheaper backend: a 429 with
-    `retry-after` (the seconds to the next UTC midnight)."""
-
-    def __init__(self, message: str, retry_after_s: int) -> None:
-        super().__init__(message, status=429)
-        self.retry_after_s = retry_after_s
 
 
 class Budgets:
