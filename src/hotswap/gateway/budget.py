@@ -66,7 +66,7 @@ class Budgets:
             if self.fail_closed:
                 raise RequestError(
                     f"hotswap gateway: {user.name}'s budget cannot be checked (Redis: "
-                    f"{type(exc).__name__}); budgets_when_redis_down = \"closed\"",
+                    f'{type(exc).__name__}); budgets_when_redis_down = "closed"',
                     status=503,
                 ) from None
             return mode  # Redis down, budgets open (docs/gateway.md)
@@ -80,6 +80,13 @@ class Budgets:
             f"spent (${spent:.2f} today, UTC); it resets at 00:00 UTC",
             max(1, int(utc_midnight(now) + DAY_S - now)),
         )
+
+    async def spent(self, uid: int) -> float | None:
+        """The user's spend today (UTC); None while Redis does not answer."""
+        try:
+            return float(await self.client.get(_key(uid)) or 0)
+        except (RedisError, OSError, ValueError):
+            return None
 
     def add(self, user: User, usd: float) -> None:
         """After an exchange (the ledger's observer): counted in the background."""

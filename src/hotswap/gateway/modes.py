@@ -6,6 +6,8 @@ user's, else the gateway's default.
     hotswap:u:{id}:mode           the user's mode
     hotswap:u:{id}:s:{session}    a session's mode (expires SESSION_TTL_S after its switch)
     hotswap:u:{id}:sessions       the sessions that have a mode (cleared by a user switch)
+    hotswap:u:{id}:fallback       why the gateway switched them (a sticky fallback), until
+                                  they switch themselves
 
 Redis down: a request uses the last mode this instance saw for its user and session (kept
 in memory, bounded); a switch answers a clear 503. redis-py's errors are mapped here.
@@ -13,6 +15,9 @@ in memory, bounded); a switch answers a clear 503. redis-py's errors are mapped 
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -20,6 +25,9 @@ from redis.exceptions import RedisError
 
 from hotswap.errors import HotswapError
 from hotswap.gateway.caller import CallerSlot
+from hotswap.reading.jsoncodec import dump_json, parse_json_body
+
+log = logging.getLogger("hotswap")
 
 SESSION_TTL_S = 7 * 86400
 MAX_SESSION_CHARS = 128
@@ -37,6 +45,22 @@ def _user_key(uid: int) -> str:
 
 def _session_key(uid: int, session: str) -> str:
     return f"hotswap:u:{uid}:s:{session}"
+
+
+def _sessions_key(uid: int) -> str:
+    return f"hotswap:u:{uid}:sessions"
+
+
+def _note_key(uid: int) -> str:
+    return f"hotswap:u:{uid}:fallback"
+
+
+def _note(saved: str | None) -> dict[str, Any] | None:
+    try:
+        note = parse_json_body(saved.encode()) if saved else None
+    except ValueError:
+        return None
+    return note if isinstance(note, dict) else None
 
 
 def _text(value: Any) -> str | None:
@@ -78,19 +102,45 @@ class RedisModes:
             if session is not None:
                 async with self.client.pipeline(transaction=True) as pipe:
                     pipe.set(_session_key(uid, session), mode, ex=SESSION_TTL_S)
-                    pipe.sadd(f"hotswap:u:{uid}:sessions", session)
-                    pipe.expire(f"hotswap:u:{uid}:sessions", SESSION_TTL_S)
+                    pipe.sadd(_sessions_key(uid), session)
+                    pipe.expire(_sessions_key(uid), SESSION_TTL_S)
+                    pipe.delete(_note_key(uid))
                     await pipe.execute()
                 return
-            listed = await self.client.smembers(f"hotswap:u:{uid}:sessions")
+            listed = await self.client.smembers(_sessions_key(uid))
             async with self.client.pipeline(transaction=True) as pipe:
                 pipe.set(_user_key(uid), mode)
                 for s in listed:
                     pipe.delete(_session_key(uid, _text(s) or ""))
-                pipe.delete(f"hotswap:u:{uid}:sessions")
+                pipe.delete(_sessions_key(uid))
+                pipe.delete(_note_key(uid))
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             raise ModeStoreDown(f"hotswap gateway: cannot switch: Redis: {exc}") from None
+
+    async def fall_back(self, uid: int, session: str | None, mode: str, note: str) -> None:
+        """A sticky fallback, saved as the user's own switch would be (the session's mode,
+        else the user's) with the note that says why; this instance uses it at once."""
+        self._last[(uid, session)] = mode
+        try:
+            await self.switch(uid, mode, session)
+            saved = dump_json({"mode": mode, "session": session, "note": note})
+            await self.client.set(_note_key(uid), saved, ex=SESSION_TTL_S)
+        except (ModeStoreDown, RedisError, OSError) as exc:
+            log.warning("gateway: fallback to %s not saved in Redis (%s)", mode, exc)
+
+    async def view(self, uid: int) -> dict[str, Any]:
+        """A user's own modes, for their status: theirs, their sessions', the fallback note."""
+        try:
+            names = sorted(_text(s) or "" for s in await self.client.smembers(_sessions_key(uid)))
+            keys = [_user_key(uid), _note_key(uid), *(_session_key(uid, s) for s in names)]
+            found = [_text(v) for v in await self.client.mget(keys)]
+        except (RedisError, OSError) as exc:
+            return {"user_mode": None, "sessions": {}, "fallback": None,
+                    "mode_problem": f"Redis: {exc}"}  # fmt: skip
+        sessions = {s: m for s, m in zip(names, found[2:], strict=True) if m}
+        return {"user_mode": found[0], "sessions": sessions, "fallback": _note(found[1]),
+                "mode_problem": None}  # fmt: skip
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -98,11 +148,15 @@ class RedisModes:
 
 class CallerModes:
     """The router's ModeStore (router.seams) on a gateway: the mode the middleware looked
-    up for this request's caller. A sticky fallback is not saved (a backend refusing the
-    gateway's key refuses every user: the fallback is decided per request instead)."""
+    up for this request's caller. A sticky fallback (a refusal: 401/402/403) is saved as
+    that caller's session's mode (or the user's) in Redis, so every instance uses the
+    fallback from their next request, with a note in their status; the write runs in the
+    background and the gateway's middleware waits for it before the answer goes out."""
 
-    def __init__(self, slot: CallerSlot) -> None:
-        self.slot = slot
+    def __init__(self, slot: CallerSlot, modes: RedisModes) -> None:
+        self.slot, self.modes = slot, modes
+        self.last_fallback: Callable[[], dict[str, Any] | None] = lambda: None
+        self.pending: set[asyncio.Task[None]] = set()
 
     @property
     def where(self) -> str:
@@ -113,4 +167,19 @@ class CallerModes:
         return caller.mode if caller is not None else None
 
     def write(self, name: str) -> None:
-        raise OSError("a gateway keeps each user's own mode")
+        caller = self.slot.get()
+        if caller is None:
+            raise OSError("not a user's request")
+        last = self.last_fallback() or {}
+        note = f"fell back from {last.get('from', caller.mode)} to {name}"
+        if last.get("reason"):
+            note += f": {last['reason']}"
+        save = self.modes.fall_back(caller.user.id, caller.session, name, note)
+        task = asyncio.get_running_loop().create_task(save)
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def settle(self) -> None:
+        """Wait for the fallbacks being saved (each bounded by Redis's socket timeout)."""
+        if self.pending:
+            await asyncio.wait(set(self.pending))

@@ -20,6 +20,7 @@ from hotswap.config.prices import price_table
 from hotswap.errors import ConfigError, RequestError
 from hotswap.gateway.budget import Budgets
 from hotswap.gateway.caller import Caller, CallerSlot, User
+from hotswap.gateway.control import Controls
 from hotswap.gateway.database import Database
 from hotswap.gateway.keys import GatewayKeys, KeyStore
 from hotswap.gateway.ledger import GatewayLedger
@@ -27,6 +28,7 @@ from hotswap.gateway.modes import MAX_SESSION_CHARS, CallerModes, RedisModes
 from hotswap.osdeps import on_signals, stop_signals
 from hotswap.reading.jsoncodec import dump_json, parse_json_body
 from hotswap.router.app import Guard, RunningRouter, is_loopback_host, start_router
+from hotswap.router.deepclaude import parse_mode_body
 from hotswap.router.server import bind
 from hotswap.router.state import RouterState
 
@@ -34,6 +36,7 @@ log = logging.getLogger("hotswap")
 
 SESSION_HEADER = "x-claude-code-session-id"
 MODE_PATH = "/_hotswap/mode"
+PROXY_MODE_PATH = "/_proxy/mode"  # deepclaude's switch: the caller's own, here
 MAX_MODE_BODY = 4096
 ANTHROPIC_KEY_ENV = "ANTHROPIC_API_KEY"
 
@@ -66,6 +69,8 @@ class Gateway:
     modes: RedisModes
     budgets: Budgets
     slot: CallerSlot
+    controls: Controls
+    caller_modes: CallerModes
 
     def extend(self, app: web.Application) -> None:
         """router.app.make_app's hook: the keys and modes middleware, the switch route."""
@@ -78,19 +83,28 @@ class Gateway:
         async def gateway_caller(request: web.Request, handler: Any) -> web.StreamResponse:
             user = await self.keys.authenticate(request.headers)
             session = request.headers.get(SESSION_HEADER) or None
-            mode = None
-            if request.path != MODE_PATH:
-                mode = await self.modes.lookup(user.id, session)
+            control = self.control_handlers.get((request.method, request.path))
+            mode = await self.modes.lookup(user.id, session)
+            if control is None and request.path not in (MODE_PATH, PROXY_MODE_PATH):
                 self._check_allowed(user, mode)
                 mode = await self.budgets.check(user, mode)
             token = self.slot.set(Caller(user, session, mode))
             try:
-                response: web.StreamResponse = await handler(request)
+                response: web.StreamResponse = await (control or handler)(request)
+                await self.caller_modes.settle()  # a sticky fallback saved before the answer
                 return response
             finally:
                 self.slot.reset(token)
 
         return gateway_caller
+
+    def __post_init__(self) -> None:
+        # Routed by the middleware ahead of the router's own (which show every user's):
+        # the caller's own status and cost (control.py), deepclaude's switch as theirs.
+        self.control_handlers: dict[tuple[str, str], Any] = {
+            **self.controls.handlers(),
+            ("POST", PROXY_MODE_PATH): self.handle_proxy_mode,
+        }
 
     def _check_allowed(self, user: User, mode: str | None) -> None:
         name = (mode or self.config.default_backend).split()[0]
@@ -110,10 +124,29 @@ class Gateway:
         if request.method == "GET":
             session = request.query.get("session") or caller.session
             mode = await self.modes.lookup(caller.user.id, session)
-            return _json({"user": caller.user.name, "session": session,
-                          "backend": mode or self.config.default_backend,
-                          "default": mode is None})  # fmt: skip
+            name = mode or self.config.default_backend
+            note = await self.controls.fallback_note(caller.user.id, name, session)
+            return _json({"user": caller.user.name, "session": session, "backend": name,
+                          "default": mode is None, "fallback": note})  # fmt: skip
         name, session = await _mode_request(request)
+        return _json(await self._switch(caller, name, session))
+
+    async def handle_proxy_mode(self, request: web.Request) -> web.Response:
+        """deepclaude's `POST /_proxy/mode` (`backend=NAME`): the caller's switch, their
+        session's (Claude Code's header) or, from a script without one, every session's."""
+        caller = self.slot.get()
+        assert caller is not None, "the middleware ran"
+        if (request.content_length or 0) > MAX_MODE_BODY:
+            raise RequestError("hotswap gateway: mode request too large", 413)
+        try:
+            name, _model = parse_mode_body(await request.read(), request.content_type)
+        except ValueError as exc:
+            raise RequestError(f"hotswap gateway: POST {PROXY_MODE_PATH}: {exc}", 400) from None
+        previous = caller.mode or self.config.default_backend
+        answer = await self._switch(caller, name, caller.session)
+        return _json({**answer, "mode": answer["backend"], "previous": previous})
+
+    async def _switch(self, caller: Caller, name: str, session: str | None) -> dict[str, Any]:
         backend = self.config.resolve(name)
         if backend is None:
             raise RequestError(f"hotswap gateway: {self.config.unknown_backend(name)}", 400)
@@ -121,7 +154,7 @@ class Gateway:
         await self.modes.switch(caller.user.id, backend.name, session)
         log.info("%s switched %s to %s", caller.user.name, session or "every session",
                  backend.name)  # fmt: skip
-        return _json({"user": caller.user.name, "session": session, "backend": backend.name})
+        return {"user": caller.user.name, "session": session, "backend": backend.name}
 
 
 async def _mode_request(request: web.Request) -> tuple[str, str | None]:
@@ -179,13 +212,17 @@ async def start_gateway(
     modes = RedisModes(redis_url)
     budgets = Budgets(modes.client, fail_closed=config.gateway.budgets_when_redis_down == "closed")
     await budgets.reconcile(db)  # a Redis that restarted empty does not reset the day
-    gateway = Gateway(config, GatewayKeys(KeyStore(db)), modes, budgets, slot)
+    caller_modes = CallerModes(slot, modes)
     state = RouterState(
         config=config,
         mode_file=config.state_dir / "gateway-mode",  # unused: modes=CallerModes
         initial_backend=config.default_backend,
-        modes=CallerModes(slot),
+        modes=caller_modes,
     )
+    caller_modes.last_fallback = lambda: state.last_fallback  # the note's reason
+    controls = Controls(config, slot, modes, budgets, db, state.redactor, state.started)
+    keys = GatewayKeys(KeyStore(db))
+    gateway = Gateway(config, keys, modes, budgets, slot, controls, caller_modes)
     spill = spill_path(config.state_dir)
     ledger = GatewayLedger(Database(database), slot, price_table(config.prices), spill).start()
     ledger.on_cost.append(gateway.budgets.add)
