@@ -21,7 +21,7 @@ psycopg = pytest.importorskip("psycopg", reason="the gateway extra: pip install 
 from hotswap.config.prices import lookup, price_table  # noqa: E402
 from hotswap.gateway.database import Database  # noqa: E402
 from hotswap.gateway.keys import LOOKUP_TTL_S, KeyStore  # noqa: E402
-from hotswap.gateway.report import cost_by  # noqa: E402
+from hotswap.gateway.report import cost_lines  # noqa: E402
 from hotswap.router.exchange import Usage  # noqa: E402
 
 
@@ -118,18 +118,18 @@ async def test_both_instances_write_one_ledger_right_to_the_cent(team: Team) -> 
         assert (await ask(url, key))[0] == 200
     await _until_rows(team.database, 5)
     db = Database(team.database)
-    rows = {r["user"]: r for r in await cost_by(db, "user")}
+    rows = {line.key: line for line in (await cost_lines(db, "user"))[0]}
     await db.close()
     usage = Usage(1_234_567, 345_678)
     table = price_table()
     ds, ant = lookup(table, "deepseek", "deepseek-v4-pro"), lookup(table, "anthropic",
                                                                      "claude-opus-5-5")  # fmt: skip
     assert ds is not None and ant is not None
-    assert rows["alice"]["requests"] == 3 and rows["bob"]["requests"] == 2
-    assert round(rows["alice"]["cost_usd"], 2) == round(3 * ds.cost(usage), 2)
-    assert round(rows["bob"]["cost_usd"], 2) == round(2 * ant.cost(usage), 2)
+    assert rows["alice"].requests == 3 and rows["bob"].requests == 2
+    assert round(rows["alice"].cost_usd, 2) == round(3 * ds.cost(usage), 2)
+    assert round(rows["bob"].cost_usd, 2) == round(2 * ant.cost(usage), 2)
     saved = 3 * (ant.cost(usage) - ds.cost(usage))
-    assert round(rows["alice"]["savings_usd"], 2) == round(saved, 2)
+    assert round(rows["alice"].savings_usd, 2) == round(saved, 2)
 
 
 async def test_requests_flow_while_redis_is_down_and_switching_says_why(team: Team) -> None:
@@ -239,7 +239,7 @@ async def test_the_gateway_commands_as_a_user_types_them(team: Team, tmp_path: P
     code, out, _ = await _command("hotswap", "gateway", "keys", "revoke", "erin", *db, env=env)
     assert code == 0 and "revoked" in out
     code, out, _ = await _command("hotswap", "gateway", "cost", "--json", *db, env=env)
-    assert code == 0 and json.loads(out) == []
+    assert code == 0 and json.loads(out)["rows"] == [] and json.loads(out)["by"] == "user"
     # `hotswap run --gateway`: Claude Code with the gateway as its base URL and the key
     script = 'echo "$ANTHROPIC_BASE_URL $ANTHROPIC_AUTH_TOKEN $HOTSWAP_GATEWAY_SESSION $*"'
     claude = fake_claude(tmp_path / "bin2", script)

@@ -5,6 +5,7 @@ them by their `name`: postgres, redis_server, team."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -110,3 +111,29 @@ async def switch(url: str, key: str, backend: str, session: str | None = None) -
         headers = {"authorization": f"Bearer {key}"}
         async with client.post(url + "/_hotswap/mode", json=body, headers=headers) as resp:
             return resp.status, await resp.json()
+
+
+async def command(*argv: str, env: dict[str, str]) -> tuple[int, str, str]:
+    """An installed command, run while this loop keeps serving the gateway."""
+    from cli_run import BIN
+
+    proc = await asyncio.create_subprocess_exec(
+        str(BIN / argv[0]), *argv[1:], env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def until_rows(database: str, n: int) -> None:
+    """The ledger writer is asynchronous: poll the database (bounded) for `n` rows."""
+    import psycopg
+
+    for _ in range(200):
+        async with await psycopg.AsyncConnection.connect(database) as conn:
+            cur = await conn.execute("SELECT count(*) FROM gateway_exchanges")
+            row = await cur.fetchone()
+        if row and int(row[0]) >= n:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{n} ledger rows never arrived")

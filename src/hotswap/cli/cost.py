@@ -13,7 +13,9 @@ import click
 from hotswap.cli.output import CONFIG_FIX, CONFIG_OPTION, WIDE_OPTION, echo_json, fail, width
 from hotswap.errors import HotswapError
 
-BY = ("backend", "model", "day", "session", "route", "conversation", "agent")
+BY = ("backend", "model", "day", "session", "route", "conversation", "agent", "user")
+BY_USER_FIX = "give --database URL: users exist on a team gateway's ledger (docs/gateway.md)"
+DATABASE_HELP = "The team gateway's ledger (PostgreSQL URL) instead of this machine's."
 COST_FIX = "see `hotswap cost --help` (--since 7d, 12h, 30m or a date such as 2026-12-01)"
 LEDGER_FIX = "check $HOTSWAP_HOME/ledger.db and its folder (hotswap doctor)"
 NEWER_FIX = "upgrade hotswap: a newer one wrote this ledger"
@@ -27,12 +29,14 @@ Examples:
   hotswap cost --by agent               the main agent and each subagent
   hotswap cost --json | jq .total.savings_usd
   hotswap cost --prune-before 90d       delete older exchanges
+  hotswap cost --database postgresql:///hotswap --by user   the team gateway's
 """
 LOGS_EXAMPLES = """\b
 Examples:
   hotswap logs -n 50
   hotswap logs -f --session 3f2a
   hotswap logs --json | jq 'select(.fell_back_from)'
+  hotswap logs --database postgresql:///hotswap   the team gateway's
 """
 
 
@@ -48,6 +52,7 @@ Examples:
     metavar="DATE",
     help="Delete exchanges older than DATE (or 90d, ...) from the ledger, then exit.",
 )
+@click.option("--database", metavar="URL", help=DATABASE_HELP)
 @WIDE_OPTION
 @CONFIG_OPTION
 def cost_command(
@@ -56,6 +61,7 @@ def cost_command(
     since: str | None,
     as_json: bool,
     prune_before: str | None,
+    database: str | None,
     wide: bool,
     config_path: Path | None,
 ) -> None:
@@ -68,6 +74,11 @@ def cost_command(
     from hotswap.ledger.queries import parse_since
     from hotswap.ledger.schema import SchemaError
 
+    if database is not None:
+        _team_cost(database, config_path, by, since, session, as_json, wide, prune_before)
+        return
+    if by == "user":
+        fail("--by user is a team gateway's grouping", BY_USER_FIX)
     try:
         config = load_config(config_path)
         if prune_before is not None:
@@ -90,11 +101,30 @@ def cost_command(
         fail(str(exc), LEDGER_FIX)
 
 
+def _team_cost(
+    database: str, config_path: Path | None, by: str, since: str | None, session: str | None,
+    as_json: bool, wide: bool, prune_before: str | None,
+) -> None:  # fmt: skip
+    from hotswap.cli.team_ledger import print_cost
+    from hotswap.ledger.queries import parse_since
+
+    if prune_before is not None:
+        fail("--prune-before works on this machine's ledger", "leave out --database")
+    try:
+        start = parse_since(since) if since else None
+        print_cost(database, config_path, by, start, session, as_json, width(wide))
+    except ValueError as exc:
+        fail(str(exc), COST_FIX)
+    except HotswapError as exc:
+        fail(str(exc), CONFIG_FIX)
+
+
 @click.command("logs", epilog=LOGS_EXAMPLES)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new exchanges (Ctrl-C stops).")
 @click.option("--session", help="Only this session's exchanges (its id).")
 @click.option("-n", "count", type=click.IntRange(min=0), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.option("--database", metavar="URL", help=DATABASE_HELP)
 @WIDE_OPTION
 @CONFIG_OPTION
 def logs_command(
@@ -102,11 +132,15 @@ def logs_command(
     session: str | None,
     count: int,
     as_json: bool,
+    database: str | None,
     wide: bool,
     config_path: Path | None,
 ) -> None:
     """Recent exchanges, one line each: time, session, backend, model, status, tokens,
     cost, time to first byte, and why another backend answered."""
+    if database is not None:
+        _team_logs(database, config_path, follow, count, session, as_json, wide)
+        return
     import sqlite3
 
     from hotswap.config.loading import load_config
@@ -138,3 +172,17 @@ def logs_command(
         fail(str(exc), CONFIG_FIX)
     except (OSError, ValueError, sqlite3.Error) as exc:
         fail(str(exc), LEDGER_FIX)
+
+
+def _team_logs(
+    database: str, config_path: Path | None, follow: bool, count: int, session: str | None,
+    as_json: bool, wide: bool,
+) -> None:  # fmt: skip
+    from hotswap.cli.team_ledger import print_logs
+
+    if follow:
+        fail("--follow reads this machine's ledger", "leave out --database, or repeat the command")
+    try:
+        print_logs(database, config_path, count, session, as_json, width(wide))
+    except HotswapError as exc:
+        fail(str(exc), CONFIG_FIX)

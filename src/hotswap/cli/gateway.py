@@ -7,22 +7,20 @@ are imported only once one of these commands runs.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from hotswap.cli.gateway_db import EXTRA_HINT, database_url, gateway_settings, with_db
 from hotswap.cli.run import ERROR_FIX
-from hotswap.config.loading import Config, load_config
+from hotswap.config.loading import Config
 from hotswap.errors import ConfigError, HotswapError
 
 T = TypeVar("T")
-EXTRA_HINT = "the gateway needs its extra: pip install 'hotswap[gateway]'"
 
 _config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -37,38 +35,6 @@ def _fail(exc: Exception) -> None:
     click.echo(f"Error: {exc}", err=True)
     click.echo(ERROR_FIX, err=True)
     sys.exit(2)
-
-
-def _settings(config_path: Path | None, **flags: str | None) -> Config:
-    config = load_config(config_path)
-    return config._replace(gateway=config.gateway.overridden(**flags))
-
-
-def _database(config: Config) -> str:
-    if not config.gateway.database:
-        raise ConfigError(
-            "no database: give --database postgresql://..., or set HOTSWAP_GATEWAY_DATABASE "
-            "or [gateway] database in the config"
-        )
-    return config.gateway.database
-
-
-def _with_db(config: Config, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run `work(db)` against the gateway's database (schema brought up to date first)."""
-    try:
-        from hotswap.gateway.database import Database
-    except ImportError:
-        raise ConfigError(EXTRA_HINT) from None
-
-    async def main() -> T:
-        db = Database(_database(config))
-        try:
-            await db.migrate()
-            return await work(db)
-        finally:
-            await db.close()
-
-    return asyncio.run(main())
 
 
 GATEWAY_EXAMPLES = """\b
@@ -102,7 +68,7 @@ def gateway_group(
 
     configure_logging(log_level)
     try:
-        config = _settings(config_path, listen=listen, database=database, redis=redis_url)
+        config = gateway_settings(config_path, listen=listen, database=database, redis=redis_url)
         host, port = parse_listen(config.gateway.listen)
         redis = config.gateway.redis
         if not redis:
@@ -112,7 +78,7 @@ def gateway_group(
         except ImportError:
             raise ConfigError(EXTRA_HINT) from None
         config = gateway_config(config, os.environ)
-        serve_gateway(config, _database(config), redis, host, port)
+        serve_gateway(config, database_url(config), redis, host, port)
     except (HotswapError, OSError, ValueError) as exc:
         _fail(exc)
 
@@ -139,7 +105,7 @@ def keys_create(
 ) -> None:
     """Create user NAME and print their key (shown this once only)."""
     try:
-        config = _settings(config_path, database=database)
+        config = gateway_settings(config_path, database=database)
         listed = _backends(config, backends)
         then_name = _then(config, then, daily_usd, listed)
 
@@ -148,7 +114,7 @@ def keys_create(
 
             return await KeyStore(db).create(name, daily_usd, listed, then_name)
 
-        key = _with_db(config, create)
+        key = with_db(config, create)
     except (HotswapError, OSError) as exc:
         _fail(exc)
     click.echo(key)
@@ -186,14 +152,14 @@ def _then(
 def keys_list(database: str | None, config_path: Path | None, as_json: bool) -> None:
     """Every user: key's last 4 characters, created, revoked, budget (never a key)."""
     try:
-        config = _settings(config_path, database=database)
+        config = gateway_settings(config_path, database=database)
 
         async def listing(db: Any) -> list[dict[str, Any]]:
             from hotswap.gateway.keys import KeyStore
 
             return await KeyStore(db).list()
 
-        rows = _with_db(config, listing)
+        rows = with_db(config, listing)
     except (HotswapError, OSError) as exc:
         _fail(exc)
     if as_json:
@@ -215,21 +181,22 @@ def keys_list(database: str | None, config_path: Path | None, as_json: bool) -> 
 def keys_revoke(name: str, database: str | None, config_path: Path | None) -> None:
     """Revoke NAME's key: refused by every gateway instance within a second."""
     try:
-        config = _settings(config_path, database=database)
+        config = gateway_settings(config_path, database=database)
 
         async def revoke(db: Any) -> None:
             from hotswap.gateway.keys import KeyStore
 
             await KeyStore(db).revoke(name)
 
-        _with_db(config, revoke)
+        with_db(config, revoke)
     except (HotswapError, OSError) as exc:
         _fail(exc)
     click.echo(f"revoked {name}'s key")
 
 
 @gateway_group.command("cost")
-@click.option("--by", type=click.Choice(["user", "backend"]), default="user", show_default=True)
+@click.option("--by", type=click.Choice(["user", "backend", "model", "session", "route"]),
+              default="user", show_default=True)  # fmt: skip
 @click.option("--days", type=click.FloatRange(0), help="Only the last N days.")
 @_database_option
 @_config_option
@@ -237,18 +204,14 @@ def keys_revoke(name: str, database: str | None, config_path: Path | None) -> No
 def gateway_cost(
     by: str, days: float | None, database: str | None, config_path: Path | None, as_json: bool
 ) -> None:
-    """What the team spent and saved, by user (or backend)."""
+    """What the team spent and saved, by user: `hotswap cost --database URL --by user`."""
+    import time
+
+    from hotswap.cli.output import width
+    from hotswap.cli.team_ledger import print_cost
+
+    since = time.time() - days * 86400 if days is not None else None
     try:
-        config = _settings(config_path, database=database)
-
-        async def report(db: Any) -> list[dict[str, Any]]:
-            from hotswap.gateway.report import cost_by
-
-            return await cost_by(db, by, days * 86400 if days is not None else None)
-
-        rows = _with_db(config, report)
+        print_cost(database, config_path, by, since, None, as_json, width())
     except (HotswapError, OSError) as exc:
         _fail(exc)
-    from hotswap.gateway.report import cost_table
-
-    click.echo(json.dumps(rows, indent=2) if as_json else cost_table(rows, by))

@@ -29,7 +29,7 @@ from hotswap.gateway.budget import Budgets
 from hotswap.gateway.caller import Caller, CallerSlot
 from hotswap.gateway.database import Database, DatabaseError
 from hotswap.gateway.modes import RedisModes
-from hotswap.gateway.report import cost_by, recent_errors
+from hotswap.gateway.report import cost_lines, recent_errors
 from hotswap.reading.jsoncodec import dump_json
 from hotswap.redact import Redactor
 
@@ -96,36 +96,37 @@ class Controls:
 
     async def _activity(self, uid: int, since: float) -> dict[str, Any]:
         try:
-            rows = await cost_by(self.db, "backend", time.time() - since, user_id=uid)
+            _lines, total = await cost_lines(self.db, "backend", since, user_id=uid)
             errors = await recent_errors(self.db, uid, since)
         except DatabaseError as exc:
             return {"requests": None, "errors": [], "ledger_problem": str(exc)}
-        return {"requests": sum(r["requests"] for r in rows), "errors": errors,
-                "ledger_problem": None}  # fmt: skip
+        return {"requests": total.requests, "errors": errors, "ledger_problem": None}
 
     async def cost(self, request: web.Request) -> web.Response:
         user, now = self._caller().user, time.time()
         since = utc_midnight(now) if "days" not in request.query else now - _days(request)
-        rows = await cost_by(self.db, "backend", now - since, user_id=user.id)
+        lines, total = await cost_lines(self.db, "backend", since, user_id=user.id)
         backends = {
-            r["backend"]: {
-                "requests": r["requests"],
-                "failed": r["failed"],
-                "tokens": r["tokens"],
-                "cost": r["cost_usd"],
-                "anthropic_equivalent": r["claude_usd"],
-                "unpriced_requests": r["unpriced"],
+            line.key: {
+                "requests": line.requests,
+                "failed": line.failures,
+                "input_tokens": line.usage.input_tokens,
+                "output_tokens": line.usage.output_tokens,
+                "cache_read_tokens": line.usage.cache_read_tokens,
+                "cache_write_tokens": line.usage.cache_write_tokens,
+                "cost": round(line.cost_usd, 6),
+                "anthropic_equivalent": round(line.cost_usd + line.savings_usd, 6),
             }
-            for r in rows
+            for line in lines
         }
         return self._json({
             "user": user.name,
             "since": round(since, 3),
             "backends": backends,
-            "total_cost": round(sum(r["cost_usd"] for r in rows), 6),
-            "anthropic_equivalent": round(sum(r["claude_usd"] for r in rows), 6),
-            "savings": round(sum(r["savings_usd"] for r in rows), 6),
-            "unpriced_requests": sum(r["unpriced"] for r in rows),
+            "total_cost": round(total.cost_usd, 6),
+            "anthropic_equivalent": round(total.cost_usd + total.savings_usd, 6),
+            "savings": round(total.savings_usd, 6),
+            "unpriced_requests": total.unpriced,
         })  # fmt: skip
 
     async def fallback_note(self, uid: int, mode: str, session: str | None) -> str | None:

@@ -66,6 +66,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE gateway_users ADD COLUMN then_backend TEXT;
     """,
+    # 3: the route that chose the backend (`hotswap cost --database URL --by route`)
+    """
+    ALTER TABLE gateway_exchanges ADD COLUMN route TEXT;
+    """,
 )
 
 

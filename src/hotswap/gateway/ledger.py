@@ -30,11 +30,12 @@ COLUMNS = (
     "id, user_id, user_name, session, started, endpoint, stream, client_model, active,"
     " backend, wire_model, response_model, status, outcome, error, fell_back_from,"
     " fallback_kind, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,"
-    " cost_usd, claude_usd, ttfb_ms, duration_ms"
+    " cost_usd, claude_usd, ttfb_ms, duration_ms, route"
 )
+N_COLUMNS = 26
 COST_COLUMN = 21  # cost_usd's place in a row
 INSERT = (
-    f"INSERT INTO gateway_exchanges ({COLUMNS}) VALUES ({', '.join(['%s'] * 25)})"
+    f"INSERT INTO gateway_exchanges ({COLUMNS}) VALUES ({', '.join(['%s'] * N_COLUMNS)})"
     " ON CONFLICT (id) DO NOTHING"
 )
 
@@ -48,7 +49,7 @@ def row_of(
             r.active, r.backend, r.wire_model, r.response_model, r.status, r.outcome, r.error,
             r.fell_back_from, r.fallback_kind, u.input_tokens, u.output_tokens,
             u.cache_read_tokens, u.cache_write_tokens, costed.cost_usd, costed.claude_usd,
-            r.ttfb_ms, r.duration_ms]  # fmt: skip
+            r.ttfb_ms, r.duration_ms, r.route]  # fmt: skip
 
 
 class GatewayLedger:
@@ -168,4 +169,5 @@ def _read(path: Path) -> list[list[Any]]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         return []
-    return [json.loads(line) for line in lines if line.strip()]
+    rows = [json.loads(line) for line in lines if line.strip()]
+    return [row + [None] * (N_COLUMNS - len(row)) for row in rows]  # spilled by an older one

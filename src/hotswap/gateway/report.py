@@ -1,69 +1,64 @@
-"""`hotswap gateway cost`: what the team spent and saved, by user (or backend), from the
-gateway's ledger in PostgreSQL. Sums are NUMERIC in the database: right to the cent."""
+"""`hotswap cost --database URL` and `hotswap logs --database URL` (and `hotswap gateway
+cost`, the same report): what the team spent and saved, from the gateway's ledger in
+PostgreSQL, as the same CostLines and log entries the SQLite ledger gives, so one formatter
+(ledger/report.py) writes both. Costs were priced when each exchange finished and are summed
+as NUMERIC in the database: right to the cent."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from hotswap import columns
-from hotswap.figures import tokens, usd, usd_sum
 from hotswap.gateway.database import Database
+from hotswap.ledger import queries
+from hotswap.ledger.queries import CostLine
+from hotswap.router.exchange import Usage
 
-GROUPS = {"user": "user_name", "backend": "backend"}
-
-
-async def cost_by(
-    db: Database, by: str, since_s: float | None = None, user_id: int | None = None
-) -> list[dict[str, Any]]:
-    """One row per user (or backend): requests, failed, tokens, cost, Claude-equivalent
-    cost and savings (USD), unpriced exchanges; `since_s`: only that many seconds back;
-    `user_id`: that user's exchanges only (what their own status shows them)."""
-    column = GROUPS[by]
-    since = time.time() - since_s if since_s is not None else 0.0
-    mine = " AND user_id = %s" if user_id is not None else ""
-    rows = await db.fetch(
-        f"SELECT COALESCE({column}, '-'), count(*),"
-        " count(*) FILTER (WHERE outcome NOT IN ('ok', 'client_gone')),"
-        " COALESCE(sum(input_tokens + output_tokens + cache_read_tokens + cache_write_tokens), 0),"
-        " COALESCE(sum(cost_usd), 0), COALESCE(sum(claude_usd), 0),"
-        " count(*) FILTER (WHERE cost_usd IS NULL)"
-        f" FROM gateway_exchanges WHERE started >= %s{mine} GROUP BY 1 ORDER BY 5 DESC, 1",
-        (since,) if user_id is None else (since, user_id),
-    )
-    return [
-        {
-            by: name,
-            "requests": int(n),
-            "failed": int(failed),
-            "tokens": int(tokens),
-            "cost_usd": round(float(cost), 6),
-            "claude_usd": round(float(claude), 6),
-            "savings_usd": round(float(claude - cost), 6),
-            "unpriced": int(unpriced),
-        }
-        for name, n, failed, tokens, cost, claude, unpriced in rows
-    ]
+# `--by` on the gateway's ledger: the SQLite ledger's groups its columns allow, and users
+BY = {"user": "user_name", **{k: queries.GROUPS[k] for k in ("backend", "model", "session",
+                                                           "route")}}  # fmt: skip
+_TOKENS = "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens"
+_COST_SQL = f"""
+SELECT {{key}} AS k, count(*), count(*) FILTER (WHERE {queries.FAILED_SQL}),
+       count(*) FILTER (WHERE fell_back_from IS NOT NULL),
+       sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
+       COALESCE(sum(cost_usd), 0),
+       COALESCE(sum(claude_usd - cost_usd), 0),
+       count(*) FILTER (WHERE cost_usd IS NULL AND {_TOKENS} > 0),
+       count(*) FILTER (WHERE (cost_usd IS NULL OR claude_usd IS NULL) AND {_TOKENS} > 0)
+FROM gateway_exchanges WHERE started >= %s {{where}}
+GROUP BY 1 ORDER BY 1
+"""
 
 
-def cost_table(rows: list[dict[str, Any]], by: str) -> str:
-    """The rows, figures as every hotswap table writes them (hotswap/figures.py): a cost
-    that left out unpriced exchanges is `≥$…`, or `unknown` when nothing had a price."""
-    if not rows:
-        return "no exchanges yet"
-    head = [by.upper(), "REQUESTS", "TOKENS", "COST", "CLAUDE", "SAVED"]
-    cells = [
-        [
-            str(r[by]),
-            str(r["requests"]),
-            tokens(r["tokens"]),
-            usd_sum(r["cost_usd"], r["unpriced"]),
-            usd(r["claude_usd"]),
-            usd_sum(r["savings_usd"], r["unpriced"]),
-        ]
-        for r in rows
-    ]
-    return columns.table(head, cells, right=range(1, len(head)))
+async def cost_lines(
+    db: Database, by: str, since: float | None = None, session: str | None = None,
+    user_id: int | None = None,
+) -> tuple[list[CostLine], CostLine]:  # fmt: skip
+    """Cost lines grouped `by` (BY's keys) and their total, as ledger.queries.cost gives
+    them for the SQLite ledger; `user_id`: that user's only (their own status)."""
+    if by not in BY:
+        raise ValueError(f"cannot group the gateway's ledger by {by!r}; one of {', '.join(BY)}")
+    where = ""
+    params: list[Any] = [since or 0.0]
+    for column, value in (("session", session), ("user_id", user_id)):
+        if value is not None:
+            where += f" AND {column} = %s"
+            params.append(value)
+    sql = _COST_SQL.format(key=BY[by], where=where)
+    lines = [_line(row) for row in await db.fetch(sql, tuple(params))]
+    total = CostLine("total")
+    for line in lines:
+        total.merge(line)
+    return lines, total
+
+
+def _line(row: tuple[Any, ...]) -> CostLine:
+    key, requests, failed, fallbacks = row[:4]
+    usage = Usage(*(int(v or 0) for v in row[4:8]))
+    line = CostLine(str(key), int(requests), int(failed), int(fallbacks), usage)
+    line.cost_usd, line.savings_usd = float(row[8]), float(row[9])
+    line.unpriced, line.unsaved = int(row[10]), int(row[11])
+    return line
 
 
 RECENT_ERRORS = 5
@@ -82,3 +77,35 @@ async def recent_errors(db: Database, user_id: int, since: float) -> list[dict[s
          "error": error}
         for at, backend, status, outcome, error in rows
     ]  # fmt: skip
+
+
+_LOG_SQL = """
+SELECT id, started, user_name, session, backend, active, client_model, wire_model,
+       response_model, status, outcome, error, fell_back_from, fallback_kind, input_tokens,
+       output_tokens, cache_read_tokens, cache_write_tokens, ttfb_ms, duration_ms, endpoint,
+       route, cost_usd, claude_usd
+FROM gateway_exchanges WHERE started >= %s {session} ORDER BY started DESC, id LIMIT %s
+"""
+_LOG_KEYS = ("id", "started", "user", "session", "backend", "active", "client_model",
+             "wire_model", "response_model", "status", "outcome", "error", "fell_back_from",
+             "fallback_kind", "input_tokens", "output_tokens", "cache_read_tokens",
+             "cache_write_tokens", "ttfb_ms", "duration_ms", "endpoint", "route")  # fmt: skip
+
+
+async def recent_entries(
+    db: Database, n: int, session: str | None = None, since: float = 0.0
+) -> list[dict[str, Any]]:
+    """The last `n` exchanges, oldest first, as ledger.report.log_entry gives them (with
+    `user`; no attempts are kept here, so a fallback's note names no reason)."""
+    sql = _LOG_SQL.format(session="AND session = %s" if session else "")
+    params = (since, session, n) if session else (since, n)
+    entries = []
+    for row in reversed(await db.fetch(sql, params)):
+        entry: dict[str, Any] = dict(zip(_LOG_KEYS, row[:22], strict=True))
+        cost, claude = row[22], row[23]
+        entry["cost_usd"] = None if cost is None else round(float(cost), 6)
+        saved = None if cost is None or claude is None else float(claude - cost)
+        entry["savings_usd"] = None if saved is None else round(saved, 6)
+        entry["attempts"] = []
+        entries.append(entry)
+    return entries
