@@ -40,6 +40,7 @@ def _fail(exc: Exception) -> None:
 GATEWAY_EXAMPLES = """\b
 Examples:
   hotswap gateway --listen 127.0.0.1:4000 --database postgresql:///hotswap --redis redis://localhost
+  hotswap gateway --workers 4 --listen 0.0.0.0:4000   (Linux)
   hotswap gateway keys create alice --daily-usd 20
   hotswap gateway cost
 """
@@ -51,6 +52,10 @@ Examples:
 @click.option("--redis", "redis_url", help="Redis URL (else $HOTSWAP_GATEWAY_REDIS, [gateway]).")
 @_config_option
 @click.option("--log-level", default="INFO", show_default=True)
+@click.option(
+    "--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+    help="Processes sharing the port (Linux: SO_REUSEPORT), each a full gateway.",
+)  # fmt: skip
 @click.pass_context
 def gateway_group(
     ctx: click.Context,
@@ -59,6 +64,7 @@ def gateway_group(
     redis_url: str | None,
     config_path: Path | None,
     log_level: str,
+    workers: int,
 ) -> None:
     """A team gateway: one shared router, users' keys, one ledger (PostgreSQL + Redis)."""
     if ctx.invoked_subcommand is not None:
@@ -78,7 +84,12 @@ def gateway_group(
         except ImportError:
             raise ConfigError(EXTRA_HINT) from None
         config = gateway_config(config, os.environ)
-        serve_gateway(config, database_url(config), redis, host, port)
+        if workers > 1:
+            from hotswap.gateway.workers import serve_workers
+
+            serve_workers(config, database_url(config), redis, host, port, workers)
+        else:
+            serve_gateway(config, database_url(config), redis, host, port)
     except (HotswapError, OSError, ValueError) as exc:
         _fail(exc)
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+import socket
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,9 +198,12 @@ class RunningGateway:
 
 
 async def start_gateway(
-    config: Config, database: str, redis_url: str, host: str = "127.0.0.1", port: int = 0
-) -> RunningGateway:
-    """One gateway instance, serving; `config` already as gateway_config made it."""
+    config: Config, database: str, redis_url: str, host: str = "127.0.0.1", port: int = 0,
+    sock: socket.socket | None = None, worker: int | None = None,
+) -> RunningGateway:  # fmt: skip
+    """One gateway instance, serving; `config` already as gateway_config made it. `sock`:
+    a socket already listening (a worker's, workers.py); `worker`: its number, which
+    names its own spill file."""
     db = Database(database)
     await db.migrate()
     if not is_loopback_host(host) and not await KeyStore(db).list():
@@ -223,31 +227,45 @@ async def start_gateway(
     controls = Controls(config, slot, modes, budgets, db, state.redactor, state.started)
     keys = GatewayKeys(KeyStore(db))
     gateway = Gateway(config, keys, modes, budgets, slot, controls, caller_modes)
-    spill = spill_path(config.state_dir)
+    spill = spill_path(config.state_dir, worker)
     ledger = GatewayLedger(Database(database), slot, price_table(config.prices), spill).start()
     ledger.on_cost.append(gateway.budgets.add)
     state.observers.add_sink(ledger)
     guard = Guard(check_host=False)  # keys decide; a reverse proxy's Host is not loopback
-    router = await start_router(state, guard=guard, sock=bind(host, port), extend=gateway.extend)
+    router = await start_router(state, guard=guard, sock=sock or bind(host, port),
+                                extend=gateway.extend)  # fmt: skip
     return RunningGateway(router, gateway, ledger, db)
 
 
 def serve_gateway(config: Config, database: str, redis_url: str, host: str, port: int) -> None:
     """`hotswap gateway`: serve until SIGINT/SIGTERM."""
-    asyncio.run(_serve(config, database, redis_url, host, port))
+    asyncio.run(serve(config, database, redis_url, host, port))
 
 
-async def _serve(config: Config, database: str, redis_url: str, host: str, port: int) -> None:
+def listen_url(host: str, port: int) -> str:
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+async def serve(
+    config: Config, database: str, redis_url: str, host: str, port: int,
+    sock: socket.socket | None = None, worker: int | None = None,
+    ready: Callable[[int], None] | None = None,
+) -> None:  # fmt: skip
+    """Serve until SIGINT/SIGTERM; `ready(port)` once listening (default: say so)."""
     stop = asyncio.Event()
     on_signals(asyncio.get_running_loop(), stop_signals(), lambda _n: stop.set())
-    running = await start_gateway(config, database, redis_url, host, port)
-    shown = f"[{host}]" if ":" in host else host
-    print(f"gateway listening on http://{shown}:{running.port}", flush=True)
+    running = await start_gateway(config, database, redis_url, host, port, sock, worker)
+    (ready or (lambda p: print(f"gateway listening on {listen_url(host, p)}", flush=True)))(
+        running.port
+    )
     try:
         await stop.wait()
     finally:
         await running.stop(config.router.shutdown_grace_s)
 
 
-def spill_path(state_dir: Path) -> Path:
-    return state_dir / "gateway-spill.jsonl"
+def spill_path(state_dir: Path, worker: int | None = None) -> Path:
+    """Each worker (`--workers N`) spills to its own file, which its restart replays."""
+    return state_dir / (
+        "gateway-spill.jsonl" if worker is None else f"gateway-spill-{worker}.jsonl"
+    )
