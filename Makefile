@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CLAUDE_CODE_VERSION := 2.1.332
 CLAUDE := .cc/node_modules/.bin/claude
 
-.PHONY: run test check lint bench bench-routes claude install install-test clean
+.PHONY: run test check lint bench bench-routes bench-gateway claude install install-test clean
 
 run: install
 	@echo "hotswap serve on http://127.0.0.1:3199 -- in another terminal:"
@@ -50,6 +50,9 @@ bench: install-test
 
 bench-routes: install-test  ## the same, with five [[routes]] configured (docs/routes.md)
 	$(BIN)/python bench/run.py --routes
+
+bench-gateway: install-test  ## the team gateway vs the personal router; --workers 1 vs 2
+	$(BIN)/python bench/gateway.py
 
 clean:
 	rm -rf $(VENV) .cc build dist src/*.egg-info

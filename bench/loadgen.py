@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import functools
 import os
 import random
@@ -464,8 +465,12 @@ def _pct(values: list[int], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6
 
 
-async def run_phase(url: str, kind: str, pid: int, spec: dict[str, Any]) -> dict[str, Any]:
+async def run_phase(
+    url: str, kind: str, pid: int, spec: dict[str, Any], extra: dict[str, str] | None = None
+) -> dict[str, Any]:
     case = make_case(kind, spec["size"], spec["stream"])
+    if extra:  # the team gateway's key (bench/gateway.py)
+        case = dataclasses.replace(case, headers={**case.headers, **extra})
     conc = spec["concurrency"]
     phase = Phase(spec)
     connector = aiohttp.TCPConnector(limit=conc, force_close=False)
@@ -534,8 +539,9 @@ def _failed(spec: dict[str, Any], kind: str, error: str) -> dict[str, Any]:
 
 
 async def main_async(args: argparse.Namespace) -> None:
+    extra = dict(h.split(":", 1) for h in args.header)
     for spec in msgspec.json.decode(args.plan):
-        result = await run_phase(args.url, args.kind, args.watch_pid, spec)
+        result = await run_phase(args.url, args.kind, args.watch_pid, spec, extra)
         print(msgspec.json.encode(result).decode(), flush=True)
 
 
@@ -545,6 +551,7 @@ def main() -> None:
     parser.add_argument("--kind", choices=KINDS, required=True)
     parser.add_argument("--watch-pid", type=int, default=0, help="process to measure")
     parser.add_argument("--plan", required=True, help="JSON list of phases")
+    parser.add_argument("--header", action="append", default=[], help="NAME:VALUE, sent too")
     args = parser.parse_args()
     try:
         import uvloop
