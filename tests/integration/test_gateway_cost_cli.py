@@ -56,10 +56,12 @@ async def test_cost_by_user_right_to_the_cent(team: Team, tmp_path: Path) -> Non
     cents = f"${3 * ds.cost(usage):,.2f}"
     assert any(line.startswith("alice") and cents in line for line in text.splitlines())
     # the alias, and the other groupings the gateway's ledger has
-    code, alias, _ = await command("hotswap", "gateway", "cost", "--json", *db, env=env)
+    code, alias, _ = await command("hotswap", "gateway", "cost", "--days", "7", "--json", *db,
+                                   env=env)  # fmt: skip
     assert code == 0 and json.loads(alias)["rows"] == json.loads(out)["rows"]
     for by, keys in (("backend", {"deepseek", "anthropic"}), ("route", {"(mode)"})):
-        code, out, err = await command("hotswap", "cost", "--by", by, "--json", *db, env=env)
+        code, out, err = await command("hotswap", "cost", "--by", by, "--since", "7d", "--json",
+                                       *db, env=env)  # fmt: skip
         assert code == 0 and {r["key"] for r in json.loads(out)["rows"]} == keys, err
 
 

@@ -105,6 +105,9 @@ async def test_alice_sees_her_own_sessions_errors_and_spend(team: Team) -> None:
     assert error["backend"] == "deepseek" and error["status"] == 400
     cost = json.loads((await _get(url, alice, "/_proxy/cost"))[1])
     assert cost["user"] == "alice" and cost["backends"]["deepseek"]["requests"] == 2
+    week = json.loads((await _get(url, alice, "/_hotswap/cost?days=7"))[1])
+    assert week["backends"] == cost["backends"] and week["since"] < cost["since"]
+    assert (await _get(url, alice, "/_hotswap/cost?days=nope"))[0] == 400
 
 
 async def test_deepclaudes_mode_switch_is_the_callers_own(team: Team) -> None:
