@@ -19,17 +19,16 @@ from fakes import sse_message
 
 pytest.importorskip("psycopg", reason="the gateway extra: pip install '.[gateway]'")
 
-from test_gateway import (
+from gateway_team import (  # noqa: F401
     BODY,
     Team,
-    _command,
-    _until_rows,
-    postgres,
-    redis_server,
-    team,
+    command,
+    postgres_fixture,
+    redis_fixture,
+    team_fixture,
+    until_rows,
 )
 
-__all__ = ["postgres", "redis_server", "team"]  # fixtures, used by name
 EXPENSIVE = {"input_tokens": 1_000_000, "output_tokens": 100_000}  # ~$7.50 on Opus
 
 
@@ -107,7 +106,7 @@ async def test_a_redis_that_restarted_empty_is_reconciled_from_the_ledger(team: 
     ida = await team.key("ida", daily_usd=1.0)
     team.anthropic.script(sse_message(**EXPENSIVE))
     assert (await ask(url, ida))[0] == 200
-    await _until_rows(team.database, 1)
+    await until_rows(team.database, 1)
     team.redis.flush()  # the counters are gone, as after a restart without persistence
     assert (await ask(url, ida))[0] == 200  # this instance cannot know
     fresh = await team.start()  # a new instance reconciles from the ledger first
@@ -135,11 +134,11 @@ async def test_with_redis_down_budgets_fail_open_or_closed_as_configured(team: T
 async def test_then_as_a_user_types_it(team: Team, tmp_path: Path) -> None:
     env = user_env(tmp_path, team.home)
     db = ["--database", team.database]
-    code, _, err = await _command("hotswap", "gateway", "keys", "create", "lee", "--then",
+    code, _, err = await command("hotswap", "gateway", "keys", "create", "lee", "--then",
                                   "ds", *db, env=env)  # fmt: skip
     assert code != 0 and "--then needs --daily-usd" in err
     create = ("gateway", "keys", "create", "lee", "--daily-usd", "2", "--then", "ds")
-    code, out, _ = await _command("hotswap", *create, *db, env=env)
+    code, out, _ = await command("hotswap", *create, *db, env=env)
     assert code == 0 and out.startswith("hsk_")
-    code, out, _ = await _command("hotswap", "gateway", "keys", "list", *db, env=env)
+    code, out, _ = await command("hotswap", "gateway", "keys", "list", *db, env=env)
     assert "lee" in out and "$2.00/day, then deepseek" in out
