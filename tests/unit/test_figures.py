@@ -172,13 +172,25 @@ def test_the_sessions_table_fits_its_width() -> None:
     assert row["cwd"] in _table([row], None)
 
 
-def test_the_gateways_cost_table_writes_the_same_figures() -> None:
+def test_the_gateways_cost_lines_are_written_by_the_same_table() -> None:
+    """`hotswap cost --database URL`: PostgreSQL's sums become the CostLines the SQLite
+    ledger gives, so ledger/report.py writes both alike."""
     pytest.importorskip("psycopg", reason="the gateway extra: pip install '.[gateway]'")
-    from hotswap.gateway.report import cost_table
+    from decimal import Decimal
 
-    row = {"user": "alice", "requests": 2, "tokens": 14_000, "cost_usd": 0.00609}
-    row |= {"claude_usd": 0.056, "savings_usd": 0.04991, "unpriced": 0}
-    unpriced = row | {"user": "bob", "cost_usd": 0.0, "savings_usd": 0.0, "unpriced": 1}
-    lines = cost_table([row, unpriced], "user").splitlines()
-    assert lines[1].split() == ["alice", "2", "14.0k", "$0.0061", "$0.056", "$0.050"]
-    assert lines[2].split()[3:] == ["unknown", "$0.056", "unknown"]
+    from hotswap.gateway.report import line_of
+    from hotswap.ledger.queries import CostLine
+    from hotswap.ledger.report import cost_table
+
+    alice = line_of(("alice", 2, 0, 0, 10_000, 4_000, 0, 0, Decimal("0.00609"),
+                     Decimal("0.04991"), 0, 0))  # fmt: skip
+    bob = line_of(("bob", 1, 1, 0, 7_000, 0, 0, 0, Decimal(0), Decimal(0), 1, 1))
+    total = CostLine("total")
+    for line in (alice, bob):
+        total.merge(line)
+    lines = cost_table([alice, bob], total, "user").splitlines()
+    assert lines[0].split()[:3] == ["USER", "REQ", "FAIL"]
+    assert lines[1].split()[:3] == ["alice", "2", "0"] and lines[1].split()[-2:] == [
+        "$0.0061", "$0.050"]  # fmt: skip
+    assert lines[2].split()[:3] == ["bob", "1", "1"] and lines[2].split()[-2:] == [
+        "unknown", "unknown"]  # fmt: skip

@@ -45,14 +45,14 @@ async def cost_lines(
             where += f" AND {column} = %s"
             params.append(value)
     sql = _COST_SQL.format(key=BY[by], where=where)
-    lines = [_line(row) for row in await db.fetch(sql, tuple(params))]
+    lines = [line_of(row) for row in await db.fetch(sql, tuple(params))]
     total = CostLine("total")
     for line in lines:
         total.merge(line)
     return lines, total
 
 
-def _line(row: tuple[Any, ...]) -> CostLine:
+def line_of(row: tuple[Any, ...]) -> CostLine:
     key, requests, failed, fallbacks = row[:4]
     usage = Usage(*(int(v or 0) for v in row[4:8]))
     line = CostLine(str(key), int(requests), int(failed), int(fallbacks), usage)
