@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from fnmatch import fnmatchcase
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from hotswap.router.exchange import Usage
+if TYPE_CHECKING:  # an annotation only: the switch commands load prices via the config
+    from hotswap.router.exchange import Usage
 
 PRICES_CHECKED = "2026-12-05"  # when the built-in table below was last checked
 ANTHROPIC = "anthropic"

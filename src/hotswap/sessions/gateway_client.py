@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Mapping
 
 from hotswap.errors import ConfigError
@@ -61,6 +60,8 @@ def session_environment(url: str, environ: Mapping[str, str]) -> tuple[dict[str,
     key = environ.get(KEY_ENV)
     if not key:
         raise ConfigError(f"set {KEY_ENV} to your gateway key (`hotswap gateway keys create`)")
+    import uuid  # here: uuid imports platform (~4 ms), which `ds` never needs
+
     session = str(uuid.uuid4())
     env = dict(environ)
     env.pop("ANTHROPIC_API_KEY", None)  # Claude Code would prefer it to the token
