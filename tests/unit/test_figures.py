@@ -161,7 +161,7 @@ def test_terminal_width_comes_from_columns_else_the_terminal_else_none() -> None
 
 def test_the_sessions_table_fits_its_width() -> None:
     """`sessions` (stdlib only) fits its table as the click commands do: the folder gives."""
-    from hotswap.sessions.switch import _table
+    from hotswap.sessions.switch_table import table as _table
 
     row = {"id": "3f2a", "port": 41231, "backend": "deepseek", "age_s": 65, "requests": 1}
     row |= {"cwd": "/srv/" + "deep/" * 30, "failed": 0, "cost": "$0.0061", "alive": True}

@@ -10,16 +10,9 @@ import sys
 
 from hotswap.config.loading import Config
 from hotswap.sessions.modefile import routes_off, set_routes
-from hotswap.sessions.switch import (
-    SwitchError,
-    Target,
-    _add_target_flags,
-    _Args,
-    _parse,
-    _parser,
-    _run,
-    _targets,
-)
+from hotswap.sessions.switch import _targets
+from hotswap.sessions.switch_args import _add_target_flags, _Args, _parse, _parser, _run
+from hotswap.sessions.switch_targets import SwitchError, Target
 
 STATES = ("on", "off")
 
