@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from hotswap import columns
 from hotswap.config.loading import Config
 from hotswap.sessions import gateway_client
+from hotswap.sessions.local_check import local_warnings
 from hotswap.sessions.spellings import session_or_port, translate
 from hotswap.sessions.switch_args import (
     _add_either_flag,
@@ -90,8 +91,15 @@ def cmd_use(config: Config, argv: list[str], prog: str, fixed: str | None = None
     assert name is not None, "a positional argument, required by the parser"
     if args.gateway or os.environ.get(gateway_client.GATEWAY_ENV):
         return _use_gateway(name, args.gateway, args.all_sessions)
-    _print_lines(switch(config, name, _targets(config, args), args.model))
+    _switch(config, name, _targets(config, args), args.model)
     return 0
+
+
+def _switch(config: Config, name: str, targets: list[Target], model: str | None) -> None:
+    """Switch, print what happened, then whether a local server can serve it (after: the
+    switch never waits on that check)."""
+    _print_lines(switch(config, name, targets, model))
+    _print_lines(local_warnings(checked_backend(config, name, model), model))
 
 
 def _use_gateway(name: str, url: str | None, all_sessions: bool) -> int:
@@ -126,7 +134,7 @@ def cmd_backend(config: Config, argv: list[str], prog: str) -> int:
         raise SwitchError("--model needs a backend name: `backend NAME --model MODEL`")
     targets = _targets(config, args)
     if args.name:
-        _print_lines(switch(config, args.name, targets, args.model))
+        _switch(config, args.name, targets, args.model)
         return 0
     code = 0
     for target in targets:

@@ -21,7 +21,7 @@ EXIT_USAGE = 2
 
 def _print_lines(lines: list[str]) -> None:
     for line in lines:
-        warning = line.startswith(("warning:", "note:"))
+        warning = line.startswith(("warning:", "note:", "! "))
         print(line, file=sys.stderr if warning else sys.stdout)
 
 
