@@ -83,7 +83,7 @@ async def test_statusline_shows_the_sessions_spend(make_router: MakeRouter, home
 
 
 async def test_statusline_shows_a_forced_model(make_router: MakeRouter, home: Path) -> None:
-    """`!backend ollama --model x`: the line says `⇄ ollama x`, not only the backend."""
+    """`!backend ollama --model x`: the line says `⇄ ollama · x`, not only the backend."""
     secret = "s3cr3t-for-the-test"
     router = await make_router({}, secret=secret)
     pid = os.getpid()
@@ -95,7 +95,44 @@ async def test_statusline_shows_a_forced_model(make_router: MakeRouter, home: Pa
     done = await asyncio.to_thread(
         subprocess.run, run, input=CLAUDE_STDIN, env=env, capture_output=True, text=True
     )
-    assert done.stdout.strip() == "⇄ ollama qwen3-coder · session 5b1c", done.stderr
+    assert done.stdout.strip() == "⇄ ollama · qwen3-coder · session 5b1c", done.stderr
+    router.mode_file.write_text("ollama\n")  # the model dropped: the backend alone
+    done = await asyncio.to_thread(
+        subprocess.run, run, input=CLAUDE_STDIN, env=env, capture_output=True, text=True
+    )
+    assert done.stdout.strip() == "⇄ ollama · session 5b1c", done.stderr
+
+
+def picker_stdin(model_id: str) -> str:
+    return json.dumps({**json.loads(CLAUDE_STDIN), "model": {"id": model_id}})
+
+
+async def test_statusline_shows_the_model_picked_in_claude_code(
+    make_router: MakeRouter, home: Path
+) -> None:
+    """A gateway id chosen in /model (docs/claude-code-gateway.md) goes to its backend
+    whatever the mode: the line names that backend and model, from Claude Code's stdin."""
+    secret = "s3cr3t-for-the-test"
+    router = await make_router({}, secret=secret)
+    pid = os.getpid()
+    session = Session("7d0e", router.running.port, pid, os.getcwd(), time.time(), secret, "ant")
+    register(home / "sessions", session._replace(pid_start=process_start_time(pid)))
+    router.mode_file.write_text("anthropic\n")
+    env = {**os.environ, "HOTSWAP_HOME": str(home), "HOTSWAP_SESSION": "7d0e"}
+    run = [str(HOTSWAP), "statusline"]
+
+    async def line(stdin: str) -> str:
+        done = await asyncio.to_thread(
+            subprocess.run, run, input=stdin, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    picked = picker_stdin("claude-hotswap-ollama--qwen3-coder:30b")
+    assert await line(picked) == "⇄ ollama · qwen3-coder:30b · session 7d0e"
+    # an ordinary model follows the mode again; a backend not configured is no choice
+    assert await line(CLAUDE_STDIN) == "⇄ anthropic · session 7d0e"
+    assert await line(picker_stdin("claude-hotswap-nosuch--m")) == "⇄ anthropic · session 7d0e"
 
 
 def test_statusline_help_is_help() -> None:

@@ -8,9 +8,11 @@ start in tens of milliseconds.
 
 from __future__ import annotations
 
+import json
 import sys
 
-from hotswap.config.loading import load_config
+from hotswap.config.loading import Config, load_config
+from hotswap.config.model_ids import parse_gateway_id
 from hotswap.errors import HotswapError
 from hotswap.figures import AT_LEAST, usd, usd_sum
 from hotswap.sessions.registry import Session, router_status
@@ -96,25 +98,52 @@ def render(backend: str, session: Session | None, status: dict[str, object]) -> 
     return " · ".join(parts)
 
 
-def statusline_line() -> str:
+def statusline_line(picked: str | None = None) -> str:
     """The session's backend (as its router sees it, else its mode file) and the model it
-    sends every request to, if one is set (`!backend ollama --model x`), with counts."""
+    is actually sent: one chosen in Claude Code's /model picker (`picked`, a gateway id),
+    else one the mode forces (`!backend ollama --model x`); then the counts."""
     config = load_config()
     target = resolve_targets(config)[0]
     status = router_status(target.session) if target.session and target.alive else {}
+    # Claude Code's own word first; without it (run by hand), the last request's model
+    chosen = _picked(config, picked if picked is not None else status.get("last_client_model"))
+    if chosen is not None:
+        return render(chosen, target.session, status)
     if not status.get("mode"):
-        return render(target.current(config), target.session, status)
+        return render(target.current(config).replace(" ", " · ", 1), target.session, status)
     model = status.get("model")
-    shown = f"{status['mode']} {model}" if model else str(status["mode"])
+    shown = f"{status['mode']} · {model}" if model else str(status["mode"])
     return render(shown, target.session, status)
+
+
+def _picked(config: Config, model_id: object) -> str | None:
+    """`deepseek · deepseek-v4-pro` for the gateway id `claude-hotswap-deepseek--deepseek-v4-pro`
+    (docs/claude-code-gateway.md): that backend gets the request whatever the mode. None
+    for any other model id, or one naming no configured backend (the mode serves it)."""
+    found = parse_gateway_id(model_id) if isinstance(model_id, str) else None
+    backend = config.resolve(found[0]) if found else None
+    return f"{backend.name} · {found[1]}" if backend and found else None
+
+
+def picked_model(stdin: str) -> str | None:
+    """The model Claude Code's main loop uses, from the JSON it sends on stdin
+    (`{"model": {"id": ...}, ...}`); None when there is none to read."""
+    try:
+        data = json.loads(stdin) if stdin.strip() else None
+    except ValueError:
+        return None
+    model = data.get("model") if isinstance(data, dict) else None
+    found = model.get("id") if isinstance(model, dict) else None
+    return found if isinstance(found, str) else None
 
 
 HELP = """usage: hotswap statusline
 
-The line Claude Code shows under its prompt: the session's backend (and model, when one
-is forced), its spend and request counts, and any fallback. `hotswap run` sets it as
-Claude Code's statusLine; call it from your own statusLine command to add it there.
-Reads (and ignores) the JSON Claude Code sends on stdin; always exits 0."""
+The line Claude Code shows under its prompt: the session's backend and the model it is
+sent (when the /model picker or `--model` chose one), its spend and request counts, and
+any fallback. `hotswap run` sets it as Claude Code's statusLine; call it from your own
+statusLine command to add it there. Reads the JSON Claude Code sends on stdin (the model
+it uses); always exits 0."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,10 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print(HELP)
         return 0
-    if not sys.stdin.isatty():
-        sys.stdin.read()  # Claude Code sends one JSON line; we do not need it
+    stdin = "" if sys.stdin.isatty() else sys.stdin.read()  # Claude Code's one JSON line
     try:
-        print(statusline_line())
+        print(statusline_line(picked_model(stdin)))
     except (HotswapError, SwitchError, OSError) as exc:
         print(f"⇄ hotswap: {exc}"[:200])
     return 0
