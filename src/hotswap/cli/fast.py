@@ -15,24 +15,15 @@ import click
 
 def complete_backend(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     """Every backend name and alias of the config (nothing when it cannot be loaded)."""
-    from hotswap.config.loading import load_config
+    from hotswap.sessions.completion import backend_names
 
-    try:
-        names = load_config().names()
-    except Exception:  # noqa: BLE001 -- completion must never print a traceback into the shell
-        return []
-    return sorted(n for n in names if n.startswith(incomplete.lower()))
+    return backend_names(incomplete)
 
 
 def complete_session(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    from hotswap.config.loading import load_config
-    from hotswap.sessions.registry import list_sessions
+    from hotswap.sessions.completion import session_ids
 
-    try:
-        found = list_sessions(load_config().sessions_dir, clean=False)
-    except Exception:  # noqa: BLE001 -- as above
-        return []
-    return sorted(s.id for s, alive in found if alive and s.id.startswith(incomplete))
+    return session_ids(incomplete)
 
 
 def _handover(command: str, argv: list[str]) -> None:

@@ -6,12 +6,10 @@ the next request, whether or not the router is running. Stdlib only, like `ds`.
 
 from __future__ import annotations
 
-import sys
-
 from hotswap.config.loading import Config
 from hotswap.sessions.modefile import routes_off, set_routes
-from hotswap.sessions.switch import _targets
-from hotswap.sessions.switch_args import _add_target_flags, _Args, _parse, _parser, _run
+from hotswap.sessions.switch import _targets, script
+from hotswap.sessions.switch_args import _add_target_flags, _Args, _parse, _parser
 from hotswap.sessions.switch_targets import SwitchError, Target
 
 STATES = ("on", "off")
@@ -63,4 +61,4 @@ def cmd_routes(config: Config, argv: list[str], prog: str) -> int:
 
 
 def routes_main() -> None:
-    sys.exit(_run(cmd_routes, sys.argv[1:], "routes"))
+    script(cmd_routes, "routes")

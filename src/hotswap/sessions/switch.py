@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from hotswap import columns
 from hotswap.config.loading import Config
-from hotswap.sessions import gateway_client
+from hotswap.sessions import completion, gateway_client
 from hotswap.sessions.local_check import local_warnings
 from hotswap.sessions.spellings import session_or_port, translate
 from hotswap.sessions.switch_args import (
@@ -181,21 +181,25 @@ def dispatch(command: str, argv: list[str]) -> int:
     return _run(COMMANDS[command], argv, f"hotswap {command}")
 
 
-def _fixed(name: str, prog: str) -> None:
-    sys.exit(_run(lambda c, a, p: cmd_use(c, a, p, fixed=name), sys.argv[1:], prog))
+def script(command: Callable[[Config, list[str], str], int], prog: str) -> None:
+    """A console script's body: its shell completion when the shell asks for it
+    (completion.py), else the command with the script's arguments."""
+    if completion.requested(prog, os.environ):
+        completion.complete(prog)
+    sys.exit(_run(command, sys.argv[1:], prog))
 
 
 def ds_main() -> None:
-    _fixed("deepseek", "ds")
+    script(lambda c, a, p: cmd_use(c, a, p, fixed="deepseek"), "ds")
 
 
 def ant_main() -> None:
-    _fixed("anthropic", "ant")
+    script(lambda c, a, p: cmd_use(c, a, p, fixed="anthropic"), "ant")
 
 
 def backend_main() -> None:
-    sys.exit(_run(cmd_backend, sys.argv[1:], "backend"))
+    script(cmd_backend, "backend")
 
 
 def sessions_main() -> None:
-    sys.exit(_run(cmd_sessions, sys.argv[1:], "sessions"))
+    script(cmd_sessions, "sessions")
