@@ -7,10 +7,7 @@ CLAUDE := .cc/node_modules/.bin/claude
 
 .PHONY: run test check lint bench bench-routes bench-gateway claude install install-test clean
 
-run: install
-	@echo "hotswap serve on http://127.0.0.1:3199 -- in another terminal:"
-	@echo "  ANTHROPIC_BASE_URL=http://127.0.0.1:3199 claude"
-	@echo "or skip this and start a session with its own router: $(BIN)/hotswap run"
+run: install  ## `hotswap serve` prints the next step, with the port it listens on
 	$(BIN)/hotswap serve
 
 install: $(VENV)/.installed

@@ -88,6 +88,15 @@ class _Signals:
         (self.second if self.first.is_set() else self.first).set()
 
 
+def next_step(url: str) -> str:
+    """What to do once `hotswap serve` (`make run`) listens: the line after `listening on`."""
+    return (
+        f"next, in another terminal: ANTHROPIC_BASE_URL={url} claude\n"
+        "  then switch it from anywhere: ds, ant, backend NAME (or !ds inside Claude Code)\n"
+        "  or, without serve: hotswap run (Claude Code behind a router of its own)"
+    )
+
+
 async def _serve_forever(state: RouterState, sock: socket.socket, host: str, guard: Guard) -> None:
     # Handlers first: whoever reads the `listening` line may send SIGTERM at once.
     signals = _Signals()
@@ -99,6 +108,7 @@ async def _serve_forever(state: RouterState, sock: socket.socket, host: str, gua
         raise
     shown = f"[{host}]" if ":" in host else host
     print(f"listening on http://{shown}:{router.port}", flush=True)
+    print(next_step(f"http://{shown}:{router.port}"), flush=True)
     record = register_serve(state.config.state_dir, router.port, state.mode_file)
     try:
         await signals.first.wait()
