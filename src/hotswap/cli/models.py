@@ -11,6 +11,7 @@ import click
 from hotswap.config.backends import Backend
 from hotswap.config.loading import Config, load_config
 from hotswap.errors import HotswapError
+from hotswap.figures import count
 from hotswap.sessions.modefile import read_mode, split_mode
 
 
@@ -48,7 +49,7 @@ def models(backend: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(found, indent=2))
         return
-    click.echo(f"{chosen.name}: {len(found)} models (from {source})")
+    click.echo(f"{chosen.name}: {count(len(found), 'model')} (from {source})")
     for model in found:
         name = model["display_name"]
         click.echo(f"  {model['id']}" + (f"  ({name})" if name != model["id"] else ""))
