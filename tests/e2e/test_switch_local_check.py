@@ -81,3 +81,14 @@ def test_a_local_server_up_with_a_model_and_a_cloud_get_no_warning(
     # deepseek's host is not probed (this test has no network): no line either way
     done = run_cmd(home, "ds")
     assert done.returncode == 0 and "! " not in done.stderr
+
+
+def test_a_passthrough_backend_on_loopback_is_anthropic_not_a_local_server(
+    home: Path, closed: int
+) -> None:
+    """Anthropic's API behind a local proxy takes Claude Code's own model names."""
+    (home / "config.toml").write_text(
+        f'[backends.anthropic]\nbase_url = "http://127.0.0.1:{closed}"\n'
+    )
+    done = run_cmd(home, "ant")
+    assert done.returncode == 0 and "! " not in done.stderr

@@ -9,7 +9,8 @@ LOCAL_TIMEOUT_S to its base URL's host and port, and a look at whether it has a 
     ! vllm has no default_model: set [backends.vllm] default_model = "..." or pass --model
 
 Local means on this machine (a loopback host) or a server that takes no key (auth "none",
-like a box on the LAN); a cloud is never probed. Stdlib only: `socket`, which the switch
+like a box on the LAN); a cloud is never probed, nor a passthrough backend (Anthropic's API
+or a proxy of it). Stdlib only: `socket`, which the switch
 commands import anyway to ask a router for its status.
 """
 
@@ -26,7 +27,11 @@ _LOOPBACK_HOSTS = ("localhost", "::1", "0.0.0.0")  # 0.0.0.0 connects to this ma
 
 
 def is_local(backend: Backend) -> bool:
-    """On this machine, or a keyless server: a local model server, never a cloud."""
+    """On this machine, or a keyless server: a local model server, never a cloud. Not a
+    passthrough backend: that is Anthropic's API (or a proxy of it, wherever it runs),
+    which takes Claude Code's own model names and credential."""
+    if backend.is_passthrough:
+        return False
     host = (urlsplit(backend.base_url).hostname or "").lower()
     return host.startswith("127.") or host in _LOOPBACK_HOSTS or backend.auth == "none"
 
