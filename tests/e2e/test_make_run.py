@@ -44,7 +44,8 @@ def test_serve_prints_the_next_step_with_its_own_address(tmp_path: Path) -> None
         first = proc.stdout.readline()  # blocks until the router is bound (or has died)
     finally:
         proc.send_signal(signal.SIGTERM)  # the next lines are printed with the first
-        rest = proc.communicate(timeout=15)[0]
+        proc.wait(timeout=15)
+    rest = proc.stdout.read()  # after readline's buffer: not communicate(), which skips it
     match = re.fullmatch(r"listening on (http://127\.0\.0\.1:\d+)\n", first)
     assert match, first
     url = match.group(1)
