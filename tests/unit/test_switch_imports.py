@@ -33,6 +33,7 @@ HEAVY = frozenset(
         "http.client",
         "urllib.request",
         "secrets",
+        "socket",  # ~5 ms: only a status request or a local server's probe needs it
         "hotswap.router",
         "hotswap.router.exchange",
         "hotswap.ledger",

@@ -10,13 +10,12 @@ LOCAL_TIMEOUT_S to its base URL's host and port, and a look at whether it has a 
 
 Local means on this machine (a loopback host) or a server that takes no key (auth "none",
 like a box on the LAN); a cloud is never probed, nor a passthrough backend (Anthropic's API
-or a proxy of it). Stdlib only: `socket`, which the switch
-commands import anyway to ask a router for its status.
+or a proxy of it). Stdlib only; `socket` (~5 ms to import) only when a local backend is
+probed, so `ds` and `ant` never pay for it.
 """
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from urllib.parse import urlsplit  # already imported: pathlib imports urllib.parse
 
@@ -48,6 +47,8 @@ def address(base_url: str) -> tuple[str, int] | None:
 
 def answers(host: str, port: int, timeout_s: float = LOCAL_TIMEOUT_S) -> bool:
     """Whether something accepts a connection there within `timeout_s`."""
+    import socket  # here: see the module's docstring
+
     try:
         socket.create_connection((host, port), timeout=timeout_s).close()
     except OSError:
