@@ -5,6 +5,7 @@ make would run (`make -n`) and runs that command with a short-lived router."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -22,10 +23,12 @@ HOTSWAP = Path(sys.executable).parent / "hotswap"
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="no make")
 def test_make_run_runs_hotswap_serve() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}  # under `make test`
     done = subprocess.run(
-        ["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
-    )
-    assert done.stdout.splitlines()[-1].endswith("/hotswap serve")
+        ["make", "-n", "--no-print-directory", "run"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    assert done.stdout.splitlines()[-1].endswith("/hotswap serve"), done.stdout
     assert "3199" not in done.stdout  # the address is serve's to say: it knows the port
 
 
