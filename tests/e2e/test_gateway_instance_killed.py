@@ -124,3 +124,13 @@ async def test_a_killed_instance_loses_only_its_own_stream(
                 break
             await asyncio.sleep(0.05)
     assert row is not None and (row[0], row[1]) == (1, "ok")  # the survivor's exchange
+
+
+async def test_a_gateway_runs_tuned_as_serve_does(
+    instances: tuple[list[asyncio.subprocess.Process], list[str], str, str, FakeUpstream],
+) -> None:
+    """uvloop and the rest of config/tuning.py (it ran on asyncio's own loop: py-spy showed
+    BaseEventLoop._run_once at the top of every sample)."""
+    pytest.importorskip("uvloop")
+    for proc in instances[0]:
+        assert "uvloop" in Path(f"/proc/{proc.pid}/maps").read_text()

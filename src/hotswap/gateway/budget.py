@@ -98,8 +98,8 @@ class Budgets:
     async def _add(self, uid: int, usd: float) -> None:
         key = _key(uid)
         try:
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.incrbyfloat(key, usd)
+            async with self.client.pipeline(transaction=False) as pipe:  # (no MULTI/EXEC:
+                pipe.incrbyfloat(key, usd)  # the increment is atomic, EXPIRE idempotent)
                 pipe.expire(key, KEEP_S)
                 await pipe.execute()
         except (RedisError, OSError) as exc:

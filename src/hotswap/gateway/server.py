@@ -18,6 +18,7 @@ from aiohttp import web
 from hotswap.config.backends import Backend
 from hotswap.config.loading import Config, KeyRing
 from hotswap.config.prices import price_table
+from hotswap.config.tuning import tune_process
 from hotswap.errors import ConfigError, RequestError
 from hotswap.gateway.budget import Budgets
 from hotswap.gateway.caller import Caller, CallerSlot, User
@@ -238,7 +239,9 @@ async def start_gateway(
 
 
 def serve_gateway(config: Config, database: str, redis_url: str, host: str, port: int) -> None:
-    """`hotswap gateway`: serve until SIGINT/SIGTERM."""
+    """`hotswap gateway`: serve until SIGINT/SIGTERM, tuned as `hotswap serve` is (uvloop,
+    fewer GC passes, freed memory kept: config/tuning.py)."""
+    tune_process()
     asyncio.run(serve(config, database, redis_url, host, port))
 
 

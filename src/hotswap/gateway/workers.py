@@ -29,6 +29,7 @@ from multiprocessing.queues import Queue
 from typing import Any
 
 from hotswap.config.loading import Config
+from hotswap.config.tuning import tune_process
 from hotswap.errors import ConfigError, HotswapError
 from hotswap.gateway.server import listen_url, serve
 from hotswap.router.listen import BACKLOG, _address
@@ -71,6 +72,7 @@ def _worker(spec: tuple[Any, ...], number: int, ready: Queue[tuple[int, int]]) -
 
     try:
         sock = reuse_port_socket(host, port, listening=True)
+        tune_process()  # each worker as `hotswap serve` is (config/tuning.py)
         asyncio.run(serve(config, database, redis_url, host, port, sock, number, announce))
     except HotswapError as exc:  # said once, plainly, as the parent would say it
         print(f"Error: gateway worker {number}: {exc}", file=sys.stderr, flush=True)
