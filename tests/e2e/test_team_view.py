@@ -27,7 +27,8 @@ from services import Postgres
 
 pytest.importorskip("psycopg", reason="the gateway extra: pip install '.[gateway]'")
 
-from hotswap.dashboard.team import RunningTeamView, local_midnight, start_team_view
+from hotswap.dashboard.app import RunningDashboard
+from hotswap.dashboard.team import local_midnight, start_team_view
 from hotswap.gateway.database import Database
 from hotswap.gateway.keys import KeyStore
 
@@ -82,7 +83,7 @@ async def seed(url: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def view(postgres: Postgres) -> AsyncIterator[tuple[RunningTeamView, dict[str, str]]]:
+async def view(postgres: Postgres) -> AsyncIterator[tuple[RunningDashboard, dict[str, str]]]:
     url = postgres.new_database()
     keys = await seed(url)
     running = await start_team_view(url, 0)
@@ -99,7 +100,7 @@ async def get(url: str, **headers: str) -> tuple[int, str]:
 
 
 async def test_one_row_per_user_right_to_the_cent(
-    view: tuple[RunningTeamView, dict[str, str]],
+    view: tuple[RunningDashboard, dict[str, str]],
 ) -> None:
     running, keys = view
     status, text = await get(f"{running.base}/team.json?token={running.token}")
@@ -127,7 +128,7 @@ async def test_one_row_per_user_right_to_the_cent(
 
 
 async def test_the_dashboards_access_rules_hold(
-    view: tuple[RunningTeamView, dict[str, str]],
+    view: tuple[RunningDashboard, dict[str, str]],
 ) -> None:
     running, _ = view
     assert (await get(f"{running.base}/team.json"))[0] == 403  # no token
@@ -139,7 +140,7 @@ async def test_the_dashboards_access_rules_hold(
 
 
 async def test_the_page_in_a_browser_shows_every_user(
-    view: tuple[RunningTeamView, dict[str, str]],
+    view: tuple[RunningDashboard, dict[str, str]],
 ) -> None:
     need_browser()
     running, _ = view

@@ -11,9 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from cli_run import BIN, fake_claude, user_env
+from cli_run import fake_claude, user_env
 from fakes import sse_message
-from gateway_team import ANT_KEY, Team, ask, postgres_fixture, redis_fixture, switch, team_fixture  # noqa: F401
+from gateway_team import (  # noqa: F401
+    ANT_KEY,
+    Team,
+    ask,
+    command,
+    postgres_fixture,
+    redis_fixture,
+    switch,
+    team_fixture,
+)
 from services import Postgres
 
 psycopg = pytest.importorskip("psycopg", reason="the gateway extra: pip install '.[gateway]'")
@@ -189,35 +198,25 @@ async def test_a_daily_budget_refuses_with_429_once_spent(team: Team) -> None:
     assert status == 429 and "rate_limit_error" in text and "daily budget" in text
 
 
-async def _command(*argv: str, env: dict[str, str]) -> tuple[int, str, str]:
-    """An installed command, run while this loop keeps serving the gateway."""
-    proc = await asyncio.create_subprocess_exec(
-        str(BIN / argv[0]), *argv[1:], env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await proc.communicate()
-    return proc.returncode or 0, out.decode(), err.decode()
-
-
 async def test_ds_in_a_gateway_session_and_hotswap_use_gateway(team: Team, tmp_path: Path) -> None:
     url = await team.start()
     alice, bob = await team.key("alice"), await team.key("bob")
     env = user_env(tmp_path, team.home, HOTSWAP_GATEWAY_KEY=alice)
     inside = {**env, "HOTSWAP_GATEWAY": url, "HOTSWAP_GATEWAY_SESSION": "cc-1",
               "ANTHROPIC_AUTH_TOKEN": alice}  # fmt: skip
-    code, out, err = await _command("ds", env=inside)  # `!ds` inside that Claude Code
+    code, out, err = await command("ds", env=inside)  # `!ds` inside that Claude Code
     assert code == 0, err
     assert "alice's session cc-1 -> deepseek" in out
     n = len(team.deepseek.received)
     assert (await ask(url, alice, session="cc-1"))[0] == 200
     assert (await ask(url, bob, session="cc-1"))[0] == 200  # bob's own session: untouched
     assert len(team.deepseek.received) == n + 1
-    code, out, err = await _command("hotswap", "use", "deepseek", "--gateway", url, env=env)
+    code, out, err = await command("hotswap", "use", "deepseek", "--gateway", url, env=env)
     assert code == 0 and "alice's every session -> deepseek" in out, err
     assert (await ask(url, alice, session="cc-2"))[0] == 200
     assert len(team.deepseek.received) == n + 2
     bad = {**env, "HOTSWAP_GATEWAY_KEY": "hsk_wrong"}
-    code, _, err = await _command("hotswap", "use", "ds", "--gateway", url, env=bad)
+    code, _, err = await command("hotswap", "use", "ds", "--gateway", url, env=bad)
     assert code == 2 and "unknown or revoked key" in err
 
 
@@ -225,26 +224,26 @@ async def test_the_gateway_commands_as_a_user_types_them(team: Team, tmp_path: P
     env = user_env(tmp_path, team.home)
     db = ["--database", team.database]
     create = ("gateway", "keys", "create", "erin", "--daily-usd", "5", "--backends", "ds")
-    code, out, err = await _command("hotswap", *create, *db, env=env)
+    code, out, err = await command("hotswap", *create, *db, env=env)
     key = out.strip()
     assert code == 0 and key.startswith("hsk_") and "shown once" in err
-    code, out, _ = await _command("hotswap", "gateway", "keys", "list", "--json", *db, env=env)
+    code, out, _ = await command("hotswap", "gateway", "keys", "list", "--json", *db, env=env)
     (row,) = json.loads(out)
     assert row["name"] == "erin" and row["backends"] == "deepseek" and key not in out
     # a non-loopback gateway needs a key to exist: here one does, in another database
     empty = ["--database", team.database.rsplit("/", 1)[0] + "/postgres"]
-    code, _, err = await _command("hotswap", "gateway", "--listen", "0.0.0.0:0", *empty,
+    code, _, err = await command("hotswap", "gateway", "--listen", "0.0.0.0:0", *empty,
                                   "--redis", team.redis.url, env=env)  # fmt: skip
     assert code == 2 and "no keys exist yet" in err
-    code, out, _ = await _command("hotswap", "gateway", "keys", "revoke", "erin", *db, env=env)
+    code, out, _ = await command("hotswap", "gateway", "keys", "revoke", "erin", *db, env=env)
     assert code == 0 and "revoked" in out
-    code, out, _ = await _command("hotswap", "gateway", "cost", "--json", *db, env=env)
+    code, out, _ = await command("hotswap", "gateway", "cost", "--json", *db, env=env)
     assert code == 0 and json.loads(out)["rows"] == [] and json.loads(out)["by"] == "user"
     # `hotswap run --gateway`: Claude Code with the gateway as its base URL and the key
     script = 'echo "$ANTHROPIC_BASE_URL $ANTHROPIC_AUTH_TOKEN $HOTSWAP_GATEWAY_SESSION $*"'
     claude = fake_claude(tmp_path / "bin2", script)
     run_env = {**env, "HOTSWAP_CLAUDE_BIN": str(claude), "HOTSWAP_GATEWAY_KEY": key}
-    code, out, _ = await _command("hotswap", "run", "--gateway", "http://gw:4000", "--", "-p",
+    code, out, _ = await command("hotswap", "run", "--gateway", "http://gw:4000", "--", "-p",
                                   "hi", env=run_env)  # fmt: skip
     base, token, session, *args = out.split()
     assert (base, token) == ("http://gw:4000", key)

@@ -16,7 +16,6 @@ from hotswap.errors import HotswapError
 if TYPE_CHECKING:
     from hotswap.config.loading import Config
     from hotswap.dashboard.app import RunningDashboard
-    from hotswap.dashboard.team import RunningTeamView
 
 DASHBOARD_EXAMPLES = """\b
 Examples:
@@ -86,7 +85,7 @@ async def _serve_team(database: str, port: int, open_browser: bool) -> None:
     await _show(await start_team_view(database, port), open_browser)
 
 
-async def _show(running: RunningDashboard | RunningTeamView, open_browser: bool) -> None:
+async def _show(running: RunningDashboard, open_browser: bool) -> None:
     click.echo(f"hotswap dashboard: {running.url}")
     click.echo("  (the token in the URL is the key to the page; Ctrl-C stops it)")
     try:

@@ -25,6 +25,7 @@ import jinja2
 from aiohttp import web
 
 from hotswap import __version__
+from hotswap.dashboard.app import RunningDashboard
 from hotswap.dashboard.security import Access, access_middleware, add_headers, new_token
 from hotswap.figures import age, tokens, usd, usd_sum
 from hotswap.gateway.database import Database, DatabaseError
@@ -126,23 +127,7 @@ def make_team_app(database_url: str, token: str) -> web.Application:
     return app
 
 
-class RunningTeamView:
-    def __init__(self, runner: web.AppRunner, port: int, token: str) -> None:
-        self.runner, self.port, self.token = runner, port, token
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"{self.base}/?token={self.token}"
-
-    async def stop(self) -> None:
-        await self.runner.cleanup()
-
-
-async def start_team_view(database_url: str, port: int) -> RunningTeamView:
+async def start_team_view(database_url: str, port: int) -> RunningDashboard:
     """Bind 127.0.0.1:`port` (0: a free one) and serve; the schema is checked first, so a
     wrong URL fails here (DatabaseError) rather than on the page."""
     db = Database(database_url)
@@ -160,4 +145,4 @@ async def start_team_view(database_url: str, port: int) -> RunningTeamView:
     except BaseException:
         await runner.cleanup()
         raise
-    return RunningTeamView(runner, int(runner.addresses[0][1]), token)
+    return RunningDashboard(runner, int(runner.addresses[0][1]), token)
