@@ -85,7 +85,7 @@ def too_long_message(tokens: int, window: int, backend: str) -> str:
     with Claude Code 2.1.332; any other wording it only retries, then shows)."""
     return (
         f"prompt is too long: {tokens} tokens > {window} maximum (hotswap: an estimate, "
-        f"against backend '{backend}''s context window; run /compact, or switch to a "
+        f"against the context window of backend '{backend}'; run /compact, or switch to a "
         "backend with a larger window, such as !ant)"
     )
 
