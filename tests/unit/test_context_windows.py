@@ -22,6 +22,7 @@ from hotswap.errors import ConfigError
 from hotswap.reading.jsoncodec import dump_json
 from hotswap.router.attempt import Request
 from hotswap.router.window import Fit
+from hotswap.rules.rewrite import map_model
 
 
 @pytest.mark.parametrize(
@@ -135,3 +136,19 @@ def test_switch_warning() -> None:
     assert switch_warning(ds, {"last_input_tokens": 1000}) == []
     assert switch_warning(ds, None) == []
     assert switch_warning(PRESETS["ollama"], status) == []  # unknown window: no warning
+
+
+@pytest.mark.parametrize(
+    ("model", "backend", "window"),
+    [
+        ("claude-hotswap-anthropic--claude-opus-5", "anthropic", 1_000_000),
+        ("claude-hotswap-deepseek--deepseek-chat", "deepseek", 128_000),
+    ],
+)
+def test_a_model_picked_by_gateway_id_is_sized_as_the_model_it_names(
+    model: str, backend: str, window: int
+) -> None:
+    """The window is the one of the model the rewrite sends (one rule: model_ids.mapped_model)."""
+    b = PRESETS[backend]
+    assert wire_model(model, b) == map_model(model, b)
+    assert context_window(b, wire_model(model, b)) == window

@@ -13,6 +13,12 @@ may hold anything else: `:`, `/`, `.`, even `--`). Stdlib only, pure.
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hotswap.config.backends import Backend
+
 PREFIX = "claude-hotswap-"
 SEPARATOR = "--"
 
@@ -28,3 +34,27 @@ def parse_gateway_id(model_id: str) -> tuple[str, str] | None:
         return None
     backend, sep, model = model_id[len(PREFIX) :].partition(SEPARATOR)
     return (backend, model) if sep and backend and model else None
+
+
+def mapped_model(model: str, backend: Backend) -> str:
+    """The model name `backend` is sent for `model`, the one rule the rewrite
+    (rules/rewrite.py) and the context-window check (config/windows.py) share: the model a
+    gateway id names for this very backend, else the first matching glob of its model map,
+    else its default_model, else the name itself (a `[1m]`-style suffix cut first where the
+    backend strips it)."""
+    name = _without_suffix(model) if backend.quirks.strip_model_suffix else model
+    named = parse_gateway_id(name)
+    if named is not None and named[0] == backend.name:
+        return named[1]
+    for pattern, target in backend.models:
+        if fnmatchcase(name, pattern):
+            return target
+    return backend.default_model or name
+
+
+def _without_suffix(name: str) -> str:
+    """`name` without a trailing `[...]` (no `]` inside it)."""
+    start = name.rfind("[")
+    if name.endswith("]") and start >= 0 and "]" not in name[start + 1 : -1]:
+        return name[:start]
+    return name

@@ -16,6 +16,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from hotswap.config.backends import Backend
+from hotswap.config.model_ids import mapped_model
 
 WINDOWS_CHECKED = "2026-12-07"  # when the table below was last checked
 # The request's JSON bytes per token, for the screen every request passes: English and
@@ -46,18 +47,11 @@ PRESET_WINDOWS: dict[str, tuple[tuple[str, int], ...]] = {
 
 
 def wire_model(client_model: str | None, backend: Backend) -> str | None:
-    """The model a request for `client_model` is sent to on `backend` (rewrite.map_model's
-    rule, without `re`: the suffix Claude Code may add, `[1m]`, is cut when the backend
-    strips it)."""
+    """The model a request for `client_model` is sent to on `backend` (the rewrite's own
+    rule: config/model_ids.mapped_model)."""
     if client_model is None:
         return backend.default_model
-    name = client_model
-    if backend.quirks.strip_model_suffix and name.endswith("]") and "[" in name:
-        name = name[: name.rindex("[")]
-    for pattern, target in backend.models:
-        if fnmatchcase(name, pattern):
-            return target
-    return backend.default_model or name
+    return mapped_model(client_model, backend)
 
 
 def context_window(backend: Backend, model: str | None) -> int | None:

@@ -14,33 +14,21 @@ request_reads declares; anything else is opaque and left alone).
 
 from __future__ import annotations
 
-import re
-from fnmatch import fnmatchcase
 from typing import Any
 
 from hotswap.config.backends import Backend
-from hotswap.config.model_ids import parse_gateway_id
+from hotswap.config.model_ids import mapped_model
 from hotswap.rules import quirks as quirk_rules
 from hotswap.rules import thinking
 from hotswap.rules.reads import Reads
 from hotswap.rules.thinking import Origins
 
-_SUFFIX = re.compile(r"\[[^\]]*\]$")
 MODEL_READS = Reads(top=frozenset(("model",)))
 
 
 def map_model(model: str, backend: Backend) -> str:
-    """The model name to send to `backend`: the model a gateway id names for this very
-    backend (config/model_ids.py: one picked in Claude Code's /model), else the first
-    matching glob of its model map, else its default_model, else the name itself."""
-    name = _SUFFIX.sub("", model) if backend.quirks.strip_model_suffix else model
-    named = parse_gateway_id(name)
-    if named is not None and named[0] == backend.name:
-        return named[1]
-    for pattern, target in backend.models:
-        if fnmatchcase(name, pattern):
-            return target
-    return backend.default_model or name
+    """The model name to send to `backend` (config/model_ids.mapped_model)."""
+    return mapped_model(model, backend)
 
 
 def request_reads(backend: Backend) -> Reads:
