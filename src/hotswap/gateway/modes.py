@@ -166,6 +166,15 @@ class CallerModes:
         caller = self.slot.get()
         return caller.mode if caller is not None else None
 
+    def refusal(self, backend: str) -> str | None:
+        caller = self.slot.get()
+        if caller is None or caller.user.may_use(backend):
+            return None
+        return (
+            f"hotswap gateway: {caller.user.name} may not use backend '{backend}' "
+            f"(allowed: {', '.join(caller.user.backends)}); switch with `ds`/`backend NAME`"
+        )
+
     def write(self, name: str) -> None:
         caller = self.slot.get()
         if caller is None:

@@ -88,7 +88,6 @@ class Gateway:
             control = self.control_handlers.get((request.method, request.path))
             mode = await self.modes.lookup(user.id, session)
             if control is None and request.path not in (MODE_PATH, PROXY_MODE_PATH):
-                self._check_allowed(user, mode)
                 mode = await self.budgets.check(user, mode)
             token = self.slot.set(Caller(user, session, mode))
             try:

@@ -26,10 +26,12 @@ import logging
 from aiohttp import web
 
 from hotswap.body import RequestBody
+from hotswap.config.backends import Backend
 from hotswap.errors import (
     ERROR_TYPES,
     HotswapError,
     NoBackendAvailableError,
+    RequestError,
     UpstreamTimeoutError,
     error_body,
     render_error,
@@ -78,7 +80,11 @@ async def route(
     too_long = fit.over(ex.active)
     if too_long is not None:
         return refuse(ex, too_long)  # at once: the backend would only say the same, later
-    for backend in plan(state.config, ex.active, state.breakers, fit.holds):
+
+    def may_take(backend: Backend) -> bool:  # a fallback: the caller's, and big enough
+        return state.modes.refusal(backend.name) is None and fit.holds(backend)
+
+    for backend in plan(state.config, ex.active, state.breakers, may_take):
         if ex.attempts and not state.breakers.get(backend.name).available():
             continue  # another request's probe went out since the plan was made
         result = await attempt(ex.req, backend, state, upstream)
@@ -105,6 +111,9 @@ async def receive(request: web.Request, state: RouterState) -> Exchange:
     req = Request(path_qs, body, request.headers, is_messages, body.model)
     mode, backends = state.refresh_mode().backend, state.config.backends
     choice = choose(body, request.headers, mode, state.routes(), backends)
+    refused = state.modes.refusal(choice.backend.name)
+    if refused is not None:
+        raise RequestError(refused, status=403)
     return Exchange(req, choice.backend, route=choice.route)
 
 

@@ -34,6 +34,12 @@ class ModeStore(Protocol):
 
     def write(self, name: str) -> None: ...
 
+    def refusal(self, backend: str) -> str | None:
+        """Why this request may not go to `backend` (a gateway user's allowed backends),
+        asked wherever a backend is chosen: the mode, a model id, a route, a fallback.
+        None: it may."""
+        ...
+
 
 class ModeFile:
     """The mode of a `hotswap run` session or of `hotswap serve`: a plain file, read with
@@ -52,6 +58,9 @@ class ModeFile:
 
     def write(self, name: str) -> None:
         write_mode(self.path, name)
+
+    def refusal(self, backend: str) -> str | None:
+        return None  # a session's own router: every configured backend is the user's
 
 
 class ClientAuthenticator(Protocol):
