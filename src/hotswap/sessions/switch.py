@@ -89,10 +89,20 @@ def cmd_use(config: Config, argv: list[str], prog: str, fixed: str | None = None
     args = _parse(argv, fixed is None, build)
     name = fixed if fixed is not None else args.name
     assert name is not None, "a positional argument, required by the parser"
-    if args.gateway or os.environ.get(gateway_client.GATEWAY_ENV):
-        return _use_gateway(name, args.gateway, args.all_sessions)
+    url = _gateway(args)
+    if url is not None:
+        return _use_gateway(name, url, args.all_sessions)
     _switch(config, name, _targets(config, args), args.model)
     return 0
+
+
+def _gateway(args: _Args | argparse.Namespace) -> str | None:
+    """The team gateway a switch goes to: --gateway's, else the gateway session's
+    (HOTSWAP_GATEWAY); None: a local switch. A gateway switch names a backend only."""
+    url = getattr(args, "gateway", None) or os.environ.get(gateway_client.GATEWAY_ENV)
+    if url and (args.model or args.session_id or args.port or args.either):
+        raise SwitchError("a team gateway switch takes a backend name only (and --all)")
+    return url or None
 
 
 def _switch(config: Config, name: str, targets: list[Target], model: str | None) -> None:
@@ -102,11 +112,10 @@ def _switch(config: Config, name: str, targets: list[Target], model: str | None)
     _print_lines(local_warnings(checked_backend(config, name, model), model))
 
 
-def _use_gateway(name: str, url: str | None, all_sessions: bool) -> int:
+def _use_gateway(name: str, url: str, all_sessions: bool) -> int:
     """A switch on a team gateway: inside a gateway session (`hotswap run --gateway`),
     that session's mode; else (or with --all) every session of the key's user."""
     env = os.environ
-    url = url or env[gateway_client.GATEWAY_ENV]
     key = env.get(gateway_client.KEY_ENV) or env.get("ANTHROPIC_AUTH_TOKEN")
     if not key:
         raise SwitchError(f"set {gateway_client.KEY_ENV} to your gateway key")
@@ -132,6 +141,9 @@ def cmd_backend(config: Config, argv: list[str], prog: str) -> int:
     args = _parse(argv, bool(argv), build)
     if args.model and not args.name:
         raise SwitchError("--model needs a backend name: `backend NAME --model MODEL`")
+    url = _gateway(args) if args.name else None
+    if url is not None and args.name:
+        return _use_gateway(args.name, url, args.all_sessions)
     targets = _targets(config, args)
     if args.name:
         _switch(config, args.name, targets, args.model)

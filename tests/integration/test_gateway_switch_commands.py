@@ -1,0 +1,34 @@
+"""Inside a `hotswap run --gateway` session every switch command goes to the gateway or
+says why it cannot; none writes a local mode file (there was none to write: `backend NAME`
+and `routes off` wrote the global one)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cli_run import user_env
+from gateway_team import (  # noqa: F401
+    Team,
+    ask,
+    command,
+    postgres_fixture,
+    redis_fixture,
+    team_fixture,
+)
+
+
+async def test_every_switch_command_inside_a_gateway_session(team: Team, tmp_path: Path) -> None:
+    url = await team.start()
+    alice = await team.key("alice")
+    env = user_env(tmp_path, team.home, HOTSWAP_GATEWAY_KEY=alice)
+    inside = {**env, "HOTSWAP_GATEWAY": url, "HOTSWAP_GATEWAY_SESSION": "cc-9",
+              "ANTHROPIC_AUTH_TOKEN": alice}  # fmt: skip
+    code, out, err = await command("backend", "deepseek", env=inside)
+    assert code == 0 and "alice's session cc-9 -> deepseek" in out, err
+    n = len(team.deepseek.received)
+    assert (await ask(url, alice, session="cc-9"))[0] == 200
+    assert len(team.deepseek.received) == n + 1
+    for argv in (("routes", "off"), ("backend",), ("ds", "--model", "x")):
+        code, out, err = await command(*argv, env=inside)
+        assert code != 0 and "gateway" in err, (argv, out, err)
+    assert not (team.home / "mode").exists()  # nothing local was written
