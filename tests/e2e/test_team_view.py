@@ -27,8 +27,9 @@ from services import Postgres
 
 pytest.importorskip("psycopg", reason="the gateway extra: pip install '.[gateway]'")
 
+from hotswap.config.budgets import period_start
 from hotswap.dashboard.app import RunningDashboard
-from hotswap.dashboard.team import local_midnight, start_team_view
+from hotswap.dashboard.team import start_team_view
 from hotswap.gateway.database import Database
 from hotswap.gateway.keys import KeyStore
 
@@ -59,8 +60,8 @@ async def seed(url: str) -> dict[str, str]:
     await store.revoke("dave")  # revoked with spend: listed, as revoked
     ids = {r[1]: r[0] for r in await db.fetch("SELECT id, name FROM gateway_users")}
     now = time.time()
-    today = max(local_midnight(now), now - 60)  # a minute ago, or just after midnight
-    earlier = local_midnight(now) - 3 * 86400 + 3600  # three days ago
+    today = max(period_start("daily", now), now - 60)  # a minute ago, or just after midnight
+    earlier = period_start("daily", now) - 3 * 86400 + 3600  # three days ago
     rows = [
         ("alice", today, "ok", 200, 1000, 200, 0.0123, 0.25),
         ("alice", today, "ok", 200, 500, 100, 0.02, 0.2),

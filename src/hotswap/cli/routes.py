@@ -87,7 +87,9 @@ def routes_table(rows: list[dict[str, Any]]) -> str:
 def _today_counts(config: Any) -> dict[str, int]:
     """Requests each route sent since local midnight; {} without a ledger."""
     import sqlite3
+    import time
 
+    from hotswap.config.budgets import period_start
     from hotswap.ledger import queries, usage
 
     try:
@@ -97,6 +99,6 @@ def _today_counts(config: Any) -> dict[str, int]:
     if conn is None:
         return {}
     try:
-        return queries.routed_since(conn, queries.local_midnight())
+        return queries.routed_since(conn, period_start("daily", time.time()))
     finally:
         conn.close()

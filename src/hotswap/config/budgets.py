@@ -102,7 +102,7 @@ def period_start(period: str, now: float) -> float:
     """The Unix time the `period` holding `now` began, local time: today's 00:00, this
     Monday's, this month's 1st. Midnights are built from the local date, not by adding
     86,400 s, so a DST change inside the period does not move them."""
-    return _midnight(_first_day(period, datetime.fromtimestamp(now).date()))
+    return midnight(_first_day(period, datetime.fromtimestamp(now).date()))
 
 
 def period_end(period: str, now: float) -> float:
@@ -114,7 +114,7 @@ def period_end(period: str, now: float) -> float:
         following = first + timedelta(days=7)
     else:
         following = (first + timedelta(days=32)).replace(day=1)
-    return _midnight(following)
+    return midnight(following)
 
 
 def _first_day(period: str, day: date) -> date:
@@ -127,7 +127,9 @@ def _first_day(period: str, day: date) -> date:
     raise ValueError(f"no such period {period!r}; one of {', '.join(PERIODS)}")
 
 
-def _midnight(day: date) -> float:
+def midnight(day: date) -> float:
+    """Local 00:00 at the start of `day`, in Unix seconds (the one local midnight: budgets,
+    `hotswap routes`, the dashboard's days)."""
     return datetime.combine(day, datetime.min.time()).timestamp()
 
 

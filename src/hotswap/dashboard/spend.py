@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import sqlite3
 import zlib
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
+from hotswap.config.budgets import midnight
 from hotswap.config.prices import PriceTable
 from hotswap.figures import tokens, usd_sum
 from hotswap.ledger import queries
@@ -27,7 +28,7 @@ _COLOR_SEED = 1822
 def day_start(day: date) -> float:
     """Local midnight at the start of `day`, in Unix seconds (days are local, as in
     `hotswap cost --by day`)."""
-    return datetime(day.year, day.month, day.day).timestamp()
+    return midnight(day)
 
 
 def backend_color(name: str) -> str:

@@ -17,7 +17,6 @@ hint, and neither is read here).
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import jinja2
 from aiohttp import web
 
 from hotswap import __version__
+from hotswap.config.budgets import period_start
 from hotswap.dashboard.app import RunningDashboard
 from hotswap.dashboard.security import Access, access_middleware, add_headers, new_token
 from hotswap.figures import age, tokens, usd, usd_sum
@@ -60,11 +60,6 @@ ORDER BY 10 DESC, 1
 """
 
 
-def local_midnight(now: float) -> float:
-    day = datetime.fromtimestamp(now)
-    return datetime(day.year, day.month, day.day).timestamp()
-
-
 def team_row(values: tuple[Any, ...], now: float) -> dict[str, Any]:
     """One user's figures, as numbers and as every hotswap table writes them."""
     name, revoked, budget, n_today, cost_today, saved_today, unpriced_today = values[:7]
@@ -89,7 +84,7 @@ def team_row(values: tuple[Any, ...], now: float) -> dict[str, Any]:
 
 async def team_rows(db: Database, now: float | None = None) -> list[dict[str, Any]]:
     now = time.time() if now is None else now
-    today = local_midnight(now)
+    today = period_start("daily", now)
     since = today - (DAYS - 1) * 86400
     rows = await db.fetch(TEAM_SQL, (today, today, today, today, since))
     return [team_row(values, now) for values in rows]

@@ -25,7 +25,7 @@ from aiohttp import web
 from hotswap import __version__
 from hotswap.config.loading import Config
 from hotswap.errors import RequestError
-from hotswap.gateway.budget import Budgets
+from hotswap.gateway.budget import DAY_S, Budgets, utc_midnight
 from hotswap.gateway.caller import Caller, CallerSlot
 from hotswap.gateway.database import Database, DatabaseError
 from hotswap.gateway.modes import RedisModes
@@ -36,12 +36,7 @@ from hotswap.redact import Redactor
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STATUS_PATHS = ("/_hotswap/status", "/_proxy/status", "/_router/status")
 COST_PATHS = ("/_hotswap/cost", "/_proxy/cost")
-DAY_S = 86400
 MAX_DAYS = 366
-
-
-def utc_midnight(now: float) -> float:
-    return now - now % DAY_S
 
 
 @dataclass

@@ -245,12 +245,6 @@ def routed_since(conn: sqlite3.Connection, since: float) -> dict[str, int]:
     return {route: n for route, n in conn.execute(sql + " GROUP BY route", (since,))}
 
 
-def local_midnight(now: float | None = None) -> float:
-    """The start of today, local time, in Unix seconds."""
-    today = datetime.fromtimestamp(time.time() if now is None else now).date()
-    return datetime.combine(today, datetime.min.time()).timestamp()
-
-
 def recent(conn: sqlite3.Connection, n: int, session: str | None = None) -> list[dict[str, Any]]:
     """The last `n` exchanges, oldest first."""
     clause, params = Filter(session=session).where()

@@ -14,13 +14,13 @@ import math
 import time
 from typing import TYPE_CHECKING, NamedTuple
 
+from hotswap.config.budgets import BLOCK
 from hotswap.errors import BudgetSpentError
 
 if TYPE_CHECKING:
     from hotswap.router.flow import Exchange
     from hotswap.router.state import RouterState
 
-BLOCK = "block"  # config.budgets.BLOCK
 ROUTE_PREFIX = "budget:"  # the ledger's `route` of an exchange a budget sent or blocked
 
 

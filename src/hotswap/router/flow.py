@@ -20,6 +20,7 @@ from hotswap.router import exchange
 from hotswap.router.attempt import Attempt, Request
 from hotswap.router.exchange import AttemptRecord, ExchangeRecord
 from hotswap.router.fallback import Verdict
+from hotswap.routes.classes import AGENT_HEADER
 from hotswap.rules.events import StreamContext
 from hotswap.rules.rewrite import map_model
 
@@ -169,7 +170,6 @@ def _wire_model(client_model: str | None, backend: Backend | None) -> str | None
 # Claude Code 2.1.332 names its conversation on every request, and a subagent on each of
 # the subagent's own requests (the main agent's carry no agent id).
 CONVERSATION_HEADER = "x-claude-code-session-id"
-AGENT_HEADER = "x-claude-code-agent-id"
 ID_CHARS = 128  # an id, not a payload: a longer header is cut
 
 

@@ -13,7 +13,7 @@ their evidence in docs/claude-code.md:
                 its own) or asks for at most one token (a quota check); a subagent is never
                 background. Every agent turn, main or subagent, carries its tool list.
 - haiku, sonnet, opus   the tier named in the requested model (`claude-haiku-5-5`...).
-- long_context  the input estimated from the body's size (bytes / BYTES_PER_TOKEN) above the
+- long_context  the input estimated from the body's size (bytes / config.windows.BYTES_PER_TOKEN) above the
                 route's `above_tokens`.
 - image         an image block in the turns after the last assistant turn (the user's new
                 message, or a tool_result the Read tool filled with an image).
@@ -27,9 +27,9 @@ from collections.abc import Mapping
 
 from hotswap.body import RequestBody
 from hotswap.config.routes import CLASSES
+from hotswap.config.windows import BYTES_PER_TOKEN
 
 AGENT_HEADER = "x-claude-code-agent-id"
-BYTES_PER_TOKEN = 4  # JSON of English and code, roughly (router/estimate.py's figure)
 _SERVER_TOOLS = (b'"web_search_', b'"web_fetch_')
 _TIERS = ("haiku", "sonnet", "opus")
 

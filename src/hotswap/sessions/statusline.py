@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
+from hotswap.config.budgets import SPAN_WORDS
 from hotswap.config.loading import Config, load_config
 from hotswap.config.model_ids import parse_gateway_id
 from hotswap.errors import HotswapError
@@ -48,9 +49,6 @@ def routes_parts(routes: object) -> list[str]:
     return [f"{backends} ({names})", *parts]
 
 
-SPANS = {"daily": "today", "weekly": "this week", "monthly": "this month"}  # config.budgets
-
-
 def budget_parts(budgets: object) -> list[str]:
     """`anthropic budget 82% of $20 today` for each budget past its `warn_at`
     (status["budgets"], ledger/budgets.py); at the limit, what happens: `→ deepseek` or
@@ -66,7 +64,7 @@ def budget_parts(budgets: object) -> list[str]:
             continue
         shown = f"${limit:g}" if limit == int(limit) else usd(limit)
         text = f"{row.get('backend')} budget {row.get('percent')}% of {shown}"
-        text += f" {SPANS.get(str(row.get('period')), '')}".rstrip()
+        text += f" {SPAN_WORDS.get(str(row.get('period')), '')}".rstrip()
         if row["state"] == "reached":
             then = row.get("then")
             text += ": blocked" if then == "block" else f" → {then}"
