@@ -13,7 +13,7 @@ their evidence in docs/claude-code.md:
                 its own) or asks for at most one token (a quota check); a subagent is never
                 background. Every agent turn, main or subagent, carries its tool list.
 - haiku, sonnet, opus   the tier named in the requested model (`claude-haiku-5-5`...).
-- long_context  the input estimated from the body's size (bytes / config.windows.BYTES_PER_TOKEN) above the
+- long_context  the input estimated from the body's size (bytes / BYTES_PER_TOKEN) above the
                 route's `above_tokens`.
 - image         an image block in the turns after the last assistant turn (the user's new
                 message, or a tool_result the Read tool filled with an image).
