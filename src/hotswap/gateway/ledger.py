@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 from hotswap.config.prices import PriceTable, price_usage
 from hotswap.gateway.caller import CallerSlot
 from hotswap.gateway.database import Database, DatabaseError
+from hotswap.ledger.rows import clip_error
 from hotswap.ledger.spend import priced_model
 from hotswap.router.exchange import ExchangeRecord
 
@@ -49,7 +51,8 @@ def row_of(
     r, u = record, record.usage
     costed = price_usage(prices, u, r.backend, priced_model(r), r.client_model)
     return [r.id, uid, user, session, r.started, r.endpoint, r.stream, r.client_model,
-            r.active, r.backend, r.wire_model, r.response_model, r.status, r.outcome, r.error,
+            r.active, r.backend, r.wire_model, r.response_model, r.status, r.outcome,
+            clip_error(r.error),
             r.fell_back_from, r.fallback_kind, u.input_tokens, u.output_tokens,
             u.cache_read_tokens, u.cache_write_tokens, costed.cost_usd, costed.claude_usd,
             r.ttfb_ms, r.duration_ms, r.route]  # fmt: skip
@@ -107,13 +110,13 @@ class GatewayLedger:
             rows = [await self.queue.get()]
             try:  # let the exchanges of the next moment join it: one transaction for all
                 await asyncio.sleep(BATCH_WAIT_S)
-            except asyncio.CancelledError:
-                for row in rows:
-                    self.queue.put_nowait(row)  # close() writes what is queued
+                while len(rows) < BATCH_ROWS and not self.queue.empty():
+                    rows.append(self.queue.get_nowait())
+                await self._write(rows)
+            except asyncio.CancelledError:  # close(): it writes what is queued, these too
+                for row in rows:  # (ON CONFLICT DO NOTHING: a batch written twice is once)
+                    self.queue.put_nowait(row)
                 raise
-            while len(rows) < BATCH_ROWS and not self.queue.empty():
-                rows.append(self.queue.get_nowait())
-            await self._write(rows)
 
     async def _write(self, rows: list[list[Any]]) -> None:
         try:
@@ -168,9 +171,20 @@ class GatewayLedger:
 
 
 def _append(path: Path, rows: list[list[Any]]) -> None:
+    """One write of whole lines, appended, the file private (it names users and sessions),
+    as the personal ledger's spill (ledger/spill.py)."""
+    if not rows:
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as f:
-        f.writelines(json.dumps(row) + "\n" for row in rows)
+    data = "".join(json.dumps(row) + "\n" for row in rows).encode()
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        end = os.fstat(fd).st_size
+        if end and os.pread(fd, 1, end - 1) != b"\n":  # a line cut short: it stays alone
+            data = b"\n" + data
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 def _read(path: Path) -> list[list[Any]]:
@@ -178,5 +192,13 @@ def _read(path: Path) -> list[list[Any]]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         return []
-    rows = [json.loads(line) for line in lines if line.strip()]
-    return [row + [None] * (N_COLUMNS - len(row)) for row in rows]  # spilled by an older one
+    rows = []
+    for line in lines:
+        try:
+            row = json.loads(line) if line.strip() else None
+        except ValueError:  # a line cut short (a kill mid-write): the rest still lands
+            log.warning("gateway ledger: a damaged line in %s left out", path)
+            continue
+        if isinstance(row, list):
+            rows.append(row + [None] * (N_COLUMNS - len(row)))  # spilled by an older one
+    return rows

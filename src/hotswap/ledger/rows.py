@@ -63,7 +63,8 @@ _INSERT_ATTEMPT = (
 )
 
 
-def _clip(text: str | None) -> str | None:
+def clip_error(text: str | None) -> str | None:
+    """An error message as both ledgers keep it (ERROR_CHARS)."""
     return text[:ERROR_CHARS] if text else text
 
 
@@ -82,7 +83,7 @@ def exchange_row(r: ExchangeRecord) -> tuple[Any, ...]:
         r.response_model,
         r.status,
         r.outcome,
-        _clip(r.error),
+        clip_error(r.error),
         r.fell_back_from,
         r.fallback_kind,
         u.input_tokens,
@@ -108,7 +109,7 @@ def attempt_rows(r: ExchangeRecord) -> list[tuple[Any, ...]]:
             a.backend,
             a.status,
             a.verdict,
-            _clip(a.reason) or None,
+            clip_error(a.reason) or None,
             a.wire_model,
             a.ttfb_ms,
             a.duration_ms,
