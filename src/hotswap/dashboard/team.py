@@ -29,6 +29,7 @@ from hotswap.dashboard.app import RunningDashboard
 from hotswap.dashboard.security import Access, access_middleware, add_headers, new_token
 from hotswap.figures import age, tokens, usd, usd_sum
 from hotswap.gateway.database import Database, DatabaseError
+from hotswap.ledger.queries import FAILED_SQL
 
 HERE = Path(__file__).parent
 DAYS = 30
@@ -37,20 +38,20 @@ DB = web.AppKey("team_db", Database)
 PAGE = web.AppKey("team_page", jinja2.Template)
 
 # One row per user: today's figures and the last DAYS days', from one scan of the ledger.
-TEAM_SQL = """
+_TOKENS = "e.input_tokens + e.output_tokens + e.cache_read_tokens + e.cache_write_tokens"
+_UNPRICED = f"e.cost_usd IS NULL AND {_TOKENS} > 0"  # as `hotswap cost` counts them
+TEAM_SQL = f"""
 SELECT u.name, u.revoked IS NOT NULL, u.daily_usd,
        count(e.id) FILTER (WHERE e.started >= %s),
        COALESCE(sum(e.cost_usd) FILTER (WHERE e.started >= %s), 0),
        COALESCE(sum(e.claude_usd - e.cost_usd) FILTER (WHERE e.started >= %s), 0),
-       count(e.id) FILTER (WHERE e.started >= %s AND e.cost_usd IS NULL
-                           AND e.input_tokens + e.output_tokens > 0),
+       count(e.id) FILTER (WHERE e.started >= %s AND {_UNPRICED}),
        count(e.id),
-       COALESCE(sum(e.input_tokens + e.output_tokens + e.cache_read_tokens
-                    + e.cache_write_tokens), 0),
+       COALESCE(sum({_TOKENS}), 0),
        COALESCE(sum(e.cost_usd), 0),
        COALESCE(sum(e.claude_usd - e.cost_usd), 0),
-       count(e.id) FILTER (WHERE e.cost_usd IS NULL AND e.input_tokens + e.output_tokens > 0),
-       count(e.id) FILTER (WHERE e.outcome NOT IN ('ok', 'client_gone')),
+       count(e.id) FILTER (WHERE {_UNPRICED}),
+       count(e.id) FILTER (WHERE {FAILED_SQL}),
        max(e.started)
 FROM gateway_users u
 LEFT JOIN gateway_exchanges e ON e.user_id = u.id AND e.started >= %s
