@@ -44,3 +44,19 @@ async def test_the_mode_and_the_fallback_stay_within_the_allowed(team: Team) -> 
     team.anthropic.script(json_error(401, "authentication_error", "bad key"))
     status, _ = await ask(url, eve)  # anthropic refuses; deepseek is not hers
     assert status == 401 and team.deepseek.received == []
+
+
+async def test_router_control_paths_the_gateway_does_not_scope_are_refused(team: Team) -> None:
+    """Refused by default: a control endpoint of the router that speaks for every user is
+    served on a gateway only in its per-caller form (control.py)."""
+    url = await team.start()
+    fay = await team.key("fay")
+    headers = {"authorization": f"Bearer {fay}"}
+    async with aiohttp.ClientSession() as client:
+        for method, path in (("POST", "/_hotswap/status"), ("GET", "/_proxy/mode"),
+                             ("GET", "/_router/anything")):  # fmt: skip
+            async with client.request(method, url + path, headers=headers) as resp:
+                assert resp.status == 404, (method, path, resp.status)
+                assert "not served here" in await resp.text()
+        async with client.get(url + "/_hotswap/status", headers=headers) as resp:
+            assert resp.status == 200 and (await resp.json())["user"] == "fay"

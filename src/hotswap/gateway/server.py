@@ -38,6 +38,7 @@ log = logging.getLogger("hotswap")
 
 SESSION_HEADER = "x-claude-code-session-id"
 MODE_PATH = "/_hotswap/mode"
+CONTROL_PREFIXES = ("/_hotswap/", "/_proxy/", "/_router/")
 PROXY_MODE_PATH = "/_proxy/mode"  # deepclaude's switch: the caller's own, here
 MAX_MODE_BODY = 4096
 ANTHROPIC_KEY_ENV = "ANTHROPIC_API_KEY"
@@ -86,6 +87,8 @@ class Gateway:
             user = await self.keys.authenticate(request.headers)
             session = request.headers.get(SESSION_HEADER) or None
             control = self.control_handlers.get((request.method, request.path))
+            if control is None and _router_control(request.path):
+                raise RequestError(f"hotswap gateway: {request.path} is not served here", 404)
             mode = await self.modes.lookup(user.id, session)
             if control is None and request.path not in (MODE_PATH, PROXY_MODE_PATH):
                 mode = await self.budgets.check(user, mode)
@@ -156,6 +159,13 @@ class Gateway:
         log.info("%s switched %s to %s", caller.user.name, session or "every session",
                  backend.name)  # fmt: skip
         return {"user": caller.user.name, "session": session, "backend": backend.name}
+
+
+def _router_control(path: str) -> bool:
+    """A path of the router's own control endpoints, which speak for every user: on a
+    gateway only the caller's own (control.py) and the mode switch are served; any other,
+    today's or one added later, is refused rather than shown to every key."""
+    return path.startswith(CONTROL_PREFIXES) and path != MODE_PATH
 
 
 async def _mode_request(request: web.Request) -> tuple[str, str | None]:
