@@ -4,14 +4,21 @@ and what a second worker buys.
     python bench/gateway.py              # 3 rounds
     python bench/gateway.py --tiny       # a few requests each: checks that it works
 
-Targets, the same requests and checks as bench/run.py (loadgen.py, fake_upstream.py):
-**direct** (client -> fake), **hotswap** (the personal router, `hotswap serve`),
+Targets: **direct** (client -> fake), **hotswap** (the personal router, `hotswap serve`),
 **gateway** (`hotswap gateway`, one worker, keys in PostgreSQL, modes and budgets in Redis,
 the ledger written to PostgreSQL; the client sends a gateway key) and **gateway-w2**
 (`--workers 2`). PostgreSQL and Redis are started in a temp folder (tests/support/
 services.py). Reported: the added p50 of the 150 KB request (non-streaming and TTFB), the
 gateway's against the personal router's; streams/s at 32 and 128 concurrent, one worker vs
-two. The machine must be quiet: the lead runs it; figures go to docs/performance.md.
+two, and the router's CPU per stream.
+
+The upstream is lean_upstream.py (fake_upstream.py's answers on a bare asyncio protocol).
+Latency is measured with loadgen.py (bench/run.py's requests and checks); streams/s with
+lean_client.py, which checks every answer as strictly but costs a fraction of the CPU. On
+this 2-core machine that matters: with loadgen.py and fake_upstream.py (~1.8 ms of CPU per
+stream between them) beside a router spending ~2.4 ms, two workers could never reach 2x of
+one, whatever the gateway did (docs/performance.md, round 9). The machine must be quiet:
+the lead runs it; figures go to docs/performance.md.
 """
 
 from __future__ import annotations
@@ -55,8 +62,15 @@ def gateway_key(env: dict[str, str], database: str) -> str:
 def loadgen(
     url: str, kind: str, pid: int, phase: dict[str, Any], key: str | None
 ) -> dict[str, Any]:
-    argv = [sys.executable, str(HERE / "loadgen.py"), "--url", url, "--kind", kind,
-            "--watch-pid", str(pid), "--plan", json.dumps([phase])]  # fmt: skip
+    """One phase: latency with loadgen.py, streams/s (a `concurrency` phase) with the lean
+    client."""
+    if "concurrency" in phase and phase["concurrency"] > 1:
+        argv = [sys.executable, str(HERE / "lean_client.py"), "--url", url,
+                "--concurrency", str(phase["concurrency"]), "--seconds", str(phase["seconds"]),
+                "--watch-pid", str(pid)]  # fmt: skip
+    else:
+        argv = [sys.executable, str(HERE / "loadgen.py"), "--url", url, "--kind", kind,
+                "--watch-pid", str(pid), "--plan", json.dumps([phase])]  # fmt: skip
     if key:
         argv += ["--header", f"authorization:Bearer {key}"]
     done = subprocess.run(argv, capture_output=True, check=False)
@@ -87,12 +101,17 @@ def report(results: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
     for phase in ("c32", "c128"):
         cells = [f"{median(results[t][phase], 'per_s'):.0f}" for t in TARGETS[1:]]
         lines.append(f"| streams/s at {phase[1:]} concurrent | " + " | ".join(cells) + " |")
+        cells = [f"{median(results[t][phase], 'cpu_ms'):.2f}" for t in TARGETS[1:]]
+        lines.append(f"| router CPU ms per stream at {phase[1:]} | " + " | ".join(cells) + " |")
+    for phase in ("c32", "c128"):
+        one, two = (median(results[t][phase], "per_s") for t in ("gateway", "gateway-w2"))
+        lines.append(f"\n--workers 2 at {phase[1:]} concurrent: {two / one:.2f}x one worker")
     return "\n".join(lines)
 
 
 def servers(tmp: Path, env: dict[str, str], procs: list[Proc]) -> tuple[dict[str, Any], str]:
     """The fake, the personal router, the gateway with one and two workers: their URLs."""
-    fake = start("fake", [sys.executable, str(HERE / "fake_upstream.py")], env, None, tmp)
+    fake = start("fake", [sys.executable, str(HERE / "lean_upstream.py")], env, None, tmp)
     procs.append(fake)
     upstream = f"http://127.0.0.1:{fake.line.split()[-1]}"
     home = tmp / "home"
@@ -134,10 +153,13 @@ def main() -> None:
             for _ in range(rounds):
                 for phase in phases(args.tiny):
                     for target in TARGETS:
+                        if target == "direct" and phase["name"] in ("c32", "c128"):
+                            continue  # (the lean client speaks to a router only)
                         url, pid = started["targets"][target]
                         kind = "direct" if target == "direct" else "hotswap"
                         mine = key if target.startswith("gateway") else None
                         row = loadgen(url, kind, pid, phase, mine)
+                        row["cpu_ms"] = 1000 * row["cpu_s"] / max(row["ok"], 1)
                         results[target].setdefault(phase["name"], []).append(row)
         finally:
             for proc in reversed(procs):
