@@ -3,14 +3,16 @@ created and stored as their SHA-256 (a fast hash is enough for keys this random:
 nothing to guess), in PostgreSQL's gateway_users.
 
 Every gateway instance looks a key up in PostgreSQL and keeps the answer for at most
-LOOKUP_TTL_S (a found key and an unknown one alike), so a revoked key is refused by every
-instance within that time, and a busy gateway asks PostgreSQL about each key at most a few
-times a second. While PostgreSQL is down, a key looked up before keeps working (revoking
-needs PostgreSQL too, so nothing is revoked meanwhile); a key never seen is refused (503).
+LOOKUP_TTL_S (a found key and an unknown one alike, in separate tables), so a revoked key is
+refused by every instance within that time, and a busy gateway asks PostgreSQL about each
+key at most a few times a second. While PostgreSQL is down, a key looked up before keeps
+working (revoking needs PostgreSQL too, so nothing is revoked meanwhile); a key never seen
+is refused (503).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
@@ -116,36 +118,63 @@ class KeyStore:
 
 
 class GatewayKeys:
-    """The gateway's client authenticator: a request's key -> its user, or a 401."""
+    """The gateway's client authenticator: a request's key -> its user, or a 401.
+
+    Live keys and unknown ones are remembered apart, so a flood of made-up keys cannot push
+    the live ones out; and while a key is being looked up, its other requests wait for
+    that one answer rather than each asking PostgreSQL (a busy key's expiry is one query).
+    """
 
     def __init__(self, store: KeyStore) -> None:
         self.store = store
-        self._seen: dict[str, tuple[float, User | None]] = {}  # hash -> (when, user)
+        self._live: dict[str, tuple[float, User]] = {}  # hash -> (when, user)
+        self._unknown: dict[str, float] = {}  # hash -> when it was found unknown or revoked
+        self._asking: dict[str, asyncio.Future[User | None]] = {}
 
     async def authenticate(self, headers: Mapping[str, str]) -> User:
         key = presented_key(headers)
         if key is None or not key.startswith(PREFIX):
             raise RequestError(KEY_PROBLEM.format(what="no gateway key sent"), status=401)
         digest = key_hash(key)
-        seen = self._seen.get(digest)
         now = time.monotonic()
-        if seen is None or now - seen[0] > LOOKUP_TTL_S:
-            seen = await self._look_up(key, digest, seen, now)
-        user = seen[1]
-        if user is None:
-            raise RequestError(KEY_PROBLEM.format(what="unknown or revoked key"), status=401)
-        return user
+        live = self._live.get(digest)
+        if live is not None and now - live[0] <= LOOKUP_TTL_S:
+            return live[1]
+        refused = self._unknown.get(digest)
+        if refused is None or now - refused > LOOKUP_TTL_S:
+            user = await self._look_up_once(key, digest, live)
+            if user is not None:
+                return user
+        raise RequestError(KEY_PROBLEM.format(what="unknown or revoked key"), status=401)
 
-    async def _look_up(
-        self, key: str, digest: str, seen: tuple[float, User | None] | None, now: float
-    ) -> tuple[float, User | None]:
+    async def _look_up_once(
+        self, key: str, digest: str, live: tuple[float, User] | None
+    ) -> User | None:
+        asking = self._asking.get(digest)
+        if asking is None:
+            asking = asyncio.ensure_future(self._look_up(key, digest, live))
+            self._asking[digest] = asking
+            asking.add_done_callback(lambda _done: self._asking.pop(digest, None))
+        return await asyncio.shield(asking)  # (one caller's cancel does not cancel the rest)
+
+    async def _look_up(self, key: str, digest: str, live: tuple[float, User] | None) -> User | None:
         try:
             user = await self.store.find(key)
         except DatabaseError as exc:
-            if seen is not None and seen[1] is not None:
-                return seen  # PostgreSQL down: a key known to be live stays live
+            if live is not None:
+                return live[1]  # PostgreSQL down: a key known to be live stays live
             raise RequestError(f"hotswap gateway: cannot check keys: {exc}", 503) from None
-        if len(self._seen) >= MAX_CACHED:
-            self._seen.clear()
-        found = self._seen[digest] = (now, user)
-        return found
+        now = time.monotonic()
+        if user is None:
+            self._live.pop(digest, None)
+            _remember(self._unknown, digest, now)
+        else:
+            self._unknown.pop(digest, None)
+            _remember(self._live, digest, (now, user))
+        return user
+
+
+def _remember(table: dict[str, Any], digest: str, value: Any) -> None:
+    if len(table) >= MAX_CACHED:
+        table.clear()
+    table[digest] = value

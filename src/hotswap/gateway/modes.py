@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -67,6 +67,14 @@ def _text(value: Any) -> str | None:
     return value.decode() if isinstance(value, bytes) else value
 
 
+class Lookup(NamedTuple):
+    """What one round trip to Redis found for a request."""
+
+    mode: str | None  # the session's mode, else the user's; None: the gateway's default
+    counter: bytes | str | None  # the extra key asked for with it (a budget counter)
+    down: bool  # Redis did not answer: `mode` is the last one this instance saw
+
+
 class RedisModes:
     """Reads and switches modes; remembers the last ones it saw for a Redis outage."""
 
@@ -77,16 +85,18 @@ class RedisModes:
         self._last: dict[tuple[int, str | None], str | None] = {}
         self.problem: str | None = None  # the last Redis failure, until it answers again
 
-    async def lookup(self, uid: int, session: str | None) -> str | None:
-        """The mode a request of this user and session uses (None: the default)."""
+    async def lookup(self, uid: int, session: str | None, also: str | None = None) -> Lookup:
+        """The mode a request of this user and session uses, and the key `also` (a budget
+        counter), read in one MGET: the gateway's one Redis round trip per request."""
         if session is not None and len(session) > MAX_SESSION_CHARS:
             session = None
-        keys = [_user_key(uid)] + ([_session_key(uid, session)] if session else [])
+        keys = [_user_key(uid), _session_key(uid, session) if session else None, also]
         try:
-            found = await self.client.mget(keys)
+            found = await self.client.mget([k for k in keys if k is not None])
         except (RedisError, OSError) as exc:
             self.problem = f"Redis: {exc}"
-            return self._last.get((uid, session), self._last.get((uid, None)))
+            last = self._last.get((uid, session), self._last.get((uid, None)))
+            return Lookup(last, None, True)
         self.problem = None
         user_mode = _text(found[0])
         mode = (_text(found[1]) if session else None) or user_mode
@@ -94,7 +104,7 @@ class RedisModes:
             self._last.clear()
         self._last[(uid, session)] = mode
         self._last[(uid, None)] = user_mode
-        return mode
+        return Lookup(mode, found[-1] if also else None, False)
 
     async def switch(self, uid: int, mode: str, session: str | None) -> None:
         """A session's mode; without a session, the user's, for all their sessions."""
@@ -156,7 +166,7 @@ class CallerModes:
     def __init__(self, slot: CallerSlot, modes: RedisModes) -> None:
         self.slot, self.modes = slot, modes
         self.last_fallback: Callable[[], dict[str, Any] | None] = lambda: None
-        self.pending: set[asyncio.Task[None]] = set()
+        self.pending: dict[asyncio.Task[None], asyncio.Task[Any] | None] = {}  # save: its request
 
     @property
     def where(self) -> str:
@@ -185,10 +195,14 @@ class CallerModes:
             note += f": {last['reason']}"
         save = self.modes.fall_back(caller.user.id, caller.session, name, note)
         task = asyncio.get_running_loop().create_task(save)
-        self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
+        self.pending[task] = asyncio.current_task()
+        task.add_done_callback(lambda done: self.pending.pop(done, None))
 
     async def settle(self) -> None:
-        """Wait for the fallbacks being saved (each bounded by Redis's socket timeout)."""
+        """Wait for the fallback this request is saving, if any (bounded by Redis's socket
+        timeout); other requests' saves are theirs to wait for."""
         if self.pending:
-            await asyncio.wait(set(self.pending))
+            me = asyncio.current_task()
+            mine = [save for save, request in self.pending.items() if request is me]
+            if mine:
+                await asyncio.wait(mine)

@@ -89,9 +89,11 @@ class Gateway:
             control = self.control_handlers.get((request.method, request.path))
             if control is None and _router_control(request.path):
                 raise RequestError(f"hotswap gateway: {request.path} is not served here", 404)
-            mode = await self.modes.lookup(user.id, session)
-            if control is None and request.path not in (MODE_PATH, PROXY_MODE_PATH):
-                mode = await self.budgets.check(user, mode)
+            routed = control is None and request.path not in (MODE_PATH, PROXY_MODE_PATH)
+            looked = await self.modes.lookup(
+                user.id, session, self.budgets.counter(user) if routed else None
+            )
+            mode = self.budgets.check(user, looked) if routed else looked.mode
             token = self.slot.set(Caller(user, session, mode))
             try:
                 response: web.StreamResponse = await (control or handler)(request)
@@ -127,7 +129,7 @@ class Gateway:
         assert caller is not None, "the middleware ran"
         if request.method == "GET":
             session = request.query.get("session") or caller.session
-            mode = await self.modes.lookup(caller.user.id, session)
+            mode = (await self.modes.lookup(caller.user.id, session)).mode
             name = mode or self.config.default_backend
             note = await self.controls.fallback_note(caller.user.id, name, session)
             return _json({"user": caller.user.name, "session": session, "backend": name,
@@ -203,6 +205,7 @@ class RunningGateway:
         await self.router.stop(grace_s)
         await asyncio.sleep(0)  # observers already scheduled run first
         await self.ledger.close()
+        await self.gateway.budgets.close()
         await self.gateway.modes.close()
         await self.db.close()
 
