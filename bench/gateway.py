@@ -10,7 +10,7 @@ the ledger written to PostgreSQL; the client sends a gateway key) and **gateway-
 (`--workers 2`). PostgreSQL and Redis are started in a temp folder (tests/support/
 services.py). Reported: the added p50 of the 150 KB request (non-streaming and TTFB), the
 gateway's against the personal router's; streams/s at 32 and 128 concurrent, one worker vs
-two, and the router's CPU per stream.
+two, the router's CPU per stream, and the bench's own (what bounds a second worker here).
 
 The upstream is lean_upstream.py (fake_upstream.py's answers on a bare asyncio protocol).
 Latency is measured with loadgen.py (bench/run.py's requests and checks); streams/s with
@@ -60,7 +60,7 @@ def gateway_key(env: dict[str, str], database: str) -> str:
 
 
 def loadgen(
-    url: str, kind: str, pid: int, phase: dict[str, Any], key: str | None
+    url: str, kind: str, pid: int, phase: dict[str, Any], key: str | None, side: list[int]
 ) -> dict[str, Any]:
     """One phase: latency with loadgen.py, streams/s (a `concurrency` phase) with the lean
     client."""
@@ -68,6 +68,7 @@ def loadgen(
         argv = [sys.executable, str(HERE / "lean_client.py"), "--url", url,
                 "--concurrency", str(phase["concurrency"]), "--seconds", str(phase["seconds"]),
                 "--watch-pid", str(pid)]  # fmt: skip
+        argv += [arg for p in side for arg in ("--side-pid", str(p))]
     else:
         argv = [sys.executable, str(HERE / "loadgen.py"), "--url", url, "--kind", kind,
                 "--watch-pid", str(pid), "--plan", json.dumps([phase])]  # fmt: skip
@@ -105,7 +106,14 @@ def report(results: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
         lines.append(f"| router CPU ms per stream at {phase[1:]} | " + " | ".join(cells) + " |")
     for phase in ("c32", "c128"):
         one, two = (median(results[t][phase], "per_s") for t in ("gateway", "gateway-w2"))
-        lines.append(f"\n--workers 2 at {phase[1:]} concurrent: {two / one:.2f}x one worker")
+        mine = median(results["gateway"][phase], "cpu_ms")
+        theirs = median(results["gateway"][phase], "bench_ms")
+        lines.append(
+            f"\n--workers 2 at {phase[1:]} concurrent: {two / one:.2f}x one worker. The bench's"
+            f" own CPU per stream (client, upstream, Redis): {theirs:.2f} ms against the "
+            f"worker's {mine:.2f} ms, so on 2 cores two workers can give at most "
+            f"2G/(G+B) = {2 * mine / (mine + theirs):.2f}x"
+        )
     return "\n".join(lines)
 
 
@@ -135,7 +143,8 @@ def servers(tmp: Path, env: dict[str, str], procs: list[Proc]) -> tuple[dict[str
         gw = start(name, argv, env, None, tmp)
         procs.append(gw)
         targets[name] = (gw.line.split()[3] + "/v1/messages", gw.pid)
-    return {"targets": targets, "stop": (pg, redis)}, key
+    assert redis.proc is not None
+    return {"targets": targets, "stop": (pg, redis), "side": [fake.pid, redis.proc.pid]}, key
 
 
 def main() -> None:
@@ -158,8 +167,9 @@ def main() -> None:
                         url, pid = started["targets"][target]
                         kind = "direct" if target == "direct" else "hotswap"
                         mine = key if target.startswith("gateway") else None
-                        row = loadgen(url, kind, pid, phase, mine)
+                        row = loadgen(url, kind, pid, phase, mine, started["side"])
                         row["cpu_ms"] = 1000 * row["cpu_s"] / max(row["ok"], 1)
+                        row["bench_ms"] = 1000 * row.get("bench_cpu_s", 0) / max(row["ok"], 1)
                         results[target].setdefault(phase["name"], []).append(row)
         finally:
             for proc in reversed(procs):

@@ -9,7 +9,8 @@ status 200; the whole de-chunked stream equal to the events the router must rela
 normalised); the upstream's report (x-bench-*) of the body's crc32 and length, path and key
 equal to the probe's. The probe, the first request, must show the body's shape rewritten as
 loadgen.py's probe requires. Prints one JSON object: streams/s, counts, the first error,
-and the watched process's CPU seconds (its children's too: the gateway's workers).
+the watched process's CPU seconds (its children's too: the gateway's workers), and what
+the bench itself spent (this client and each --side-pid: the upstream, Redis).
 """
 
 from __future__ import annotations
@@ -145,14 +146,17 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     await probe(host, port, args.url, case, extra)
     run = Run(case, request_bytes(args.url, case, extra), args.seconds)
-    cpu0, t0 = tree_cpu_s(args.watch_pid), time.monotonic()
+    cpu0, t0, own0 = tree_cpu_s(args.watch_pid), time.monotonic(), time.process_time()
+    side0 = [tree_cpu_s(pid) for pid in args.side_pid]
     loop = asyncio.get_running_loop()
     clients = [(await loop.create_connection(lambda: Client(run), host, port))[1]
                for _ in range(args.concurrency)]  # fmt: skip
     await asyncio.gather(*(c.lost for c in clients))
     elapsed, cpu = time.monotonic() - t0, tree_cpu_s(args.watch_pid) - cpu0
+    side = sum(tree_cpu_s(pid) for pid in args.side_pid) - sum(side0)
     return {"per_s": run.ok / elapsed, "ok": run.ok, "errors": run.errors,
-            "first_error": run.first_error, "cpu_s": cpu, "seconds": elapsed}  # fmt: skip
+            "first_error": run.first_error, "cpu_s": cpu, "seconds": elapsed,
+            "bench_cpu_s": time.process_time() - own0 + side}  # fmt: skip
 
 
 if __name__ == "__main__":
@@ -162,4 +166,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--header", action="append", default=[], help="K:V, repeatable")
     parser.add_argument("--watch-pid", type=int, default=os.getpid())
+    parser.add_argument("--side-pid", type=int, action="append", default=[],
+                        help="a process serving the bench (the upstream, Redis): its CPU is "
+                        "added to this client's own as bench_cpu_s")  # fmt: skip
     print(json.dumps(uvloop.run(main(parser.parse_args()))))
