@@ -6,11 +6,20 @@ their status says why -- while other users' modes stay as they were."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import aiohttp
 
+from cli_run import user_env
 from fakes import json_error
-from gateway_team import Team, ask, postgres_fixture, redis_fixture, team_fixture  # noqa: F401
+from gateway_team import (  # noqa: F401
+    Team,
+    ask,
+    command,
+    postgres_fixture,
+    redis_fixture,
+    team_fixture,
+)
 
 
 def _fallback_config(team: Team) -> None:
@@ -30,7 +39,7 @@ async def _get(url: str, key: str, path: str, session: str | None = None) -> dic
         return answer
 
 
-async def test_a_refusal_switches_the_session_on_every_instance(team: Team) -> None:
+async def test_a_refusal_switches_the_session_on_every_instance(team: Team, tmp_path: Path) -> None:
     _fallback_config(team)
     one, two = await team.start(), await team.start()
     alice, bob = await team.key("alice"), await team.key("bob")
@@ -47,6 +56,13 @@ async def test_a_refusal_switches_the_session_on_every_instance(team: Team) -> N
     assert "fell back from anthropic to deepseek" in note and "401" in note
     mode = await _get(one, alice, "/_hotswap/mode", session="a1")
     assert mode["backend"] == "deepseek" and mode["fallback"] == note
+    inside = {**user_env(tmp_path, team.home), "HOTSWAP_GATEWAY": one,
+              "ANTHROPIC_AUTH_TOKEN": alice, "HOTSWAP_GATEWAY_SESSION": "a1"}  # fmt: skip
+    code, out, err = await command("backend", env=inside)  # `!backend` says why, too
+    assert code == 0 and out.splitlines() == [
+        "deepseek  (gateway: alice's, session a1)",
+        f"  {note}",
+    ], err
     # bob, and alice's other sessions, stay on the default
     assert (await ask(two, bob, session="a1"))[0] == 200
     assert (await ask(one, alice, session="a2"))[0] == 200

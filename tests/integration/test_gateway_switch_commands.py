@@ -28,7 +28,13 @@ async def test_every_switch_command_inside_a_gateway_session(team: Team, tmp_pat
     n = len(team.deepseek.received)
     assert (await ask(url, alice, session="cc-9"))[0] == 200
     assert len(team.deepseek.received) == n + 1
-    for argv in (("routes", "off"), ("backend",), ("ds", "--model", "x")):
+    code, out, err = await command(
+        "backend", env=inside
+    )  # bare: the session's, as the gateway has it
+    assert code == 0 and out.startswith("deepseek  (gateway: alice's, session cc-9)"), err
+    code, out, err = await command("backend", env={**inside, "HOTSWAP_GATEWAY_SESSION": "cc-2"})
+    assert code == 0 and "(gateway: the gateway's default, session cc-2)" in out, err
+    for argv in (("routes", "off"), ("ds", "--model", "x")):
         code, out, err = await command(*argv, env=inside)
         assert code != 0 and "gateway" in err, (argv, out, err)
     assert not (team.home / "mode").exists()  # nothing local was written

@@ -28,16 +28,28 @@ class GatewaySwitchError(Exception):
 
 def post_mode(url: str, key: str, backend: str, session: str | None) -> dict[str, object]:
     """POST /_hotswap/mode; the gateway's answer, or GatewaySwitchError with its message."""
+    body = json.dumps({"backend": backend, **({"session": session} if session else {})})
+    return _call("POST", url, key, "/_hotswap/mode", body)
+
+
+def get_mode(url: str, key: str, session: str | None) -> dict[str, object]:
+    """GET /_hotswap/mode: the session's backend (or the user's), and the fallback note."""
+    import urllib.parse
+
+    query = "?" + urllib.parse.urlencode({"session": session}) if session else ""
+    return _call("GET", url, key, "/_hotswap/mode" + query, None)
+
+
+def _call(method: str, url: str, key: str, path: str, body: str | None) -> dict[str, object]:
     import http.client  # here: `backend` without a gateway never pays for it
     import urllib.parse
 
     parts = urllib.parse.urlsplit(url.rstrip("/"))
     kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     conn = kind(parts.netloc, timeout=TIMEOUT_S)
-    body = json.dumps({"backend": backend, **({"session": session} if session else {})})
     headers = {"authorization": f"Bearer {key}", "content-type": "application/json"}
     try:
-        conn.request("POST", parts.path + "/_hotswap/mode", body=body, headers=headers)
+        conn.request(method, parts.path + path, body=body, headers=headers)
         resp = conn.getresponse()
         data = json.loads(resp.read() or b"{}")
     except (OSError, ValueError) as exc:
@@ -53,6 +65,15 @@ def post_mode(url: str, key: str, backend: str, session: str | None) -> dict[str
 def switch_line(answer: Mapping[str, object]) -> str:
     where = f"session {answer.get('session')}" if answer.get("session") else "every session"
     return f"gateway: {answer.get('user')}'s {where} -> {answer.get('backend')}"
+
+
+def mode_line(answer: Mapping[str, object]) -> str:
+    """Bare `backend` in a gateway session: the mode, where it comes from, and why the
+    gateway chose it if a refusal made it fall back."""
+    whose = f"session {answer.get('session')}" if answer.get("session") else "sessions"
+    source = "the gateway's default" if answer.get("default") else f"{answer.get('user')}'s"
+    line = f"{answer.get('backend')}  (gateway: {source}, {whose})"
+    return line + (f"\n  {answer['fallback']}" if answer.get("fallback") else "")
 
 
 def session_environment(url: str, environ: Mapping[str, str]) -> tuple[dict[str, str], str]:

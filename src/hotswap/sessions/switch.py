@@ -112,19 +112,35 @@ def _switch(config: Config, name: str, targets: list[Target], model: str | None)
     _print_lines(local_warnings(checked_backend(config, name, model), model))
 
 
+def _gateway_key() -> str:
+    key = os.environ.get(gateway_client.KEY_ENV) or os.environ.get("ANTHROPIC_AUTH_TOKEN")
+    if not key:
+        raise SwitchError(f"set {gateway_client.KEY_ENV} to your gateway key")
+    return key
+
+
 def _use_gateway(name: str, url: str, all_sessions: bool) -> int:
     """A switch on a team gateway: inside a gateway session (`hotswap run --gateway`),
     that session's mode; else (or with --all) every session of the key's user."""
-    env = os.environ
-    key = env.get(gateway_client.KEY_ENV) or env.get("ANTHROPIC_AUTH_TOKEN")
-    if not key:
-        raise SwitchError(f"set {gateway_client.KEY_ENV} to your gateway key")
-    session = None if all_sessions else env.get(gateway_client.SESSION_ENV) or None
+    key = _gateway_key()
+    session = None if all_sessions else os.environ.get(gateway_client.SESSION_ENV) or None
     try:
         answer = gateway_client.post_mode(url, key, name, session)
     except gateway_client.GatewaySwitchError as exc:
         raise SwitchError(str(exc)) from None
     print(gateway_client.switch_line(answer))
+    return 0
+
+
+def _show_gateway(url: str) -> int:
+    """Bare `backend` inside a gateway session: the session's mode, as the gateway has it."""
+    try:
+        answer = gateway_client.get_mode(
+            url, _gateway_key(), os.environ.get(gateway_client.SESSION_ENV) or None
+        )
+    except gateway_client.GatewaySwitchError as exc:
+        raise SwitchError(str(exc)) from None
+    print(gateway_client.mode_line(answer))
     return 0
 
 
@@ -141,9 +157,11 @@ def cmd_backend(config: Config, argv: list[str], prog: str) -> int:
     args = _parse(argv, bool(argv), build)
     if args.model and not args.name:
         raise SwitchError("--model needs a backend name: `backend NAME --model MODEL`")
-    url = _gateway(args) if args.name else None
-    if url is not None and args.name:
-        return _use_gateway(args.name, url, args.all_sessions)
+    url = _gateway(args)
+    if url is not None:
+        if args.name:
+            return _use_gateway(args.name, url, args.all_sessions)
+        return _show_gateway(url)
     targets = _targets(config, args)
     if args.name:
         _switch(config, args.name, targets, args.model)
