@@ -140,11 +140,12 @@ def children(pid: int) -> list[int]:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    case = make_case("hotswap", SIZES["ns150"], True)
+    case = make_case(args.kind, SIZES["ns150"], True)
     extra = dict(h.split(":", 1) for h in args.header)
     parts = urlsplit(args.url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    await probe(host, port, args.url, case, extra)
+    if case.up_crc is None:  # through a router: what it forwards is settled by the probe
+        await probe(host, port, args.url, case, extra)
     run = Run(case, request_bytes(args.url, case, extra), args.seconds)
     cpu0, t0, own0 = tree_cpu_s(args.watch_pid), time.monotonic(), time.process_time()
     side0 = [tree_cpu_s(pid) for pid in args.side_pid]
@@ -162,6 +163,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="the lean load generator")
     parser.add_argument("--url", required=True)
+    parser.add_argument("--kind", choices=("hotswap", "direct"), default="hotswap",
+                        help="through a hotswap router, or straight to the upstream")  # fmt: skip
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--header", action="append", default=[], help="K:V, repeatable")
