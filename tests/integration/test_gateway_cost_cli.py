@@ -87,3 +87,56 @@ async def test_logs_from_the_gateways_ledger(team: Team, tmp_path: Path) -> None
     code, out, _ = await command("hotswap", "logs", "--json", "-n", "1", *db, env=env)
     (entry,) = [json.loads(line) for line in out.splitlines()]
     assert entry["user"] == "bob" and entry["backend"] == "anthropic" and entry["cost_usd"] > 0
+
+
+async def test_the_gateways_record_is_the_personal_ledgers_plus_the_user(
+    team: Team, tmp_path: Path
+) -> None:
+    import aiohttp
+    import psycopg
+
+    from fakes import json_error
+    from hotswap.ledger.rows import EXCHANGE_COLUMNS
+
+    (team.home / "config.toml").write_text(
+        f'[backends.deepseek]\nbase_url = "{team.deepseek.url}"\n\n'
+        f'[backends.anthropic]\nbase_url = "{team.anthropic.url}"\nfallback = ["deepseek"]\n'
+    )
+    url = await team.start()
+    cara = await team.key("cara")
+    team.anthropic.script(json_error(402, "billing_error", "credit balance too low"))
+    headers = {"authorization": f"Bearer {cara}", "anthropic-version": "2023-06-01",
+               "x-claude-code-session-id": "conv-1",
+               "x-claude-code-agent-id": "agent-7"}  # fmt: skip
+    body = {"model": "claude-opus-5-5", "max_tokens": 64, "stream": True,
+            "messages": [{"role": "user", "content": "hi"}]}  # fmt: skip
+    async with (
+        aiohttp.ClientSession() as client,
+        client.post(url + "/v1/messages", json=body, headers=headers) as resp,
+    ):
+        assert resp.status == 200
+        await resp.read()
+    await until_rows(team.database, 1)
+    async with await psycopg.AsyncConnection.connect(team.database) as conn:
+        cur = await conn.execute(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_name = 'gateway_exchanges'"
+        )
+        columns = {name for (name,) in await cur.fetchall()}
+    assert set(EXCHANGE_COLUMNS) - {"exchange_id"} <= columns  # every field, plus the user's
+    env, db = user_env(tmp_path, team.home), ["--database", team.database]
+    code, out, err = await command("hotswap", "logs", "--json", "-n", "1", *db, env=env)
+    assert code == 0, err
+    entry = json.loads(out)
+    assert entry["user"] == "cara" and entry["backend"] == "deepseek"
+    assert entry["conversation"] == "conv-1" and entry["agent"] == "agent-7"
+    assert entry["stop_reason"] == "end_turn"
+    assert entry["request_bytes"] > 0 and entry["response_bytes"] > 0
+    first, second = entry["attempts"]
+    assert (first["backend"], first["status"]) == ("anthropic", 402)
+    assert "credit balance" in first["reason"] and second["verdict"] == "deliver"
+    code, out, _ = await command("hotswap", "logs", "-n", "1", *db, env=env)
+    assert "fell back from anthropic" in out and "credit balance" in out  # the reason, too
+    for by, key in (("agent", "agent-7"), ("conversation", "conv-1")):
+        code, out, err = await command("hotswap", "cost", "--by", by, "--json", *db, env=env)
+        assert code == 0 and [r["key"] for r in json.loads(out)["rows"]] == [key], err

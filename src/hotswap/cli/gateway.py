@@ -21,6 +21,9 @@ from hotswap.config.loading import Config
 from hotswap.errors import ConfigError, HotswapError
 
 T = TypeVar("T")
+# `--by` on the gateway's ledger (gateway/report.BY's keys, spelled here so the command line
+# does not import psycopg; tests/unit/test_team_by.py ties the two)
+TEAM_BY = ("user", "backend", "model", "session", "route", "conversation", "agent")
 
 _config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -206,7 +209,7 @@ def keys_revoke(name: str, database: str | None, config_path: Path | None) -> No
 
 
 @gateway_group.command("cost")
-@click.option("--by", type=click.Choice(["user", "backend", "model", "session", "route"]),
+@click.option("--by", type=click.Choice(TEAM_BY),
               default="user", show_default=True)  # fmt: skip
 @click.option("--days", type=click.FloatRange(0), help="Only the last N days.")
 @_database_option

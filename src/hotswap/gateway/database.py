@@ -70,6 +70,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE gateway_exchanges ADD COLUMN route TEXT;
     """,
+    # 4: the rest of the personal ledger's record (ledger/schema.py, ledger/rows.py): why the
+    # answer stopped, its sizes, Claude Code's conversation and agent, and the attempts
+    # (the personal ledger's `attempts` table, here a JSON array in the exchange's row)
+    """
+    ALTER TABLE gateway_exchanges ADD COLUMN stop_reason TEXT;
+    ALTER TABLE gateway_exchanges ADD COLUMN request_bytes BIGINT;
+    ALTER TABLE gateway_exchanges ADD COLUMN response_bytes BIGINT;
+    ALTER TABLE gateway_exchanges ADD COLUMN conversation TEXT;
+    ALTER TABLE gateway_exchanges ADD COLUMN agent TEXT;
+    ALTER TABLE gateway_exchanges ADD COLUMN attempts JSONB;
+    CREATE INDEX gateway_exchanges_conversation ON gateway_exchanges (conversation, started);
+    """,
 )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from hotswap.config.prices import PriceTable, price_usage
 from hotswap.gateway.caller import CallerSlot
 from hotswap.gateway.database import Database, DatabaseError
-from hotswap.ledger.rows import clip_error
+from hotswap.ledger.rows import ATTEMPT_COLUMNS, EXCHANGE_COLUMNS, attempt_rows, exchange_row
 from hotswap.ledger.spend import priced_model
 from hotswap.router.exchange import ExchangeRecord
 
@@ -31,16 +31,24 @@ BATCH_ROWS = 500
 BATCH_WAIT_S = 0.25
 MAX_QUEUED = 100_000  # rows waiting for the writer; past this they go to the spill file
 RETRY_S = 2.0  # PostgreSQL down: how often the writer tries again
-COLUMNS = (
-    "id, user_id, user_name, session, started, endpoint, stream, client_model, active,"
-    " backend, wire_model, response_model, status, outcome, error, fell_back_from,"
-    " fallback_kind, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,"
-    " cost_usd, claude_usd, ttfb_ms, duration_ms, route"
-)
-N_COLUMNS = 26
-COST_COLUMN = 21  # cost_usd's place in a row
+# In the order the table grew (a spilled row from an older gateway lacks the last ones,
+# which _read fills with NULL). Every column but the user's and the prices is the personal
+# ledger's (ledger/rows.EXCHANGE_COLUMNS; `id` is its exchange_id), valued as it values them.
+COLUMN_NAMES = (
+    "id", "user_id", "user_name", "session", "started", "endpoint", "stream", "client_model",
+    "active", "backend", "wire_model", "response_model", "status", "outcome", "error",
+    "fell_back_from", "fallback_kind", "input_tokens", "output_tokens", "cache_read_tokens",
+    "cache_write_tokens", "cost_usd", "claude_usd", "ttfb_ms", "duration_ms", "route",
+    "stop_reason", "request_bytes", "response_bytes", "conversation", "agent", "attempts",
+)  # fmt: skip
+N_COLUMNS = len(COLUMN_NAMES)
+COST_COLUMN = COLUMN_NAMES.index("cost_usd")
+_SHARED = [(COLUMN_NAMES.index("id" if c == "exchange_id" else c), i)
+           for i, c in enumerate(EXCHANGE_COLUMNS) if c != "session"]  # fmt: skip
+_STREAM = COLUMN_NAMES.index("stream")
+_PLACES = ", ".join("%s::jsonb" if c == "attempts" else "%s" for c in COLUMN_NAMES)
 INSERT = (
-    f"INSERT INTO gateway_exchanges ({COLUMNS}) VALUES ({', '.join(['%s'] * N_COLUMNS)})"
+    f"INSERT INTO gateway_exchanges ({', '.join(COLUMN_NAMES)}) VALUES ({_PLACES})"
     " ON CONFLICT (id) DO NOTHING"
 )
 
@@ -48,14 +56,21 @@ INSERT = (
 def row_of(
     record: ExchangeRecord, uid: int, user: str, session: str | None, prices: PriceTable
 ) -> list[Any]:
-    r, u = record, record.usage
-    costed = price_usage(prices, u, r.backend, priced_model(r), r.client_model)
-    return [r.id, uid, user, session, r.started, r.endpoint, r.stream, r.client_model,
-            r.active, r.backend, r.wire_model, r.response_model, r.status, r.outcome,
-            clip_error(r.error),
-            r.fell_back_from, r.fallback_kind, u.input_tokens, u.output_tokens,
-            u.cache_read_tokens, u.cache_write_tokens, costed.cost_usd, costed.claude_usd,
-            r.ttfb_ms, r.duration_ms, r.route]  # fmt: skip
+    """The record as the personal ledger's row (rows.exchange_row), plus the user, the
+    caller's session (Claude Code's id, not a hotswap session's), the prices, and the
+    attempts as JSON (rows.attempt_rows)."""
+    costed = price_usage(prices, record.usage, record.backend, priced_model(record),
+                         record.client_model)  # fmt: skip
+    shared = exchange_row(record)
+    row: list[Any] = [None] * N_COLUMNS
+    for mine, theirs in _SHARED:
+        row[mine] = shared[theirs]
+    attempts = [dict(zip(ATTEMPT_COLUMNS[1:], a, strict=True)) for a in attempt_rows(record)]
+    row[1:4] = [uid, user, session]
+    row[_STREAM] = bool(record.stream)  # (a boolean column: the personal ledger's is 0/1)
+    row[COST_COLUMN : COST_COLUMN + 2] = [costed.cost_usd, costed.claude_usd]
+    row[-1] = json.dumps(attempts)
+    return row
 
 
 class GatewayLedger:

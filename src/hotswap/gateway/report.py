@@ -15,7 +15,8 @@ from hotswap.router.exchange import Usage
 
 # `--by` on the gateway's ledger: the SQLite ledger's groups its columns allow, and users
 BY = {"user": "user_name", **{k: queries.GROUPS[k] for k in ("backend", "model", "session",
-                                                           "route")}}  # fmt: skip
+                                                           "route", "conversation",
+                                                           "agent")}}  # fmt: skip
 _TOKENS = "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens"
 _COST_SQL = f"""
 SELECT {{key}} AS k, count(*), count(*) FILTER (WHERE {queries.FAILED_SQL}),
@@ -83,29 +84,33 @@ _LOG_SQL = """
 SELECT id, started, user_name, session, backend, active, client_model, wire_model,
        response_model, status, outcome, error, fell_back_from, fallback_kind, input_tokens,
        output_tokens, cache_read_tokens, cache_write_tokens, ttfb_ms, duration_ms, endpoint,
-       route, cost_usd, claude_usd
+       route, stop_reason, request_bytes, response_bytes, conversation, agent, cost_usd,
+       claude_usd, attempts
 FROM gateway_exchanges WHERE started >= %s {session} ORDER BY started DESC, id LIMIT %s
 """
 _LOG_KEYS = ("id", "started", "user", "session", "backend", "active", "client_model",
              "wire_model", "response_model", "status", "outcome", "error", "fell_back_from",
              "fallback_kind", "input_tokens", "output_tokens", "cache_read_tokens",
-             "cache_write_tokens", "ttfb_ms", "duration_ms", "endpoint", "route")  # fmt: skip
+             "cache_write_tokens", "ttfb_ms", "duration_ms", "endpoint", "route",
+             "stop_reason", "request_bytes", "response_bytes", "conversation",
+             "agent")  # fmt: skip
 
 
 async def recent_entries(
     db: Database, n: int, session: str | None = None, since: float = 0.0
 ) -> list[dict[str, Any]]:
     """The last `n` exchanges, oldest first, as ledger.report.log_entry gives them (with
-    `user`; no attempts are kept here, so a fallback's note names no reason)."""
+    `user`; the attempts of exchanges recorded before they were kept are [])."""
     sql = _LOG_SQL.format(session="AND session = %s" if session else "")
     params = (since, session, n) if session else (since, n)
     entries = []
     for row in reversed(await db.fetch(sql, params)):
-        entry: dict[str, Any] = dict(zip(_LOG_KEYS, row[:22], strict=True))
-        cost, claude = row[22], row[23]
+        n_keys = len(_LOG_KEYS)
+        entry: dict[str, Any] = dict(zip(_LOG_KEYS, row[:n_keys], strict=True))
+        cost, claude, attempts = row[n_keys:]
         entry["cost_usd"] = None if cost is None else round(float(cost), 6)
         saved = None if cost is None or claude is None else float(claude - cost)
         entry["savings_usd"] = None if saved is None else round(saved, 6)
-        entry["attempts"] = []
+        entry["attempts"] = attempts if isinstance(attempts, list) else []
         entries.append(entry)
     return entries
