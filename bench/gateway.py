@@ -46,11 +46,14 @@ TARGETS = ("direct", "hotswap", "gateway", "gateway-w2")
 PHASES = ("ns150", "ttfb150", "c32", "c128")
 
 
-def phases(tiny: bool) -> list[dict[str, Any]]:
+def phases(tiny: bool, seconds: float = 3.0) -> list[dict[str, Any]]:
+    """bench/run.py's quick phases; the streams/s ones last `seconds` (1 s swings +-30 %)."""
     chosen = [p for p in plan(quick=True) if p["name"] in PHASES]
-    if tiny:
-        for p in chosen:
+    for p in chosen:
+        if tiny:
             p.update({"n": 5} if "n" in p else {"seconds": 0.3})
+        elif "seconds" in p:
+            p["seconds"] = seconds
     return chosen
 
 
@@ -151,6 +154,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="the team gateway's bench")
     parser.add_argument("--tiny", action="store_true", help="a few requests each: a check")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=3.0, help="each streams/s phase")
     args = parser.parse_args()
     rounds = 1 if args.tiny else args.rounds
     results: dict[str, dict[str, list[dict[str, Any]]]] = {t: {} for t in TARGETS}
@@ -160,7 +164,7 @@ def main() -> None:
         try:
             started, key = servers(Path(tmp_name), base_env(), procs)
             for _ in range(rounds):
-                for phase in phases(args.tiny):
+                for phase in phases(args.tiny, args.seconds):
                     for target in TARGETS:
                         if target == "direct" and phase["name"] in ("c32", "c128"):
                             continue  # (the lean client speaks to a router only)
