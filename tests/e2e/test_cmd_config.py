@@ -154,3 +154,35 @@ def test_validate_prints_what_a_router_prints_at_start(home: Path, tmp_path: Pat
     )
     broken = hotswap("config", "show", env=env)
     assert broken.returncode == 1 and broken.stderr.splitlines()[0] == serve.stderr.splitlines()[0]
+
+
+def test_show_has_every_table_the_file_may_hold(home: Path, tmp_path: Path) -> None:
+    (home / "config.toml").write_text(
+        '[ledger]\nretention_days = 30\n\n[budgets.anthropic]\ndaily_usd = 20\nthen = "ds"\n\n'
+        '[[routes]]\nwhen = "background"\nto = "deepseek"\n\n'
+        '[[routes]]\nwhen = "long_context"\nto = "openrouter:vendor/big-model"\nname = "long"\n\n'
+        '[gateway]\ndatabase = "postgresql://hs:db-password@db/hotswap"\n'
+    )
+    env = user_env(tmp_path, home, HOTSWAP_GATEWAY_REDIS="redis://:redis-password@cache:6379/0")
+    done = hotswap("config", "show", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "db-password" not in done.stdout and "redis-password" not in done.stdout
+    data = json.loads(done.stdout)
+    assert data["ledger"]["retention_days"] == {"value": 30.0, "source": "file"}
+    budget = data["budgets"]["anthropic"]
+    assert budget["daily_usd"] == {"value": 20.0, "source": "file"}
+    assert budget["then"] == {"value": "deepseek", "source": "file"}
+    assert budget["warn_at"]["source"] == "default"
+    background, long = data["routes"]
+    assert background["name"] == {"value": "background", "source": "default"}
+    assert long["to"] == {"value": "openrouter:vendor/big-model", "source": "file"}
+    assert long["name"]["value"] == "long" and long["above_tokens"]["source"] == "default"
+    gateway = data["gateway"]
+    assert gateway["database"] == {"value": "postgresql://hs:***@db/hotswap", "source": "file"}
+    assert gateway["redis"] == {"value": "redis://:***@cache:6379/0", "source": "environment"}
+    assert gateway["listen"]["source"] == "default"
+    human = hotswap("config", "show", env=env).stdout
+    for header in ("[ledger]", "[budgets.anthropic]", "[[routes]]", "[gateway]"):
+        assert header in human.splitlines() or f"{header}  " in human, header
+    assert "db-password" not in human and "redis-password" not in human
+    assert 'to = "openrouter:vendor/big-model"' in human

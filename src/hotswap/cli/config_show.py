@@ -13,8 +13,12 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from hotswap.config.backends import PRESETS, Backend
+from hotswap.config.budgets import Budget
 from hotswap.config.credentials import credential
+from hotswap.config.gateway import ENV as GATEWAY_ENV
+from hotswap.config.gateway import GatewaySettings
 from hotswap.config.loading import MB, Config, default_state_dir, read_config_file
+from hotswap.config.routes import Route
 from hotswap.config.tables import ROUTER_KEYS
 from hotswap.redact import mask
 
@@ -59,13 +63,13 @@ def _router(config: Config, raw: Mapping[str, Any]) -> dict[str, Any]:
         value = getattr(r, attr)
         values[key] = value / MB if key.endswith("_mb") else value
     out = {k: _entry(v, "file" if k in raw else "default") for k, v in values.items()}
-    proxies = {scheme: _mask_proxy(value) for scheme, value in r.proxies}
+    proxies = {scheme: _mask_url(value) for scheme, value in r.proxies}
     out["proxies"] = _entry(proxies, "environment")
     return out
 
 
-def _mask_proxy(value: str) -> str:
-    """A proxy URL without its password."""
+def _mask_url(value: str) -> str:
+    """A proxy's or a service's URL without its password."""
     parts = urlsplit(value if "://" in value else "http://" + value)
     if parts.password is None:
         return value
@@ -114,7 +118,48 @@ def effective_config(
         name: _backend(b, raw_backends.get(name, {}), environ)
         for name, b in config.backends.items()
     }
+    days = config.ledger_retention_days
+    result["ledger"] = {"retention_days": _entry(days, "file" if days is not None else "default")}
+    names = config.names()
+    raw_budgets = {names.get(k.lower(), k): v for k, v in raw.get("budgets", {}).items()}
+    result["budgets"] = {
+        b.backend: _budget(b, raw_budgets.get(b.backend, {})) for b in config.budgets
+    }
+    raw_routes = raw.get("routes", [])
+    result["routes"] = [_route(r, raw_routes[i] if i < len(raw_routes) else {})
+                        for i, r in enumerate(config.routes)]  # fmt: skip
+    result["gateway"] = _gateway(config.gateway, raw.get("gateway", {}), environ)
     return result
+
+
+def _budget(b: Budget, raw: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {f"{period}_usd": usd for period, usd in b.limits}
+    values |= {"warn_at": b.warn_at, "then": b.then}
+    return {k: _entry(v, "file" if k in raw else "default") for k, v in values.items()}
+
+
+def _route(r: Route, raw: Mapping[str, Any]) -> dict[str, Any]:
+    model = r.backend.default_model if not r.backend.models else None
+    values: dict[str, Any] = {"name": r.name, "when": r.when,
+                              "to": r.backend.name + (f":{model}" if model else "")}  # fmt: skip
+    if r.on:
+        values["on"] = sorted(r.on)
+    if r.when == "long_context":
+        values["above_tokens"] = r.above_tokens
+    return {k: _entry(v, "file" if k in raw else "default") for k, v in values.items()}
+
+
+def _gateway(
+    g: GatewaySettings, raw: Mapping[str, Any], environ: Mapping[str, str]
+) -> dict[str, Any]:
+    """`hotswap gateway`'s settings (flags aside); URLs without their passwords."""
+    out = {}
+    for key, value in g._asdict().items():
+        source = ("environment" if environ.get(GATEWAY_ENV.get(key, "")) else
+                  "file" if key in raw else "default")  # fmt: skip
+        out[key] = _entry(_mask_url(value) if key in ("database", "redis") and value else value,
+                          source)  # fmt: skip
+    return out
 
 
 def _state_source(environ: Mapping[str, str]) -> str:
@@ -159,7 +204,23 @@ def render(data: dict[str, Any]) -> str:
             shown = f"{var} {b['key']['value']}" if var else "none in the environment"
             lines.append((f"# key: the client's own credential ({shown})", "environment"))
         lines += [_line(f"quirks.{q}", e) for q, e in b["quirks"].items() if e["source"] == "file"]
+    lines += _tables(data)
     width = min(max(len(text) for text, _ in lines), 72)
     return "\n".join(
         (f"{text.ljust(width)}  # {source}" if source else text).rstrip() for text, source in lines
     )
+
+
+def _tables(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """[ledger], [budgets.NAME], [[routes]] and [gateway], as the file spells them."""
+    lines: list[tuple[str, str]] = [("", ""), ("[ledger]", "")]
+    lines += [_line(k, e) for k, e in data["ledger"].items() if e["value"] is not None]
+    for name, budget in data["budgets"].items():
+        lines += [("", ""), (f"[budgets.{name}]", "file")]
+        lines += [_line(k, e) for k, e in budget.items()]
+    for route in data["routes"]:
+        lines += [("", ""), ("[[routes]]", "file")]
+        lines += [_line(k, e) for k, e in route.items()]
+    lines += [("", ""), ("[gateway]", "")]
+    lines += [_line(k, e) for k, e in data["gateway"].items() if e["value"] is not None]
+    return lines
