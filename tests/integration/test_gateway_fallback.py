@@ -68,3 +68,29 @@ async def test_a_refusal_switches_the_session_on_every_instance(team: Team, tmp_
     assert (await ask(one, alice, session="a2"))[0] == 200
     assert len(team.anthropic.received) == n_ant + 3
     assert (await _get(one, bob, "/_hotswap/status"))["fallback"] is None
+
+
+async def test_a_note_quoting_the_teams_key_is_masked_everywhere_it_goes(
+    team: Team, tmp_path: Path
+) -> None:
+    import redis
+
+    from gateway_team import ANT_KEY
+
+    _fallback_config(team)
+    url = await team.start()
+    alice = await team.key("alice")
+    team.anthropic.script(json_error(401, "authentication_error", f"invalid x-api-key {ANT_KEY}"))
+    assert (await ask(url, alice, session="a1"))[0] == 200
+    with redis.Redis.from_url(team.redis.url) as r:
+        keys = [k for k in r.keys("hotswap:u:*") if r.type(k) == b"string"]
+        stored = b"".join(r.get(k) or b"" for k in keys)
+    assert b"invalid x-api-key" in stored and ANT_KEY.encode() not in stored  # never stored
+    mode = await _get(url, alice, "/_hotswap/mode", session="a1")
+    status = await _get(url, alice, "/_hotswap/status", session="a1")
+    for note in (mode["fallback"], status["fallback"]):
+        assert "invalid x-api-key" in str(note) and ANT_KEY not in str(note)
+    inside = {**user_env(tmp_path, team.home), "HOTSWAP_GATEWAY": url,
+              "ANTHROPIC_AUTH_TOKEN": alice, "HOTSWAP_GATEWAY_SESSION": "a1"}  # fmt: skip
+    code, out, err = await command("backend", env=inside)
+    assert code == 0 and "invalid x-api-key" in out and ANT_KEY not in out + err

@@ -166,6 +166,7 @@ class CallerModes:
     def __init__(self, slot: CallerSlot, modes: RedisModes) -> None:
         self.slot, self.modes = slot, modes
         self.last_fallback: Callable[[], dict[str, Any] | None] = lambda: None
+        self.redact: Callable[[str], str] = lambda text: text  # the router's Redactor.text
         self.pending: dict[asyncio.Task[None], asyncio.Task[Any] | None] = {}  # save: its request
 
     @property
@@ -193,7 +194,7 @@ class CallerModes:
         note = f"fell back from {last.get('from', caller.mode)} to {name}"
         if last.get("reason"):
             note += f": {last['reason']}"
-        save = self.modes.fall_back(caller.user.id, caller.session, name, note)
+        save = self.modes.fall_back(caller.user.id, caller.session, name, self.redact(note))
         task = asyncio.get_running_loop().create_task(save)
         self.pending[task] = asyncio.current_task()
         task.add_done_callback(lambda done: self.pending.pop(done, None))

@@ -112,6 +112,11 @@ class Gateway:
             ("POST", PROXY_MODE_PATH): self.handle_proxy_mode,
         }
 
+    def _json(self, data: dict[str, Any]) -> web.Response:
+        """Masked as every answer is (a fallback's note quotes an upstream's error)."""
+        body = self.controls.redactor.bytes(dump_json(data))
+        return web.Response(body=body, content_type="application/json")
+
     def _check_allowed(self, user: User, mode: str | None) -> None:
         name = (mode or self.config.default_backend).split()[0]
         backend = self.config.resolve(name)
@@ -132,10 +137,10 @@ class Gateway:
             mode = (await self.modes.lookup(caller.user.id, session)).mode
             name = mode or self.config.default_backend
             note = await self.controls.fallback_note(caller.user.id, name, session)
-            return _json({"user": caller.user.name, "session": session, "backend": name,
+            return self._json({"user": caller.user.name, "session": session, "backend": name,
                           "default": mode is None, "fallback": note})  # fmt: skip
         name, session = await _mode_request(request)
-        return _json(await self._switch(caller, name, session))
+        return self._json(await self._switch(caller, name, session))
 
     async def handle_proxy_mode(self, request: web.Request) -> web.Response:
         """deepclaude's `POST /_proxy/mode` (`backend=NAME`): the caller's switch, their
@@ -150,7 +155,7 @@ class Gateway:
             raise RequestError(f"hotswap gateway: POST {PROXY_MODE_PATH}: {exc}", 400) from None
         previous = caller.mode or self.config.default_backend
         answer = await self._switch(caller, name, caller.session)
-        return _json({**answer, "mode": answer["backend"], "previous": previous})
+        return self._json({**answer, "mode": answer["backend"], "previous": previous})
 
     async def _switch(self, caller: Caller, name: str, session: str | None) -> dict[str, Any]:
         backend = self.config.resolve(name)
@@ -186,8 +191,6 @@ async def _mode_request(request: web.Request) -> tuple[str, str | None]:
     return name.strip(), session or None
 
 
-def _json(data: dict[str, Any]) -> web.Response:
-    return web.Response(body=dump_json(data), content_type="application/json")
 
 
 @dataclass
@@ -237,6 +240,7 @@ async def start_gateway(
         modes=caller_modes,
     )
     caller_modes.last_fallback = lambda: state.last_fallback  # the note's reason
+    caller_modes.redact = state.redactor.text  # (the reason may quote a key: never stored)
     controls = Controls(config, slot, modes, budgets, db, state.redactor, state.started)
     keys = GatewayKeys(KeyStore(db))
     gateway = Gateway(config, keys, modes, budgets, slot, controls, caller_modes)
