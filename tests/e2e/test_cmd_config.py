@@ -186,3 +186,26 @@ def test_show_has_every_table_the_file_may_hold(home: Path, tmp_path: Path) -> N
         assert header in human.splitlines() or f"{header}  " in human, header
     assert "db-password" not in human and "redis-password" not in human
     assert 'to = "openrouter:vendor/big-model"' in human
+
+
+def test_show_masks_a_service_password_in_every_form_psycopg_and_redis_take(
+    home: Path, tmp_path: Path
+) -> None:
+    forms = {
+        "database": [
+            "host=db dbname=hotswap user=u password=pw-one",
+            "host=db password='pw two' user=u",
+            "postgresql:///hotswap?sslmode=require&password=pw-three",
+        ],
+        "redis": ["redis://cache:6379/0?password=pw-four", "unix://:pw-five@/run/redis.sock"],
+    }
+    for key, values in forms.items():
+        for value in values:
+            (home / "config.toml").write_text(f"[gateway]\n{key} = {json.dumps(value)}\n")
+            env = user_env(tmp_path, home)
+            for argv in (("config", "show"), ("config", "show", "--json")):
+                done = hotswap(*argv, env=env)
+                assert done.returncode == 0, done.stderr
+                assert "pw-" not in done.stdout and "pw two" not in done.stdout, value
+            shown = json.loads(hotswap("config", "show", "--json", env=env).stdout)
+            assert "***" in shown["gateway"][key]["value"]

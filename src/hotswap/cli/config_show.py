@@ -7,6 +7,7 @@ Computed by comparing the presets with the raw TOML; config.py's loader is not t
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -68,8 +69,17 @@ def _router(config: Config, raw: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# A password given as a parameter: libpq's key=value DSN (`password=...`, quoted or not)
+# and a URL's query (`?password=...`, as psycopg and redis-py accept it).
+_DSN_PASSWORD = re.compile(r"(\b(?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.I)
+_QUERY_PASSWORD = re.compile(r"([?&](?:ssl)?password=)[^&#]*", re.I)
+
+
 def _mask_url(value: str) -> str:
-    """A proxy's or a service's URL without its password."""
+    """A proxy's or a service's URL (or libpq DSN) without its password, wherever in it."""
+    if "://" not in value and "=" in value:
+        return _DSN_PASSWORD.sub(r"\1***", value)
+    value = _QUERY_PASSWORD.sub(r"\1***", value)
     parts = urlsplit(value if "://" in value else "http://" + value)
     if parts.password is None:
         return value
