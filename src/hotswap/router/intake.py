@@ -10,12 +10,11 @@ budget of bytes (`[router] body_budget_mb`) that the bodies in flight hold, esti
                               of a chunked or compressed body, grown as it arrives)
     once it is read           its bytes + PER_OBJECT_BYTES x its JSON objects (`{`)
 
-Counting the objects scans the body (0.75 ms a MB, ~6 % of a 150 KB request's CPU), so it
-is put off while the body's worst case fits (its bytes + PER_OBJECT_BYTES x its bytes: a
-`{` in every byte): that is held instead, until a request finds no room, which then has
-every body held so counted (and gets the room that frees), or the request ends. When
-someone waits, or the worst case does not fit, the body is counted at once. Either way
-what is held is never less than the estimate above.
+Counting the objects scans the body (0.75 ms a MB, ~5 % of a 150 KB request's CPU), so it
+is done only when it can matter: at once when someone waits or half the budget is held,
+else when a request first finds no room (every body still held uncounted is counted then,
+and the room that frees lets it in). Until then the pre-read estimate, an over-estimate,
+stays held.
 
 A request whose estimate does not fit waits, first come first served, up to `body_wait_s`,
 then gets a 529 `overloaded_error` with `retry-after` (Claude Code retries it). A request
@@ -61,7 +60,7 @@ class BodyBudget:
     wait_s: float
     used: int = 0
     waiting: deque[_Waiter] = field(default_factory=deque)
-    uncounted: set[Share] = field(default_factory=set)  # read, holding their worst case
+    uncounted: set[Share] = field(default_factory=set)  # read, still on pre-read estimates
 
     def _fits(self, size: int) -> bool:
         return self.used == 0 or self.used + size <= self.limit
@@ -71,7 +70,7 @@ class BodyBudget:
         if not self.waiting and self._fits(size):
             self.used += size
             return size
-        if self.uncounted:  # no room: the bodies held at their worst case are counted
+        if self.uncounted:  # no room: the bodies held uncounted may be holding too much
             self._count_held()
             if not self.waiting and self._fits(size):
                 self.used += size
@@ -104,13 +103,11 @@ class BodyBudget:
                 waiter.granted.set_result(None)
 
     def hold_read(self, share: Share, raw: bytes) -> None:
-        """A body read: it holds its counted estimate, or its worst case while that fits and
-        nobody waits, counted when a request first finds no room (module doc)."""
-        worst = len(raw) * (1 + PER_OBJECT_BYTES)
-        if self.waiting or self.used - share.held + worst > self.limit:
+        """A body read: its hold becomes its counted estimate now if counting can matter,
+        or when a request first finds no room (module doc)."""
+        if self.waiting or 2 * self.used > self.limit:
             share.held = self.adjust(share.held, counted(raw))
         else:
-            share.held = self.adjust(share.held, worst)
             share.body = raw
             self.uncounted.add(share)
 
@@ -159,7 +156,7 @@ class Share:
 
     held: int = 0
     queued: bool = False  # waiting for the budget: not a stalled body (inbound.py)
-    body: bytes | None = None  # read, held at its worst case (BodyBudget.uncounted)
+    body: bytes | None = None  # read, its objects not counted yet (BodyBudget.uncounted)
 
 
 BUDGET: web.AppKey[BodyBudget] = web.AppKey("body_budget", BodyBudget)
