@@ -9,7 +9,7 @@ import pytest
 
 from hotswap.config.loading import MB, load_config
 from hotswap.errors import RequestError, RouterBusyError
-from hotswap.router.intake import PER_OBJECT_BYTES, BodyBudget, Share, check_encoding, counted
+from hotswap.router.intake import BodyBudget, check_encoding
 
 
 async def test_what_fits_gets_in_at_once_and_a_lone_request_always_does() -> None:
@@ -84,36 +84,3 @@ def test_the_budget_and_its_wait_are_router_settings(tmp_path: Path) -> None:
     path.write_text("")
     default = load_config(path, {"HOTSWAP_HOME": str(tmp_path)}).router
     assert default.body_budget_bytes == 256 * MB and default.body_wait_s == 20.0
-
-
-TURN = b'{"role": "user", "content": "' + b"x" * 300 + b'"},'
-BODY = b'{"messages": [' + TURN * 300 + b"{}]}"  # counted: ~3x its bytes, not 24x
-
-
-async def test_a_body_read_while_the_budget_is_quiet_keeps_its_pre_read_hold() -> None:
-    budget = BodyBudget(limit=100 * len(BODY), wait_s=5)
-    share = Share(held=await budget.take(24 * len(BODY)))
-    budget.hold_read(share, BODY)
-    assert share.held == 24 * len(BODY) and share in budget.uncounted  # not scanned
-    budget.release(share)
-    assert budget.used == 0 and not budget.uncounted and share.body is None
-
-
-async def test_a_request_finding_no_room_has_the_held_bodies_counted_and_gets_in() -> None:
-    budget = BodyBudget(limit=100 * len(BODY), wait_s=5)
-    shares = [Share(held=await budget.take(24 * len(BODY))) for _ in range(2)]
-    for share in shares:
-        budget.hold_read(share, BODY)
-    assert budget.used == 48 * len(BODY) and len(budget.uncounted) == 2
-    got = await asyncio.wait_for(budget.take(60 * len(BODY)), 1)  # no wait: room was freed
-    assert got == 60 * len(BODY) and not budget.uncounted
-    assert [s.held for s in shares] == [counted(BODY)] * 2
-    assert budget.used == 2 * counted(BODY) + 60 * len(BODY)
-
-
-async def test_a_body_read_when_half_the_budget_is_held_is_counted_at_once() -> None:
-    budget = BodyBudget(limit=40 * len(BODY), wait_s=5)
-    share = Share(held=await budget.take(24 * len(BODY)))
-    budget.hold_read(share, BODY)
-    assert share.held == counted(BODY) and not budget.uncounted
-    assert counted(BODY) == len(BODY) + PER_OBJECT_BYTES * BODY.count(b"{")

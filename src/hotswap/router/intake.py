@@ -10,12 +10,6 @@ budget of bytes (`[router] body_budget_mb`) that the bodies in flight hold, esti
                               of a chunked or compressed body, grown as it arrives)
     once it is read           its bytes + PER_OBJECT_BYTES x its JSON objects (`{`)
 
-Counting the objects scans the body (0.75 ms a MB, ~5 % of a 150 KB request's CPU), so it
-is done only when it can matter: at once when someone waits or half the budget is held,
-else when a request first finds no room (every body still held uncounted is counted then,
-and the room that frees lets it in). Until then the pre-read estimate, an over-estimate,
-stays held.
-
 A request whose estimate does not fit waits, first come first served, up to `body_wait_s`,
 then gets a 529 `overloaded_error` with `retry-after` (Claude Code retries it). A request
 alone in the router always gets in, however large. The hold is given back when the
@@ -60,7 +54,6 @@ class BodyBudget:
     wait_s: float
     used: int = 0
     waiting: deque[_Waiter] = field(default_factory=deque)
-    uncounted: set[Share] = field(default_factory=set)  # read, still on pre-read estimates
 
     def _fits(self, size: int) -> bool:
         return self.used == 0 or self.used + size <= self.limit
@@ -70,11 +63,6 @@ class BodyBudget:
         if not self.waiting and self._fits(size):
             self.used += size
             return size
-        if self.uncounted:  # no room: the bodies held uncounted may be holding too much
-            self._count_held()
-            if not self.waiting and self._fits(size):
-                self.used += size
-                return size
         waiter = _Waiter(size, asyncio.get_running_loop().create_future())
         self.waiting.append(waiter)
         try:
@@ -102,31 +90,6 @@ class BodyBudget:
                 self.used += waiter.size
                 waiter.granted.set_result(None)
 
-    def hold_read(self, share: Share, raw: bytes) -> None:
-        """A body read: its hold becomes its counted estimate now if counting can matter,
-        or when a request first finds no room (module doc)."""
-        if self.waiting or 2 * self.used > self.limit:
-            share.held = self.adjust(share.held, counted(raw))
-        else:
-            share.body = raw
-            self.uncounted.add(share)
-
-    def release(self, share: Share) -> None:
-        """The share's hold given back (once)."""
-        if share.body is not None:
-            share.body = None
-            self.uncounted.discard(share)
-        if share.held:
-            size, share.held = share.held, 0
-            self.give(size)
-
-    def _count_held(self) -> None:
-        shares, self.uncounted = self.uncounted, set()
-        for share in shares:
-            if share.body is not None and share.held:
-                share.held = self.adjust(share.held, counted(share.body))
-            share.body = None
-
     def adjust(self, held: int, estimate: int) -> int:
         """A hold set to the body's counted estimate, without waiting: the body is here."""
         self.used += estimate - held
@@ -144,11 +107,6 @@ def _busy(budget: BodyBudget) -> RouterBusyError:
     )
 
 
-def counted(raw: bytes) -> int:
-    """A read body's estimate: its bytes and its JSON objects (module doc)."""
-    return len(raw) + PER_OBJECT_BYTES * raw.count(b"{")
-
-
 @dataclass(eq=False)
 class Share:
     """One request's share of the budget. Made by the inbound middleware before the guard
@@ -156,7 +114,6 @@ class Share:
 
     held: int = 0
     queued: bool = False  # waiting for the budget: not a stalled body (inbound.py)
-    body: bytes | None = None  # read, its objects not counted yet (BodyBudget.uncounted)
 
 
 BUDGET: web.AppKey[BodyBudget] = web.AppKey("body_budget", BodyBudget)
@@ -200,7 +157,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
         raise RequestError(f"hotswap: the request body could not be read ({_why(exc)})") from None
     raw = b"".join(chunks)  # one chunk: that very object, no copy
     if len(raw) >= COUNT_FROM_BYTES:
-        budget.hold_read(share, raw)
+        share.held = budget.adjust(share.held, len(raw) + PER_OBJECT_BYTES * raw.count(b"{"))
     return raw
 
 
@@ -228,5 +185,6 @@ def _too_large(size: int, limit: int) -> str:
 def release_hold(request: web.Request) -> None:
     """The request's share of the budget given back (once)."""
     share = request.get(SHARE)
-    if share is not None and (share.held or share.body is not None):
-        request.app[BUDGET].release(share)
+    if share is not None and share.held:
+        size, share.held = share.held, 0
+        request.app[BUDGET].give(size)
