@@ -191,8 +191,6 @@ async def _mode_request(request: web.Request) -> tuple[str, str | None]:
     return name.strip(), session or None
 
 
-
-
 @dataclass
 class RunningGateway:
     router: RunningRouter
