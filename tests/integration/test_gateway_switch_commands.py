@@ -34,6 +34,10 @@ async def test_every_switch_command_inside_a_gateway_session(team: Team, tmp_pat
     assert code == 0 and out.startswith("deepseek  (gateway: alice's, session cc-9)"), err
     code, out, err = await command("backend", env={**inside, "HOTSWAP_GATEWAY_SESSION": "cc-2"})
     assert code == 0 and "(gateway: the gateway's default, session cc-2)" in out, err
+    code, out, err = await command("backend", "--all", env=inside)  # the user's, every session
+    assert code == 0 and "(gateway: the gateway's default, every session)" in out, err
+    code, out, err = await command("backend", "--port", "9", env=inside)  # a local session
+    assert code != 0 and "port 9" in err and "gateway" not in err, (out, err)
     for argv in (("routes", "off"), ("ds", "--model", "x")):
         code, out, err = await command(*argv, env=inside)
         assert code != 0 and "gateway" in err, (argv, out, err)

@@ -70,7 +70,7 @@ def switch_line(answer: Mapping[str, object]) -> str:
 def mode_line(answer: Mapping[str, object]) -> str:
     """Bare `backend` in a gateway session: the mode, where it comes from, and why the
     gateway chose it if a refusal made it fall back."""
-    whose = f"session {answer.get('session')}" if answer.get("session") else "sessions"
+    whose = f"session {answer.get('session')}" if answer.get("session") else "every session"
     source = "the gateway's default" if answer.get("default") else f"{answer.get('user')}'s"
     line = f"{answer.get('backend')}  (gateway: {source}, {whose})"
     return line + (f"\n  {answer['fallback']}" if answer.get("fallback") else "")

@@ -132,12 +132,12 @@ def _use_gateway(name: str, url: str, all_sessions: bool) -> int:
     return 0
 
 
-def _show_gateway(url: str) -> int:
-    """Bare `backend` inside a gateway session: the session's mode, as the gateway has it."""
+def _show_gateway(url: str, all_sessions: bool) -> int:
+    """Bare `backend` inside a gateway session: the session's mode (with --all, the user's),
+    as the gateway has it."""
+    session = None if all_sessions else os.environ.get(gateway_client.SESSION_ENV) or None
     try:
-        answer = gateway_client.get_mode(
-            url, _gateway_key(), os.environ.get(gateway_client.SESSION_ENV) or None
-        )
+        answer = gateway_client.get_mode(url, _gateway_key(), session)
     except gateway_client.GatewaySwitchError as exc:
         raise SwitchError(str(exc)) from None
     print(gateway_client.mode_line(answer))
@@ -157,11 +157,12 @@ def cmd_backend(config: Config, argv: list[str], prog: str) -> int:
     args = _parse(argv, bool(argv), build)
     if args.model and not args.name:
         raise SwitchError("--model needs a backend name: `backend NAME --model MODEL`")
-    url = _gateway(args)
+    local = not args.name and (args.session_id or args.port or args.either)  # a session named
+    url = None if local else _gateway(args)
     if url is not None:
         if args.name:
             return _use_gateway(args.name, url, args.all_sessions)
-        return _show_gateway(url)
+        return _show_gateway(url, args.all_sessions)
     targets = _targets(config, args)
     if args.name:
         _switch(config, args.name, targets, args.model)
