@@ -93,3 +93,31 @@ async def test_an_unknown_key_is_remembered_and_a_revoked_one_refused_after_the_
     with pytest.raises(RequestError) as refused:
         await cache.authenticate(bearer(LIVE))
     assert refused.value.status == 401
+
+
+async def test_a_lookup_every_caller_left_logs_no_unretrieved_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import gc
+
+    from hotswap.gateway.database import DatabaseError
+
+    class DownStore(CountingStore):
+        async def find(self, key: str) -> User | None:
+            await self.answer.wait()
+            raise DatabaseError("PostgreSQL: down")
+
+    store = DownStore()
+    store.answer.clear()
+    cache = GatewayKeys(store)
+    keys_ = [f"hsk_{i:043d}" for i in range(3)]
+    gone = [asyncio.ensure_future(cache.authenticate(bearer(k))) for k in keys_]
+    await asyncio.sleep(0.01)
+    for request in gone:
+        request.cancel()  # the clients went away before PostgreSQL answered
+    del request, gone
+    store.answer.set()
+    await asyncio.sleep(0.05)
+    gc.collect()
+    assert not cache._asking
+    assert "never retrieved" not in caplog.text

@@ -139,7 +139,8 @@ class Budgets:
                     pipe.expire(key, KEEP_S)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
-            log.warning("gateway budget: not counted (%s)", exc)
+            lost = ", ".join(f"user {uid} ${usd:.4f}" for uid, usd in owed.items())
+            log.warning("gateway budget: not counted (%s): %s", exc, lost)
 
     async def close(self) -> None:
         """Count what is owed and wait for the counting (bounded by Redis's timeout)."""

@@ -154,23 +154,28 @@ class GatewayKeys:
         if asking is None:
             asking = asyncio.ensure_future(self._look_up(key, digest, live))
             self._asking[digest] = asking
-            asking.add_done_callback(lambda _done: self._asking.pop(digest, None))
+            asking.add_done_callback(lambda done: self._asked(digest, done))
         return await asyncio.shield(asking)  # (one caller's cancel does not cancel the rest)
 
+    def _asked(self, digest: str, done: asyncio.Future[User | None]) -> None:
+        self._asking.pop(digest, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: every caller may have gone (no "never retrieved")
+
     async def _look_up(self, key: str, digest: str, live: tuple[float, User] | None) -> User | None:
+        asked = time.monotonic()  # the answer is as old as the question (a revoke may follow)
         try:
             user = await self.store.find(key)
         except DatabaseError as exc:
             if live is not None:
                 return live[1]  # PostgreSQL down: a key known to be live stays live
             raise RequestError(f"hotswap gateway: cannot check keys: {exc}", 503) from None
-        now = time.monotonic()
         if user is None:
             self._live.pop(digest, None)
-            _remember(self._unknown, digest, now)
+            _remember(self._unknown, digest, asked)
         else:
             self._unknown.pop(digest, None)
-            _remember(self._live, digest, (now, user))
+            _remember(self._live, digest, (asked, user))
         return user
 
 
