@@ -49,6 +49,7 @@ class Client(asyncio.Protocol):
         self.run = run
         self.reader = Reader()
         self.lost = asyncio.get_running_loop().create_future()
+        self.closed_on_error = False  # counted already
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # (uvloop's: not a subclass)
@@ -60,6 +61,7 @@ class Client(asyncio.Protocol):
                 self.run.check(start, headers, body)
         except (BadMessage, Mismatch, ValueError) as exc:
             self.run.fail(exc)
+            self.closed_on_error = True
             self.transport.close()
             return
         if self.reader.head is None and not self.reader.buf:
@@ -69,6 +71,9 @@ class Client(asyncio.Protocol):
                 self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        closing = self.reader.head is None and not self.reader.buf  # between answers
+        if not (closing and time.monotonic() >= self.run.deadline) and not self.closed_on_error:
+            self.run.fail(ConnectionError(f"connection lost mid-answer or early ({exc})"))
         if not self.lost.done():
             self.lost.set_result(None)
 
