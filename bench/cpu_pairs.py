@@ -24,25 +24,6 @@ sys.path.insert(0, str(HERE))
 import run as bench  # noqa: E402
 from loadgen import BACKEND_KEY  # noqa: E402
 
-CONFIG = """default_backend = "deepseek"
-
-[backends.deepseek]
-base_url = "{up}/anthropic"
-api_key_env = "DEEPSEEK_API_KEY"
-fallback = ["fireworks", "anthropic"]
-
-[backends.deepseek.models]
-"claude-opus-*" = "deepseek-v4-pro"
-"claude-sonnet-*" = "deepseek-v4-flash"
-"claude-haiku-*" = "deepseek-v4-flash"
-
-[backends.fireworks]
-base_url = "{up}/fireworks"
-
-[backends.anthropic]
-base_url = "{up}"
-"""
-
 
 def boot(tree: Path) -> list[str]:
     """`hotswap serve` from `tree` (its entry point moved to hotswap.cli in issue 20)."""
@@ -57,7 +38,7 @@ def boot(tree: Path) -> list[str]:
 
 def one(tree: Path, upstream: str, tmp: Path, seconds: float) -> tuple[float, float]:
     home = Path(tempfile.mkdtemp(dir=tmp))
-    (home / "config.toml").write_text(CONFIG.format(up=upstream))
+    bench.write_config(home, upstream)  # the config bench/run.py measures with
     env = {**bench.base_env(), "HOTSWAP_HOME": str(home), "DEEPSEEK_API_KEY": BACKEND_KEY}
     argv = [*boot(tree), "serve", "--port", "0", "--backend", "deepseek"]
     router = bench.start("router", argv, env, {0}, tmp)
