@@ -62,9 +62,9 @@ def test_the_tail_document_stands_a_zero_in_for_the_shared_messages() -> None:
 
 def test_both_layers_keep_their_cuts_in_the_shared_store() -> None:
     """The body layer's split and the Chat Completions translation are budgeted alike."""
-    assert isinstance(PrefixSplitter()._records, CutStore)
+    assert isinstance(PrefixSplitter(), CutStore)
     cuts = Cuts(max_bytes=1000)
-    assert isinstance(cuts._store, CutStore)
+    assert isinstance(cuts, CutStore)
     raw = b'{"messages":[{"role":"user","content":"hi"},{"role":"user","content":"x"}]}'
     ends = [raw.index(b"},") + 1, len(raw) - 2]
     cuts.keep(Cut(raw, ends, [b"a", b"b"], None))

@@ -102,26 +102,15 @@ class Found(NamedTuple):
     carry: dict[str, Any]
 
 
-class PrefixSplitter:
-    """The records of the last few conversations, and the split that uses them."""
+class PrefixSplitter(CutStore[Record]):
+    """The records of the last few conversations (a CutStore), and the split that uses them."""
 
     def __init__(self, max_records: int = MAX_RECORDS, max_bytes: int = 32 * 1024 * 1024) -> None:
-        self._records: CutStore[Record] = CutStore(max_records, max_bytes)
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-    @property
-    def size(self) -> int:
-        return self._records.size
-
-    @property
-    def max_bytes(self) -> int:
-        return self._records.max_bytes
+        super().__init__(max_records, max_bytes)
 
     def split(self, raw: bytes) -> Found | None:
         """`raw` split (typed, as body.split.split would), or None when this cannot do it."""
-        for key, record in self._records.recent():
+        for key, record in self.recent():
             if raw.startswith(record.segments[0]):
                 found = self._continue(raw, key, record)
                 if found is not None:
@@ -164,7 +153,7 @@ class PrefixSplitter:
         carry, head = record.carry, record.head
         segments = segments[:k] + new_segments
         new_record = Record(_cost(raw, turns), segments, head, turns, raws, memo, carry, suffix)
-        self._records.keep(new_record, replaces=key)
+        self.keep(new_record, replaces=key)
         return Found(top, raws, memo, carry)
 
     def _fresh(self, raw: bytes) -> Found | None:
@@ -197,7 +186,7 @@ class PrefixSplitter:
             record = Record(
                 _cost(raw, turns), segments, head_values, turns, raws, memo, carry, suffix
             )
-            self._records.keep(record)
+            self.keep(record)
         return Found(top, raws, memo, carry)
 
 

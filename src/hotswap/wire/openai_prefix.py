@@ -88,28 +88,17 @@ def head_of(raw: bytes, decoder: msgspec.json.Decoder[Any]) -> tuple[Any, int] |
     return (head, start) if head.messages == [] else None
 
 
-class Cuts:
-    """The last MAX_CUTS requests' cuts (cuts.CutStore, as the body layer keeps its own),
+class Cuts(CutStore[Cut]):
+    """The last MAX_CUTS requests' cuts (a CutStore, as the body layer's PrefixSplitter is),
     most recent first, within `max_bytes`."""
 
     def __init__(self, max_bytes: int) -> None:
-        self._store: CutStore[Cut] = CutStore(MAX_CUTS, max_bytes)
-
-    def __len__(self) -> int:
-        return len(self._store)
-
-    @property
-    def size(self) -> int:
-        return self._store.size
-
-    @property
-    def max_bytes(self) -> int:
-        return self._store.max_bytes
+        super().__init__(MAX_CUTS, max_bytes)
 
     def find(self, raw: bytes) -> Found | None:
         """The most recent cut `raw` starts with, up to the end of one of its last TRIES
         messages (at least one shared)."""
-        for key, cut in self._store.recent():
+        for key, cut in self.recent():
             ends = cut.ends
             view = memoryview(cut.raw)
             if not ends or not raw.startswith(view[: ends[0]]):
@@ -117,11 +106,6 @@ class Cuts:
             for shared in range(len(ends), max(len(ends) - TRIES, 1) - 1, -1):
                 end = ends[shared - 1]
                 if len(raw) > end and raw.startswith(view[:end]):
-                    self._store.used(key)
+                    self.used(key)
                     return Found(cut, shared, key)
         return None
-
-    def keep(self, cut: Cut, replaces: Found | None = None) -> None:
-        """Record a request's cut; the one it was found by (`replaces`) makes way for it:
-        the conversation has moved on."""
-        self._store.keep(cut, None if replaces is None else replaces.key)

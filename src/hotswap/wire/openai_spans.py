@@ -186,7 +186,8 @@ def _continue(
     if ends is not None:
         last = ends[-1] if ends else end
         kept = spans if raw[last : last + 1] == b"]" else None  # `]`: where the suffix starts
-        memo.cuts.keep(Cut(raw, cut.ends[:shared] + ends, parts, cut.head, kept), replaces=found)
+        grown = Cut(raw, cut.ends[:shared] + ends, parts, cut.head, kept)
+        memo.cuts.keep(grown, replaces=found.key)
     return spans, parts
 
 
