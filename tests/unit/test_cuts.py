@@ -70,5 +70,5 @@ def test_both_layers_keep_their_cuts_in_the_shared_store() -> None:
     cuts.keep(Cut(raw, ends, [b"a", b"b"], None))
     found = cuts.find(raw[: ends[0]] + b',{"role":"user","content":"y"}]}')
     assert found is not None and found.shared == 1
-    cuts.keep(Cut(raw + b" ", ends, [b"a", b"b"], None), replaces=found)
+    cuts.keep(Cut(raw + b" ", ends, [b"a", b"b"], None), replaces=found.key)
     assert len(cuts) == 1 and cuts.size == Cut(raw + b" ", ends, [b"a", b"b"], None).cost
