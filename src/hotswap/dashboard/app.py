@@ -43,25 +43,30 @@ PAGE = web.AppKey("page", jinja2.Template)
 def make_app(
     config: Config, token: str, environ: Mapping[str, str], poll_s: float = POLL_S
 ) -> web.Application:
-    app = web.Application(
-        middlewares=[access_middleware(Access(token))], client_max_size=MAX_BODY_BYTES
-    )
-    app.on_response_prepare.append(add_headers)
+    app = page_app(token, "index.html", client_max_size=MAX_BODY_BYTES)
     app[CONFIG] = config
     app[ENVIRON] = environ
     app[FEED] = Feed(Gatherer(config, environ), poll_s)
-    templates = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
-    )
-    app[PAGE] = templates.get_template("index.html")
     app.router.add_get("/", handle_page)
     app.router.add_get("/events", handle_events)
     app.router.add_get("/export/{table}.csv", handle_csv)
     app.router.add_post("/api/switch", handle_switch)
     app.router.add_post("/api/remove", handle_remove)
     app.router.add_post("/api/check", handle_check)
-    app.router.add_static("/static/", HERE / "static")
     app.on_shutdown.append(_close_feed)
+    return app
+
+
+def page_app(token: str, page: str, **settings: Any) -> web.Application:
+    """A page's application, the personal dashboard's or the team view's: the token and
+    the security rules (security.py), its template as app[PAGE], the static files."""
+    app = web.Application(middlewares=[access_middleware(Access(token))], **settings)
+    app.on_response_prepare.append(add_headers)
+    templates = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
+    )
+    app[PAGE] = templates.get_template(page)
+    app.router.add_static("/static/", HERE / "static")
     return app
 
 
@@ -231,12 +236,15 @@ async def start_dashboard(
     """Bind 127.0.0.1:`port` (0: a free one) and serve; raises OSError if it cannot.
     `environ` is the command line's (only config and the CLI read the process's)."""
     token = new_token()
-    app = make_app(config, token, environ, poll_s)
+    return await serve_page(make_app(config, token, environ, poll_s), port, token)
+
+
+async def serve_page(app: web.Application, port: int, token: str) -> RunningDashboard:
+    """Serve `app` on 127.0.0.1:`port` (0: a free one); raises OSError if it cannot."""
     runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, "127.0.0.1", port)
-        await site.start()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
     except BaseException:
         await runner.cleanup()
         raise

@@ -17,25 +17,21 @@ hint, and neither is read here).
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
-import jinja2
 from aiohttp import web
 
 from hotswap import __version__
 from hotswap.config.budgets import period_start
-from hotswap.dashboard.app import RunningDashboard
-from hotswap.dashboard.security import Access, access_middleware, add_headers, new_token
+from hotswap.dashboard.app import PAGE, RunningDashboard, page_app, serve_page
+from hotswap.dashboard.security import new_token
 from hotswap.figures import age, tokens, usd, usd_sum
 from hotswap.gateway.database import Database, DatabaseError
 from hotswap.ledger.queries import FAILED_SQL
 
-HERE = Path(__file__).parent
 DAYS = 30
 POLL_S = 5.0
 DB = web.AppKey("team_db", Database)
-PAGE = web.AppKey("team_page", jinja2.Template)
 
 # One row per user: today's figures and the last DAYS days', from one scan of the ledger.
 _TOKENS = "e.input_tokens + e.output_tokens + e.cache_read_tokens + e.cache_write_tokens"
@@ -109,16 +105,10 @@ async def _close_db(app: web.Application) -> None:
 
 
 def make_team_app(database_url: str, token: str) -> web.Application:
-    app = web.Application(middlewares=[access_middleware(Access(token))])
-    app.on_response_prepare.append(add_headers)
+    app = page_app(token, "team.html")
     app[DB] = Database(database_url)
-    templates = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True
-    )
-    app[PAGE] = templates.get_template("team.html")
     app.router.add_get("/", handle_page)
     app.router.add_get("/team.json", handle_rows)
-    app.router.add_static("/static/", HERE / "static")
     app.on_cleanup.append(_close_db)
     return app
 
@@ -132,13 +122,4 @@ async def start_team_view(database_url: str, port: int) -> RunningDashboard:
     finally:
         await db.close()
     token = new_token()
-    runner = web.AppRunner(
-        make_team_app(database_url, token), access_log=None, shutdown_timeout=1.0
-    )
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    return RunningDashboard(runner, int(runner.addresses[0][1]), token)
+    return await serve_page(make_team_app(database_url, token), port, token)
