@@ -4,7 +4,7 @@ backends`, `doctor` and the dashboard show it)."""
 from __future__ import annotations
 
 from hotswap.config.backends import Backend
-from hotswap.rules.rewrite import map_model
+from hotswap.config.model_ids import mapped_model
 
 # What Claude Code sends for --model opus|sonnet|haiku (claude-code.md): the model map is
 # shown as what each of these becomes.
@@ -16,5 +16,6 @@ TIER_MODELS = {
 
 
 def model_map(backend: Backend) -> dict[str, str]:
-    """opus / sonnet / haiku -> the model `backend` is sent (rewrite.map_model's answer)."""
-    return {tier: map_model(name, backend) for tier, name in TIER_MODELS.items()}
+    """opus / sonnet / haiku -> the model `backend` is sent (the rewrite's one mapping rule,
+    imported from config/ so `hotswap backends` does not load the rewrite's)."""
+    return {tier: mapped_model(name, backend) for tier, name in TIER_MODELS.items()}
