@@ -15,7 +15,7 @@ from hotswap.config.budgets import SPAN_WORDS
 from hotswap.config.loading import Config, load_config
 from hotswap.config.model_ids import parse_gateway_id
 from hotswap.errors import HotswapError
-from hotswap.figures import AT_LEAST, usd, usd_sum
+from hotswap.figures import AT_LEAST, usd, usd_rate, usd_sum
 from hotswap.sessions.registry import Session, router_status
 from hotswap.sessions.switch import SwitchError, request_counts, resolve_targets
 
@@ -62,8 +62,7 @@ def budget_parts(budgets: object) -> list[str]:
         limit = row.get("limit_usd")
         if not isinstance(limit, int | float):
             continue
-        shown = f"${limit:g}" if limit == int(limit) else usd(limit)
-        text = f"{row.get('backend')} budget {row.get('percent')}% of {shown}"
+        text = f"{row.get('backend')} budget {row.get('percent')}% of {usd_rate(limit)}"
         text += f" {SPAN_WORDS.get(str(row.get('period')), '')}".rstrip()
         if row["state"] == "reached":
             then = row.get("then")
