@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -20,7 +20,6 @@ from hotswap.cli.run import ERROR_FIX
 from hotswap.config.loading import Config
 from hotswap.errors import ConfigError, HotswapError
 
-T = TypeVar("T")
 # `--by` on the gateway's ledger (gateway/report.BY's keys, spelled here so the command line
 # does not import psycopg; tests/unit/test_team_by.py ties the two)
 TEAM_BY = ("user", "backend", "model", "session", "route", "conversation", "agent")

@@ -21,8 +21,6 @@ from hotswap.sessions.registry import list_sessions
 if TYPE_CHECKING:
     import click
 
-SCRIPTS = ("ds", "ant", "backend", "sessions", "routes")
-
 
 def complete_var(prog: str) -> str:
     """click's variable for a script: `backend` -> `_BACKEND_COMPLETE`."""
