@@ -26,9 +26,11 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from hotswap.errors import BudgetSpentError, HotswapError, RequestError
+from hotswap.figures import usd
 from hotswap.gateway.caller import User
 from hotswap.gateway.database import Database
 from hotswap.gateway.modes import Lookup
+from hotswap.router.budget_gate import retry_after_s
 
 log = logging.getLogger("hotswap")
 
@@ -75,16 +77,16 @@ class Budgets:
         if user.daily_usd is None:
             return mode
         try:
-            if looked.down:
-                raise RedisError("no answer")
-            spent = float(looked.counter or 0)
-        except (RedisError, ValueError) as exc:
+            spent = None if looked.down else float(looked.counter or 0)
+        except ValueError:
+            spent = None  # not a number: as if Redis had not answered
+        if spent is None:
             if self.fail_closed:
                 raise RequestError(
-                    f"hotswap gateway: {user.name}'s budget cannot be checked (Redis: "
-                    f'{type(exc).__name__}); budgets_when_redis_down = "closed"',
+                    f"hotswap gateway: {user.name}'s budget cannot be checked (Redis does "
+                    'not answer); budgets_when_redis_down = "closed"',
                     status=503,
-                ) from None
+                )
             return mode  # Redis down, budgets open (docs/gateway.md)
         if spent < user.daily_usd:
             return mode
@@ -92,9 +94,9 @@ class Budgets:
             return user.then
         now = time.time()
         raise BudgetSpentError(
-            f"hotswap gateway: {user.name}'s daily budget of ${user.daily_usd:.2f} is "
-            f"spent (${spent:.2f} today, UTC); it resets at 00:00 UTC",
-            max(1, int(utc_midnight(now) + DAY_S - now)),
+            f"hotswap gateway: {user.name}'s daily budget of {usd(user.daily_usd)} is "
+            f"spent ({usd(spent)} today, UTC); it resets at 00:00 UTC",
+            retry_after_s(utc_midnight(now) + DAY_S, now),
         )
 
     async def spent(self, uid: int) -> float | None:
