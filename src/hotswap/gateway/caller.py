@@ -26,6 +26,15 @@ class User:
     def may_use(self, backend: str) -> bool:
         return not self.backends or backend in self.backends
 
+    def refusal(self, backend: str) -> str | None:
+        """Why this user may not use `backend` (a canonical name); None when they may."""
+        if self.may_use(backend):
+            return None
+        return (
+            f"hotswap gateway: {self.name} may not use backend '{backend}' "
+            f"(allowed: {', '.join(self.backends)}); switch with `ds`/`backend NAME`"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Caller:

@@ -179,12 +179,7 @@ class CallerModes:
 
     def refusal(self, backend: str) -> str | None:
         caller = self.slot.get()
-        if caller is None or caller.user.may_use(backend):
-            return None
-        return (
-            f"hotswap gateway: {caller.user.name} may not use backend '{backend}' "
-            f"(allowed: {', '.join(caller.user.backends)}); switch with `ds`/`backend NAME`"
-        )
+        return None if caller is None else caller.user.refusal(backend)
 
     def write(self, name: str) -> None:
         caller = self.slot.get()
