@@ -21,7 +21,7 @@ from hotswap.config.prices import price_table
 from hotswap.config.tuning import tune_process
 from hotswap.errors import ConfigError, RequestError
 from hotswap.gateway.budget import Budgets
-from hotswap.gateway.caller import Caller, CallerSlot, User
+from hotswap.gateway.caller import Caller, CallerSlot
 from hotswap.gateway.control import Controls
 from hotswap.gateway.database import Database
 from hotswap.gateway.keys import GatewayKeys, KeyStore
@@ -30,7 +30,8 @@ from hotswap.gateway.modes import MAX_SESSION_CHARS, CallerModes, RedisModes
 from hotswap.osdeps import on_signals, stop_signals
 from hotswap.reading.jsoncodec import dump_json, parse_json_body
 from hotswap.router.app import Guard, RunningRouter, is_loopback_host, start_router
-from hotswap.router.deepclaude import parse_mode_body
+from hotswap.router.deepclaude import MAX_MODE_BODY_BYTES, parse_mode_body
+from hotswap.router.intake import read_body
 from hotswap.router.server import bind
 from hotswap.router.state import RouterState
 
@@ -40,7 +41,6 @@ SESSION_HEADER = "x-claude-code-session-id"
 MODE_PATH = "/_hotswap/mode"
 CONTROL_PREFIXES = ("/_hotswap/", "/_proxy/", "/_router/")
 PROXY_MODE_PATH = "/_proxy/mode"  # deepclaude's switch: the caller's own, here
-MAX_MODE_BODY = 4096
 ANTHROPIC_KEY_ENV = "ANTHROPIC_API_KEY"
 
 
@@ -89,7 +89,7 @@ class Gateway:
             control = self.control_handlers.get((request.method, request.path))
             if control is None and _router_control(request.path):
                 raise RequestError(f"hotswap gateway: {request.path} is not served here", 404)
-            routed = control is None and request.path not in (MODE_PATH, PROXY_MODE_PATH)
+            routed = control is None and request.path != MODE_PATH  # (the proxy's is a control)
             looked = await self.modes.lookup(
                 user.id, session, self.budgets.counter(user) if routed else None
             )
@@ -117,16 +117,6 @@ class Gateway:
         body = self.controls.redactor.bytes(dump_json(data))
         return web.Response(body=body, content_type="application/json")
 
-    def _check_allowed(self, user: User, mode: str | None) -> None:
-        name = (mode or self.config.default_backend).split()[0]
-        backend = self.config.resolve(name)
-        if backend is not None and not user.may_use(backend.name):
-            raise RequestError(
-                f"hotswap gateway: {user.name} may not use backend '{backend.name}' "
-                f"(allowed: {', '.join(user.backends)}); switch with `ds`/`backend NAME`",
-                status=403,
-            )
-
     async def handle_mode(self, request: web.Request) -> web.Response:
         """GET: the caller's mode. POST {"backend": NAME, "session": ID?}: switch the
         session's mode (or, without a session, every session of the caller's)."""
@@ -147,10 +137,9 @@ class Gateway:
         session's (Claude Code's header) or, from a script without one, every session's."""
         caller = self.slot.get()
         assert caller is not None, "the middleware ran"
-        if (request.content_length or 0) > MAX_MODE_BODY:
-            raise RequestError("hotswap gateway: mode request too large", 413)
+        raw = await read_body(request, MAX_MODE_BODY_BYTES)  # bounded as deepclaude's own
         try:
-            name, _model = parse_mode_body(await request.read(), request.content_type)
+            name, _model = parse_mode_body(raw, request.content_type)
         except ValueError as exc:
             raise RequestError(f"hotswap gateway: POST {PROXY_MODE_PATH}: {exc}", 400) from None
         previous = caller.mode or self.config.default_backend
@@ -161,7 +150,9 @@ class Gateway:
         backend = self.config.resolve(name)
         if backend is None:
             raise RequestError(f"hotswap gateway: {self.config.unknown_backend(name)}", 400)
-        self._check_allowed(caller.user, backend.name)
+        refused = caller.user.refusal(backend.name)
+        if refused is not None:
+            raise RequestError(refused, status=403)
         await self.modes.switch(caller.user.id, backend.name, session)
         log.info("%s switched %s to %s", caller.user.name, session or "every session",
                  backend.name)  # fmt: skip
@@ -176,10 +167,9 @@ def _router_control(path: str) -> bool:
 
 
 async def _mode_request(request: web.Request) -> tuple[str, str | None]:
-    if (request.content_length or 0) > MAX_MODE_BODY:
-        raise RequestError("hotswap gateway: mode request too large", 413)
+    raw = await read_body(request, MAX_MODE_BODY_BYTES)
     try:
-        body = parse_json_body(await request.read())
+        body = parse_json_body(raw)
     except ValueError:
         body = None
     name = body.get("backend") if isinstance(body, dict) else None
