@@ -32,6 +32,7 @@ from hotswap.gateway.modes import RedisModes
 from hotswap.gateway.report import cost_lines, recent_errors
 from hotswap.reading.jsoncodec import dump_json
 from hotswap.redact import Redactor
+from hotswap.router.deepclaude import deepclaude_cost
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 STATUS_PATHS = ("/_hotswap/status", "/_proxy/status", "/_router/status")
@@ -101,28 +102,10 @@ class Controls:
         user, now = self._caller().user, time.time()
         since = utc_midnight(now) if "days" not in request.query else now - _days(request)
         lines, total = await cost_lines(self.db, "backend", since, user_id=user.id)
-        backends = {
-            line.key: {
-                "requests": line.requests,
-                "failed": line.failures,
-                "input_tokens": line.usage.input_tokens,
-                "output_tokens": line.usage.output_tokens,
-                "cache_read_tokens": line.usage.cache_read_tokens,
-                "cache_write_tokens": line.usage.cache_write_tokens,
-                "cost": round(line.cost_usd, 6),
-                "anthropic_equivalent": round(line.cost_usd + line.savings_usd, 6),
-            }
-            for line in lines
-        }
-        return self._json({
-            "user": user.name,
-            "since": round(since, 3),
-            "backends": backends,
-            "total_cost": round(total.cost_usd, 6),
-            "anthropic_equivalent": round(total.cost_usd + total.savings_usd, 6),
-            "savings": round(total.savings_usd, 6),
-            "unpriced_requests": total.unpriced,
-        })  # fmt: skip
+        answer = deepclaude_cost(lines, total)  # the router's own shape, plus who and since
+        for line in lines:
+            answer["backends"][line.key]["failed"] = line.failures
+        return self._json({"user": user.name, "since": round(since, 3), **answer})
 
     async def fallback_note(self, uid: int, mode: str, session: str | None) -> str | None:
         """Why the gateway switched this session to `mode`, if it did (a sticky fallback)."""
