@@ -86,9 +86,7 @@ def _backend_spend(name: str, days: list[queries.CostLine]) -> dict[str, Any]:
 def _spend_json(
     labels: list[str], totals: list[queries.CostLine], by_backend: dict[str, list[queries.CostLine]]
 ) -> dict[str, Any]:
-    whole = queries.CostLine("total")
-    for line in totals:
-        whole.merge(line)
+    whole = queries.total_of(totals)
     order = sorted(by_backend, key=lambda b: (-sum(d.cost_usd for d in by_backend[b]), b))
     rate = whole.cache_hit_rate
     return {

@@ -47,10 +47,7 @@ async def cost_lines(
             params.append(value)
     sql = _COST_SQL.format(key=BY[by], where=where)
     lines = [line_of(row) for row in await db.fetch(sql, tuple(params))]
-    total = CostLine("total")
-    for line in lines:
-        total.merge(line)
-    return lines, total
+    return lines, queries.total_of(lines)
 
 
 def line_of(row: tuple[Any, ...]) -> CostLine:
@@ -69,7 +66,7 @@ async def recent_errors(db: Database, user_id: int, since: float) -> list[dict[s
     """A user's last failed exchanges (their own only; the text was masked when recorded)."""
     rows = await db.fetch(
         "SELECT started, backend, status, outcome, error FROM gateway_exchanges"
-        " WHERE user_id = %s AND started >= %s AND outcome NOT IN ('ok', 'client_gone')"
+        f" WHERE user_id = %s AND started >= %s AND {queries.FAILED_SQL}"
         " ORDER BY started DESC LIMIT %s",
         (user_id, since, RECENT_ERRORS),
     )
@@ -80,20 +77,18 @@ async def recent_errors(db: Database, user_id: int, since: float) -> list[dict[s
     ]  # fmt: skip
 
 
-_LOG_SQL = """
-SELECT id, started, user_name, session, backend, active, client_model, wire_model,
-       response_model, status, outcome, error, fell_back_from, fallback_kind, input_tokens,
-       output_tokens, cache_read_tokens, cache_write_tokens, ttfb_ms, duration_ms, endpoint,
-       route, stop_reason, request_bytes, response_bytes, conversation, agent, cost_usd,
-       claude_usd, attempts
-FROM gateway_exchanges WHERE started >= %s {session} ORDER BY started DESC, id LIMIT %s
-"""
+# What a log entry holds (ledger.report.log_entry's keys, with `user`), then what prices it
 _LOG_KEYS = ("id", "started", "user", "session", "backend", "active", "client_model",
              "wire_model", "response_model", "status", "outcome", "error", "fell_back_from",
              "fallback_kind", "input_tokens", "output_tokens", "cache_read_tokens",
              "cache_write_tokens", "ttfb_ms", "duration_ms", "endpoint", "route",
              "stop_reason", "request_bytes", "response_bytes", "conversation",
              "agent")  # fmt: skip
+_LOG_COLUMNS = [("user_name" if k == "user" else k) for k in _LOG_KEYS]
+_LOG_SQL = (
+    f"SELECT {', '.join(_LOG_COLUMNS)}, cost_usd, claude_usd, attempts FROM gateway_exchanges"
+    " WHERE started >= %s {session} ORDER BY started DESC, id LIMIT %s"
+)
 
 
 async def recent_entries(
@@ -105,9 +100,8 @@ async def recent_entries(
     params = (since, session, n) if session else (since, n)
     entries = []
     for row in reversed(await db.fetch(sql, params)):
-        n_keys = len(_LOG_KEYS)
-        entry: dict[str, Any] = dict(zip(_LOG_KEYS, row[:n_keys], strict=True))
-        cost, claude, attempts = row[n_keys:]
+        entry: dict[str, Any] = dict(zip(_LOG_KEYS, row[: len(_LOG_KEYS)], strict=True))
+        cost, claude, attempts = row[len(_LOG_KEYS) :]
         entry["cost_usd"] = None if cost is None else round(float(cost), 6)
         saved = None if cost is None or claude is None else float(claude - cost)
         entry["savings_usd"] = None if saved is None else round(saved, 6)

@@ -136,10 +136,15 @@ def cost(
     if by not in GROUPS:
         raise ValueError(f"cannot group by {by!r}; one of {', '.join(GROUPS)}")
     lines = _grouped(conn, table, GROUPS[by], where or Filter())
+    return lines, total_of(lines)
+
+
+def total_of(lines: list[CostLine]) -> CostLine:
+    """The lines summed, as the `total` row (every ledger's report)."""
     total = CostLine("total")
     for line in lines:
         total.merge(line)
-    return lines, total
+    return total
 
 
 _PAIR = "\x1f"  # between the two keys of cost_by_day's groups: in no day or backend name
