@@ -42,3 +42,7 @@ async def test_every_switch_command_inside_a_gateway_session(team: Team, tmp_pat
         code, out, err = await command(*argv, env=inside)
         assert code != 0 and "gateway" in err, (argv, out, err)
     assert not (team.home / "mode").exists()  # nothing local was written
+    code, out, err = await command("hotswap", "statusline", env=inside)  # no advice to switch
+    assert code == 0 and out.startswith("⇄ team gateway") and "switch with" not in out, err
+    code, out, err = await command("hotswap", "backends", env=inside)
+    assert code == 0 and "switch with" not in out + err, (out, err)

@@ -17,7 +17,7 @@ from hotswap.config.model_ids import parse_gateway_id
 from hotswap.errors import HotswapError
 from hotswap.figures import AT_LEAST, usd, usd_rate, usd_sum
 from hotswap.sessions.registry import Session, router_status
-from hotswap.sessions.switch import SwitchError, request_counts, resolve_targets
+from hotswap.sessions.switch import SwitchError, gateway_session, request_counts, resolve_targets
 
 
 def spend_parts(spend: object) -> list[str]:
@@ -99,6 +99,8 @@ def statusline_line(picked: str | None = None) -> str:
     """The session's backend (as its router sees it, else its mode file) and the model it
     is actually sent: one chosen in Claude Code's /model picker (`picked`, a gateway id),
     else one the mode forces (`!backend ollama --model x`); then the counts."""
+    if gateway_session():  # its mode is the gateway's: no local file to read, no call made
+        return "⇄ team gateway (`!backend` shows this session's backend)"
     config = load_config()
     target = resolve_targets(config)[0]
     status = router_status(target.session) if target.session and target.alive else {}

@@ -64,7 +64,21 @@ def resolve_targets(
     )  # fmt: skip
 
 
+def gateway_session() -> str | None:
+    """The team gateway's URL inside a `hotswap run --gateway` session, else None."""
+    return os.environ.get(gateway_client.GATEWAY_ENV) or None
+
+
 def _targets(config: Config, args: _Args | argparse.Namespace) -> list[Target]:
+    """The mode files a switch command writes. Inside a team gateway session there are none
+    (the status line and `hotswap backends` read on, as outside one)."""
+    named = args.session_id or args.port or args.either or args.all_sessions
+    if not named and gateway_session():
+        raise SwitchError(
+            "inside a team gateway session there is no local mode file: switch with "
+            "`ds`, `ant` or `backend NAME` (sent to the gateway); routes and --model are "
+            "the gateway's own"
+        )
     return resolve_targets(
         config,
         session_id=args.session_id,

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from hotswap.config.loading import Config
-from hotswap.sessions.gateway_client import GATEWAY_ENV
 from hotswap.sessions.modefile import read_mode, split_mode
 from hotswap.sessions.registry import (
     Session,
@@ -116,12 +115,6 @@ def resolve_targets(
             raise SwitchError("no live sessions (start one with `hotswap run`)")
         return [session_target(config, s, True) for s in live]
     explicit = session_id is not None or port is not None
-    if not explicit and environ.get(GATEWAY_ENV):
-        raise SwitchError(
-            "inside a team gateway session there is no local mode file: switch with "
-            "`ds`, `ant` or `backend NAME` (sent to the gateway); routes and --model are "
-            "the gateway's own"
-        )
     if not explicit:
         session_id = environ.get("HOTSWAP_SESSION") or None
         if session_id is None:
