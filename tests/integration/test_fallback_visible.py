@@ -14,7 +14,7 @@ from fakes import json_error, sse_message
 from hotswap.router import exchange
 from hotswap.router.exchange import ExchangeRecord
 from hotswap.sessions.statusline import render
-from hotswap.sessions.switch import router_note
+from hotswap.sessions.switch_table import router_note
 
 ENV = {"DEEPSEEK_API_KEY": "sk-ds-visible"}
 HI = [{"role": "user", "content": "hi"}]

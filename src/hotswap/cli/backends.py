@@ -22,7 +22,8 @@ from hotswap.rules.tiers import TIER_MODELS
 def active_backend(config: Config) -> tuple[str | None, str]:
     """(backend name, which mode file) of the current session, found as the switch commands
     find it; (None, why) when it cannot be told (then nothing is marked)."""
-    from hotswap.sessions.switch import SwitchError, resolve_targets
+    from hotswap.sessions.switch import resolve_targets
+    from hotswap.sessions.switch_targets import SwitchError
 
     try:
         target = resolve_targets(config)[0]

@@ -17,7 +17,8 @@ from hotswap.sessions.modefile import read_mode, split_mode
 
 def current_backend(config: Config) -> Backend:
     """The backend the current session (or the global mode file) names, with its model."""
-    from hotswap.sessions.switch import SwitchError, resolve_targets
+    from hotswap.sessions.switch import resolve_targets
+    from hotswap.sessions.switch_targets import SwitchError
 
     try:
         target = resolve_targets(config)[0]

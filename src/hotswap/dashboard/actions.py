@@ -17,7 +17,9 @@ from typing import Any
 from hotswap.config.loading import Config
 from hotswap.router.probe import plan, probe_all
 from hotswap.sessions.registry import find, list_sessions, remove
-from hotswap.sessions.switch import SwitchError, resolve_targets, switch
+from hotswap.sessions.switch import resolve_targets
+from hotswap.sessions.switch_modes import switch
+from hotswap.sessions.switch_targets import SwitchError
 
 ALL = "*"
 CHECK_TIMEOUT_S = 15.0

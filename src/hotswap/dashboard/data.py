@@ -24,7 +24,8 @@ from hotswap.figures import duration_ms, tokens, usd, usd_sum
 from hotswap.ledger import queries, report
 from hotswap.ledger.store import LEDGER_ERRORS, connect, ledger_path
 from hotswap.sessions.registry import Session, list_sessions, router_status
-from hotswap.sessions.switch import request_counts, router_note, session_target
+from hotswap.sessions.switch_table import request_counts, router_note
+from hotswap.sessions.switch_targets import session_target
 
 LOG_FIRST = 50  # exchanges a page gets when it opens
 LOG_BATCH = 500  # new exchanges read per tick at most (the rest on the next ticks)

@@ -29,7 +29,8 @@ from hotswap.ledger.queries import CostLine
 from hotswap.ledger.usage import CostQuery, cost_lines
 from hotswap.router.intake import read_body
 from hotswap.router.proxy import STATE
-from hotswap.sessions.switch import SwitchError, checked_backend
+from hotswap.sessions.switch_modes import checked_backend
+from hotswap.sessions.switch_targets import SwitchError
 
 MAX_MODE_BODY_BYTES = 4096  # `backend=deepseek` is 16; deepclaude took 1 KB
 _USAGE = 'hotswap: POST /_proxy/mode needs backend=NAME (a form field) or {"backend": "NAME"}'

@@ -17,7 +17,9 @@ from hotswap.config.model_ids import parse_gateway_id
 from hotswap.errors import HotswapError
 from hotswap.figures import AT_LEAST, usd, usd_rate, usd_sum
 from hotswap.sessions.registry import Session, router_status
-from hotswap.sessions.switch import SwitchError, gateway_session, request_counts, resolve_targets
+from hotswap.sessions.switch import gateway_session, resolve_targets
+from hotswap.sessions.switch_table import request_counts
+from hotswap.sessions.switch_targets import SwitchError
 
 
 def spend_parts(spend: object) -> list[str]:

@@ -28,18 +28,10 @@ from hotswap.sessions.switch_args import (
     _print_lines,
 )
 from hotswap.sessions.switch_args import _run as _run
-
-# The names other modules import from here (the dashboard, `hotswap backends`, the router's
-# deepclaude mode endpoint), from the modules they now live in.
-from hotswap.sessions.switch_modes import checked_backend as checked_backend
-from hotswap.sessions.switch_modes import switch as switch
-from hotswap.sessions.switch_table import request_counts as request_counts
-from hotswap.sessions.switch_table import router_note as router_note
+from hotswap.sessions.switch_modes import checked_backend, switch
 from hotswap.sessions.switch_table import session_rows, table
-from hotswap.sessions.switch_targets import SwitchError as SwitchError
-from hotswap.sessions.switch_targets import Target
+from hotswap.sessions.switch_targets import SwitchError, Target
 from hotswap.sessions.switch_targets import resolve_targets as resolve_with
-from hotswap.sessions.switch_targets import session_target as session_target
 
 if TYPE_CHECKING:
     import argparse
