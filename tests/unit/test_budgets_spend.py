@@ -106,3 +106,17 @@ def test_the_weekly_message_names_the_monday() -> None:
     assert spent_message(row) == (
         "hotswap: ds's weekly budget of $5.00 is spent ($5.50 this week); it resets Monday at 00:00"
     )
+
+
+def test_an_exchange_without_a_price_counts_in_its_period_only(zone: None) -> None:
+    clock = Clock(_at("2026-12-09T23:00"))
+    tracker = _tracker(clock)
+    unknown = record("anthropic", wire_model="no-such-model", usage=Usage(1000, 0),
+                     started=clock.now)  # fmt: skip
+    tracker.observe(unknown)  # type: ignore[arg-type]
+    unpriced = lambda: {r["period"]: r["unpriced"] for r in tracker.rows()}  # noqa: E731
+    assert unpriced() == {"daily": 1, "weekly": 1}
+    clock.now += 2 * 86400  # Friday: that exchange was Wednesday's, in this week still
+    assert unpriced() == {"daily": 0, "weekly": 1}
+    clock.now += 7 * 86400
+    assert unpriced() == {"daily": 0, "weekly": 0}

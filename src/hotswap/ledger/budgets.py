@@ -73,8 +73,8 @@ class BudgetTracker:
         self.others_unpriced: dict[tuple[str, str], int] = {}  # ...exchanges without a price
         self._others_starts: dict[str, float] = {}  # the period starts of that read
         self.own: Totals = {}  # this router's, since each period began
+        self.own_unpriced: dict[tuple[str, str], int] = {}  # ...its exchanges without a price
         self._own_starts: dict[str, float] = {}
-        self.unpriced: dict[str, int] = {}  # own exchanges without a price, per backend
         self.reached: dict[str, BudgetVerdict] = {}
 
     def periods(self) -> set[str]:
@@ -124,34 +124,29 @@ class BudgetTracker:
             return
         model = priced_model(record)
         cost = price_usage(self.table, record.usage, record.backend, model, record.client_model)
-        if cost.cost_usd is None:
-            self.unpriced[record.backend] = self.unpriced.get(record.backend, 0) + 1
-            return
-        starts = self.starts(self.clock())
-        for period, start in starts.items():
+        for period, start in self.starts(self.clock()).items():
             if self._own_starts.get(period) != start:  # a new period: the old one's is gone
                 self._own_starts[period] = start
-                for key in [k for k in self.own if k[1] == period]:
-                    del self.own[key]
+                for own in (self.own, self.own_unpriced):
+                    for key in [k for k in own if k[1] == period]:
+                        del own[key]
             key = (record.backend, period)
-            self.own[key] = self.own.get(key, 0.0) + cost.cost_usd
+            if cost.cost_usd is None:
+                self.own_unpriced[key] = self.own_unpriced.get(key, 0) + 1
+            else:
+                self.own[key] = self.own.get(key, 0.0) + cost.cost_usd
         self.judge()
 
-    def spent(self, backend: str, period: str, starts: dict[str, float]) -> float:
-        """Both parts, each only if it belongs to the period holding now."""
-        own = self.own.get((backend, period), 0.0)
-        if self._own_starts.get(period) != starts[period]:
-            own = 0.0
-        others = self.others.get((backend, period), 0.0)
-        if self._others_starts.get(period) != starts[period]:
-            others = 0.0
-        return own + others
-
-    def _unpriced(self, backend: str, period: str, starts: dict[str, float]) -> int:
-        others = self.others_unpriced.get((backend, period), 0)
-        if self._others_starts.get(period) != starts[period]:
-            others = 0
-        return others + self.unpriced.get(backend, 0)
+    def spent(self, backend: str, period: str, starts: dict[str, float]) -> tuple[float, int]:
+        """Both parts (USD, and exchanges without a price), each only if it belongs to the
+        period holding now."""
+        key, usd, unpriced = (backend, period), 0.0, 0
+        if self._own_starts.get(period) == starts[period]:
+            usd, unpriced = self.own.get(key, 0.0), self.own_unpriced.get(key, 0)
+        if self._others_starts.get(period) == starts[period]:
+            usd += self.others.get(key, 0.0)
+            unpriced += self.others_unpriced.get(key, 0)
+        return usd, unpriced
 
     def rows(self) -> list[dict[str, Any]]:
         """Each (backend, period): its limit, its spend, its state (ok, warn, reached)."""
@@ -160,10 +155,10 @@ class BudgetTracker:
         out = []
         for b in self.budgets:
             for period, limit in b.limits:
-                spent = self.spent(b.backend, period, starts)
+                spent, unpriced = self.spent(b.backend, period, starts)
                 state = REACHED if spent >= limit else WARN if spent >= limit * b.warn_at else OK
                 row = budget_row(b, period, limit, spent, state, period_end(period, now))
-                row["unpriced"] = self._unpriced(b.backend, period, starts)
+                row["unpriced"] = unpriced
                 out.append(row)
         return out
 
