@@ -30,7 +30,7 @@ async def test_only_the_request_that_fell_back_waits_for_its_save() -> None:
 
     async def falling_back() -> None:
         slot.set(Caller(User(1, "ana"), "s-1", "anthropic"))
-        modes.write("deepseek")
+        modes.write("deepseek", "fell back from anthropic to deepseek: 402")
         fell_back.set()
         await modes.settle()
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import redis.asyncio as aioredis
@@ -165,8 +164,6 @@ class CallerModes:
 
     def __init__(self, slot: CallerSlot, modes: RedisModes) -> None:
         self.slot, self.modes = slot, modes
-        self.last_fallback: Callable[[], dict[str, Any] | None] = lambda: None
-        self.redact: Callable[[str], str] = lambda text: text  # the router's Redactor.text
         self.pending: dict[asyncio.Task[None], asyncio.Task[Any] | None] = {}  # save: its request
 
     @property
@@ -181,15 +178,11 @@ class CallerModes:
         caller = self.slot.get()
         return None if caller is None else caller.user.refusal(backend)
 
-    def write(self, name: str) -> None:
+    def write(self, name: str, note: str) -> None:
         caller = self.slot.get()
         if caller is None:
             raise OSError("not a user's request")
-        last = self.last_fallback() or {}
-        note = f"fell back from {last.get('from', caller.mode)} to {name}"
-        if last.get("reason"):
-            note += f": {last['reason']}"
-        save = self.modes.fall_back(caller.user.id, caller.session, name, self.redact(note))
+        save = self.modes.fall_back(caller.user.id, caller.session, name, note)
         task = asyncio.get_running_loop().create_task(save)
         self.pending[task] = asyncio.current_task()
         task.add_done_callback(lambda done: self.pending.pop(done, None))

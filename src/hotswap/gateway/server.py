@@ -227,8 +227,6 @@ async def start_gateway(
         initial_backend=config.default_backend,
         modes=caller_modes,
     )
-    caller_modes.last_fallback = lambda: state.last_fallback  # the note's reason
-    caller_modes.redact = state.redactor.text  # (the reason may quote a key: never stored)
     controls = Controls(config, slot, modes, budgets, db, state.redactor, state.started)
     keys = GatewayKeys(KeyStore(db))
     gateway = Gateway(config, keys, modes, budgets, slot, controls, caller_modes)

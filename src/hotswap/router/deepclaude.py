@@ -77,7 +77,7 @@ async def handle_mode(request: web.Request) -> web.Response:
         raise RequestError(f"hotswap: {exc}", status=400) from None
     previous = state.read_mode().backend.name
     mode = f"{backend.name} {model}" if model else backend.name  # as ModeStore.read gives it
-    await asyncio.to_thread(state.modes.write, mode)
+    await asyncio.to_thread(state.modes.write, mode, f"switched to {mode} (POST /_proxy/mode)")
     answer: dict[str, Any] = {
         "mode": backend.name,
         "previous": previous,

@@ -32,7 +32,10 @@ class ModeStore(Protocol):
         """`deepseek` or `ollama qwen3-coder`; None: no mode set (the default backend)."""
         ...
 
-    def write(self, name: str) -> None: ...
+    def write(self, name: str, note: str) -> None:
+        """Make `name` the mode (a sticky fallback, deepclaude's switch); `note` says why,
+        masked already (a gateway keeps it for the user's status)."""
+        ...
 
     def refusal(self, backend: str) -> str | None:
         """Why this request may not go to `backend` (a gateway user's allowed backends),
@@ -56,8 +59,8 @@ class ModeFile:
     def read(self) -> str | None:
         return self._reader.read()
 
-    def write(self, name: str) -> None:
-        write_mode(self.path, name)
+    def write(self, name: str, note: str) -> None:
+        write_mode(self.path, name)  # (the note is the router's status's: fallback_note)
 
     def refusal(self, backend: str) -> str | None:
         return None  # a session's own router: every configured backend is the user's

@@ -176,7 +176,7 @@ class RouterState:
         """Sticky fallback: later requests go straight to `backend`. A mode file that
         cannot be written costs the stickiness, never the answer already in hand."""
         try:
-            self.modes.write(backend.name)
+            self.modes.write(backend.name, self.redactor.text(note))  # (it may be stored)
             self.write_problem = None
         except OSError as exc:
             reason = exc.strerror or str(exc)
