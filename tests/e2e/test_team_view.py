@@ -30,6 +30,7 @@ pytest.importorskip("psycopg", reason="the gateway extra: pip install '.[gateway
 from hotswap.config.budgets import period_start
 from hotswap.dashboard.app import RunningDashboard
 from hotswap.dashboard.team import start_team_view
+from hotswap.figures import usd_sum
 from hotswap.gateway.database import Database
 from hotswap.gateway.keys import KeyStore
 
@@ -69,6 +70,7 @@ async def seed(url: str) -> dict[str, str]:
         ("bob", today, "ok", 200, 300, 30, None, None),  # a backend without a price
         ("bob", today, "upstream_error", 502, 0, 0, None, None),
         ("dave", earlier, "ok", 200, 100, 10, 0.5, 0.5),
+        ("dave", earlier, "ok", 200, 100, 10, 0.0, None),  # priced, but not Claude's price
     ]
     await db.many(
         f"INSERT INTO gateway_exchanges ({COLUMNS})"
@@ -121,6 +123,7 @@ async def test_one_row_per_user_right_to_the_cent(
     assert alice["tokens"] == "49.8k" and alice["key"] == "active"
     assert (bob["cost_today"], bob["saved"], bob["failed"]) == ("unknown", "unknown", 1)
     assert (dave["key"], dave["requests_today"], dave["cost"]) == ("revoked", 0, "$0.50")
+    assert dave["saved"] == usd_sum(0.0, 1)  # as `hotswap cost --database` says it
     assert (erin["requests"], erin["cost"], erin["budget"]) == (0, "$0.00", "$5.00 a day")
     assert erin["last_seen"] == "-" and alice["last_seen"].endswith(" ago")
     assert "carol" not in users

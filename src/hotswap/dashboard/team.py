@@ -27,6 +27,7 @@ from hotswap.dashboard.app import PAGE, RunningDashboard, page_app, serve_page
 from hotswap.dashboard.security import new_token
 from hotswap.figures import age, tokens, usd, usd_sum
 from hotswap.gateway.database import Database, DatabaseError
+from hotswap.gateway.report import tokens_sql, unpriced_sql, unsaved_sql
 from hotswap.ledger.queries import FAILED_SQL
 
 DAYS = 30
@@ -34,33 +35,35 @@ POLL_S = 5.0
 DB = web.AppKey("team_db", Database)
 
 # One row per user: today's figures and the last DAYS days', from one scan of the ledger.
-_TOKENS = "e.input_tokens + e.output_tokens + e.cache_read_tokens + e.cache_write_tokens"
-_UNPRICED = f"e.cost_usd IS NULL AND {_TOKENS} > 0"  # as `hotswap cost` counts them
+# Unpriced and unsaved exchanges as `hotswap cost --database` counts them (gateway/report.py).
 TEAM_SQL = f"""
 SELECT u.name, u.revoked IS NOT NULL, u.daily_usd,
        count(e.id) FILTER (WHERE e.started >= %s),
        COALESCE(sum(e.cost_usd) FILTER (WHERE e.started >= %s), 0),
        COALESCE(sum(e.claude_usd - e.cost_usd) FILTER (WHERE e.started >= %s), 0),
-       count(e.id) FILTER (WHERE e.started >= %s AND {_UNPRICED}),
+       count(e.id) FILTER (WHERE e.started >= %s AND {unpriced_sql("e.")}),
+       count(e.id) FILTER (WHERE e.started >= %s AND {unsaved_sql("e.")}),
        count(e.id),
-       COALESCE(sum({_TOKENS}), 0),
+       COALESCE(sum({tokens_sql("e.")}), 0),
        COALESCE(sum(e.cost_usd), 0),
        COALESCE(sum(e.claude_usd - e.cost_usd), 0),
-       count(e.id) FILTER (WHERE {_UNPRICED}),
+       count(e.id) FILTER (WHERE {unpriced_sql("e.")}),
+       count(e.id) FILTER (WHERE {unsaved_sql("e.")}),
        count(e.id) FILTER (WHERE {FAILED_SQL}),
        max(e.started)
 FROM gateway_users u
 LEFT JOIN gateway_exchanges e ON e.user_id = u.id AND e.started >= %s
 GROUP BY u.id, u.name, u.revoked, u.daily_usd
 HAVING u.revoked IS NULL OR count(e.id) > 0
-ORDER BY 10 DESC, 1
+ORDER BY 11 DESC, 1
 """
 
 
 def team_row(values: tuple[Any, ...], now: float) -> dict[str, Any]:
     """One user's figures, as numbers and as every hotswap table writes them."""
-    name, revoked, budget, n_today, cost_today, saved_today, unpriced_today = values[:7]
-    n, toks, cost, saved, unpriced, failed, last = values[7:]
+    name, revoked, budget, n_today, cost_today, saved_today = values[:6]
+    unpriced_today, unsaved_today, n, toks, cost, saved, unpriced, unsaved = values[6:14]
+    failed, last = values[14:]
     return {
         "user": name,
         "key": "revoked" if revoked else "active",
@@ -68,13 +71,13 @@ def team_row(values: tuple[Any, ...], now: float) -> dict[str, Any]:
         "requests_today": int(n_today),
         "cost_today_usd": round(float(cost_today), 6),
         "cost_today": usd_sum(float(cost_today), int(unpriced_today)),
-        "saved_today": usd_sum(float(saved_today), int(unpriced_today)),
+        "saved_today": usd_sum(float(saved_today), int(unsaved_today)),
         "requests": int(n),
         "failed": int(failed),
         "tokens": tokens(int(toks)),
         "cost_usd": round(float(cost), 6),
         "cost": usd_sum(float(cost), int(unpriced)),
-        "saved": usd_sum(float(saved), int(unpriced)),
+        "saved": usd_sum(float(saved), int(unsaved)),
         "last_seen": "-" if last is None else age(now - float(last)) + " ago",
     }
 
@@ -83,7 +86,7 @@ async def team_rows(db: Database, now: float | None = None) -> list[dict[str, An
     now = time.time() if now is None else now
     today = period_start("daily", now)
     since = today - (DAYS - 1) * 86400
-    rows = await db.fetch(TEAM_SQL, (today, today, today, today, since))
+    rows = await db.fetch(TEAM_SQL, (today, today, today, today, today, since))
     return [team_row(values, now) for values in rows]
 
 

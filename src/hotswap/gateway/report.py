@@ -17,15 +17,32 @@ from hotswap.router.exchange import Usage
 BY = {"user": "user_name", **{k: queries.GROUPS[k] for k in ("backend", "model", "session",
                                                            "route", "conversation",
                                                            "agent")}}  # fmt: skip
-_TOKENS = "input_tokens + output_tokens + cache_read_tokens + cache_write_tokens"
+
+
+def tokens_sql(e: str = "") -> str:
+    """An exchange's tokens, all four kinds (`e`: the table's alias and a dot, if any)."""
+    return " + ".join(e + c for c in ("input_tokens", "output_tokens", "cache_read_tokens",
+                                      "cache_write_tokens"))  # fmt: skip
+
+
+def unpriced_sql(e: str = "") -> str:
+    """An exchange that used tokens but has no price: `hotswap cost`'s unpriced."""
+    return f"{e}cost_usd IS NULL AND {tokens_sql(e)} > 0"
+
+
+def unsaved_sql(e: str = "") -> str:
+    """An exchange whose saving cannot be told (its price or Claude's is unknown)."""
+    return f"({e}cost_usd IS NULL OR {e}claude_usd IS NULL) AND {tokens_sql(e)} > 0"
+
+
 _COST_SQL = f"""
 SELECT {{key}} AS k, count(*), count(*) FILTER (WHERE {queries.FAILED_SQL}),
        count(*) FILTER (WHERE fell_back_from IS NOT NULL),
        sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens),
        COALESCE(sum(cost_usd), 0),
        COALESCE(sum(claude_usd - cost_usd), 0),
-       count(*) FILTER (WHERE cost_usd IS NULL AND {_TOKENS} > 0),
-       count(*) FILTER (WHERE (cost_usd IS NULL OR claude_usd IS NULL) AND {_TOKENS} > 0)
+       count(*) FILTER (WHERE {unpriced_sql()}),
+       count(*) FILTER (WHERE {unsaved_sql()})
 FROM gateway_exchanges WHERE started >= %s {{where}}
 GROUP BY 1 ORDER BY 1
 """
