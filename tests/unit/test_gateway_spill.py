@@ -10,7 +10,8 @@ import pytest
 
 pytest.importorskip("psycopg", reason="the gateway extra: pip install '.[gateway]'")
 
-from hotswap.gateway.ledger import N_COLUMNS, _append, _read
+from hotswap.gateway.ledger import N_COLUMNS, _read
+from hotswap.ledger.spill import append_lines as _append
 
 
 def test_a_damaged_line_is_left_out_and_the_rest_read(tmp_path: Path) -> None:

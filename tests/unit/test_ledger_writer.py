@@ -207,3 +207,13 @@ def test_rows_spilled_while_the_ledger_stays_locked_wait_for_a_later_open(tmp_pa
     assert _count(path) == 3 - spilled
     connect(path).close()
     assert _count(path) == 3
+
+
+def test_a_spill_after_a_line_cut_short_starts_on_a_line_of_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    connect(path).close()
+    saved = spill.spill_path(path)
+    saved.write_bytes(b'{"exchange": {"ex')  # a spill killed mid-write
+    assert spill.save(path, [record(), record()]) == 2
+    connect(path).close()  # the next open merges: the two, not lost to the torn line
+    assert _count(path) == 2 and spill.pending(path) == []

@@ -12,15 +12,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 from hotswap.config.prices import PriceTable, price_usage
 from hotswap.gateway.caller import CallerSlot
 from hotswap.gateway.database import Database, DatabaseError
-from hotswap.ledger.rows import ATTEMPT_COLUMNS, EXCHANGE_COLUMNS, attempt_rows, exchange_row
+from hotswap.ledger.rows import EXCHANGE_COLUMNS, attempt_dicts, exchange_row
 from hotswap.ledger.spend import priced_model
+from hotswap.ledger.spill import append_lines, json_lines
 from hotswap.router.exchange import ExchangeRecord
 
 log = logging.getLogger("hotswap")
@@ -58,18 +58,17 @@ def row_of(
 ) -> list[Any]:
     """The record as the personal ledger's row (rows.exchange_row), plus the user, the
     caller's session (Claude Code's id, not a hotswap session's), the prices, and the
-    attempts as JSON (rows.attempt_rows)."""
+    attempts as JSON (rows.attempt_dicts)."""
     costed = price_usage(prices, record.usage, record.backend, priced_model(record),
                          record.client_model)  # fmt: skip
     shared = exchange_row(record)
     row: list[Any] = [None] * N_COLUMNS
     for mine, theirs in _SHARED:
         row[mine] = shared[theirs]
-    attempts = [dict(zip(ATTEMPT_COLUMNS[1:], a, strict=True)) for a in attempt_rows(record)]
     row[1:4] = [uid, user, session]
     row[_STREAM] = bool(record.stream)  # (a boolean column: the personal ledger's is 0/1)
     row[COST_COLUMN : COST_COLUMN + 2] = [costed.cost_usd, costed.claude_usd]
-    row[-1] = json.dumps(attempts)
+    row[-1] = json.dumps(attempt_dicts(record))
     return row
 
 
@@ -91,7 +90,7 @@ class GatewayLedger:
             return  # not a user's request (none reach the router without a key)
         row = row_of(record, caller.user.id, caller.user.name, caller.session, self.prices)
         if self.queue.qsize() >= MAX_QUEUED:
-            _append(self.spill, [row])
+            append_lines(self.spill, [row])
             self.spilled += 1
         else:
             self.queue.put_nowait(row)
@@ -119,7 +118,7 @@ class GatewayLedger:
             if self.spill.exists() or self._replaying.exists():
                 await self._replay()
             if self.problem is not None:  # PostgreSQL down: tried again every RETRY_S
-                await asyncio.to_thread(_append, self.spill, self._drain())
+                await asyncio.to_thread(append_lines, self.spill, self._drain())
                 await asyncio.sleep(RETRY_S)
                 continue
             rows = [await self.queue.get()]
@@ -142,7 +141,7 @@ class GatewayLedger:
             if self.problem is None:
                 log.warning("gateway ledger: %s; spilling to %s", exc, self.spill)
             self.problem = str(exc)
-            await asyncio.to_thread(_append, self.spill, rows)
+            await asyncio.to_thread(append_lines, self.spill, rows)
             self.spilled += len(rows)
 
     @property
@@ -185,35 +184,8 @@ class GatewayLedger:
             await self._write(rows)
 
 
-def _append(path: Path, rows: list[list[Any]]) -> None:
-    """One write of whole lines, appended, the file private (it names users and sessions),
-    as the personal ledger's spill (ledger/spill.py)."""
-    if not rows:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = "".join(json.dumps(row) + "\n" for row in rows).encode()
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-    try:
-        end = os.fstat(fd).st_size
-        if end and os.pread(fd, 1, end - 1) != b"\n":  # a line cut short: it stays alone
-            data = b"\n" + data
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-
-
 def _read(path: Path) -> list[list[Any]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return []
-    rows = []
-    for line in lines:
-        try:
-            row = json.loads(line) if line.strip() else None
-        except ValueError:  # a line cut short (a kill mid-write): the rest still lands
-            log.warning("gateway ledger: a damaged line in %s left out", path)
-            continue
-        if isinstance(row, list):
-            rows.append(row + [None] * (N_COLUMNS - len(row)))  # spilled by an older one
-    return rows
+    """The spilled rows; a damaged line is left out (spill.json_lines), a row spilled by an
+    older gateway gets NULL for the columns added since."""
+    return [row + [None] * (N_COLUMNS - len(row))
+            for _, row in json_lines(path) if isinstance(row, list)]  # fmt: skip

@@ -118,6 +118,11 @@ def attempt_rows(r: ExchangeRecord) -> list[tuple[Any, ...]]:
     ]
 
 
+def attempt_dicts(r: ExchangeRecord) -> list[dict[str, Any]]:
+    """The record's attempts as ATTEMPT_COLUMNS[1:] mappings (the spill files' JSON)."""
+    return [dict(zip(ATTEMPT_COLUMNS[1:], a, strict=True)) for a in attempt_rows(r)]
+
+
 def insert(conn: sqlite3.Connection, records: Iterable[ExchangeRecord]) -> int:
     """Insert the records and their attempts (inside the caller's transaction)."""
     count = 0

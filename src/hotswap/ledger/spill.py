@@ -39,23 +39,49 @@ def spill_path(ledger: Path) -> Path:
 def save(ledger: Path, records: Iterable[ExchangeRecord]) -> int:
     """Append the records to the spill file beside `ledger`, in one write (whole lines even
     when two routers spill at once). Returns how many. Raises OSError."""
-    lines = [_line(r) for r in records]
-    if not lines:
-        return 0
-    data = "".join(lines).encode()
-    fd = os.open(spill_path(ledger), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    entries = [_entry(r) for r in records]
+    append_lines(spill_path(ledger), entries)
+    return len(entries)
+
+
+def _entry(r: ExchangeRecord) -> dict[str, Any]:
+    exchange = dict(zip(rows.EXCHANGE_COLUMNS, rows.exchange_row(r), strict=True))
+    return {"exchange": exchange, "attempts": rows.attempt_dicts(r)}
+
+
+def append_lines(path: Path, values: list[Any]) -> None:
+    """`values` as JSON lines appended to `path` in one write (whole lines even when two
+    processes spill at once), the file private (it names sessions and users). After a line
+    cut short (a kill mid-write) the first new one starts on a line of its own. Raises
+    OSError. The personal ledger's spill and the gateway's (gateway/ledger.py)."""
+    if not values:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = "".join(json.dumps(v) + "\n" for v in values).encode()
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
     try:
+        end = os.fstat(fd).st_size
+        if end and os.pread(fd, 1, end - 1) != b"\n":
+            data = b"\n" + data
         os.write(fd, data)
     finally:
         os.close(fd)
-    return len(lines)
 
 
-def _line(r: ExchangeRecord) -> str:
-    exchange = dict(zip(rows.EXCHANGE_COLUMNS, rows.exchange_row(r), strict=True))
-    names = rows.ATTEMPT_COLUMNS[1:]
-    attempts = [dict(zip(names, a, strict=True)) for a in rows.attempt_rows(r)]
-    return json.dumps({"exchange": exchange, "attempts": attempts}) + "\n"
+def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """Each line of `path` decoded, with its number; a line that is not JSON (torn) is left
+    out with a warning. A missing file has none."""
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except ValueError:
+            log.warning("%s line %d is damaged; left out", path, number)
 
 
 def pending(ledger: Path) -> list[Path]:
@@ -111,19 +137,14 @@ def _merge_file(conn: sqlite3.Connection, path: Path) -> int:
 def _entries(path: Path) -> Iterator[tuple[list[Any], list[list[Any]]]]:
     """Each line's exchange row and attempt rows; a torn or foreign line is skipped."""
     names = rows.ATTEMPT_COLUMNS[1:]
-    try:
-        text = path.read_text(errors="replace")
-    except FileNotFoundError:
-        return
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, entry in json_lines(path):
         try:
-            entry = json.loads(line)
             saved = entry["exchange"]
             exchange = [
                 saved.get(c) if c in rows.LATER_COLUMNS else saved[c] for c in rows.EXCHANGE_COLUMNS
             ]
             attempts = [[a[c] for c in names] for a in entry["attempts"]]
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError):
             log.warning("ledger: %s line %d is not a saved exchange; skipped", path, number)
             continue
         yield exchange, attempts
