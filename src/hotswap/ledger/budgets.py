@@ -2,10 +2,11 @@
 this day / week / month, shared by every session on the machine through the ledger.
 
 The spend of a (backend, period) is two parts:
-- **other routers'**: read from the ledger (one query, ledger.queries.cost_since, priced as
-  `hotswap cost` prices), at start and then every `[router] budget_refresh_s` in a worker
-  thread, never on the event loop. This router's own rows are left out of the read (their
-  ids carry its random prefix, exchange.exchange_ids), so nothing is counted twice;
+- **other routers'**: read from the ledger (ledger.queries.cost, as `hotswap cost` reads
+  and prices it: one query per distinct period start, the budgeted backends only), at start
+  and then every `[router] budget_refresh_s` in a worker thread, never on the event loop.
+  This router's own rows are left out of the read (their ids carry its random prefix,
+  exchange.exchange_ids), so nothing is counted twice;
 - **this router's own**: each exchange added as it finishes (an exchange sink, so on the
   event loop after the response, never on the request path).
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +31,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from hotswap.config.budgets import SPAN_WORDS, Budget, period_end, period_start, reset_words
 from hotswap.config.prices import PriceTable, price_table, price_usage
 from hotswap.figures import usd
-from hotswap.ledger.queries import cost_since
+from hotswap.ledger.queries import CostLine, Filter, cost
 from hotswap.ledger.spend import priced_model
 from hotswap.ledger.store import LEDGER_ERRORS, open_read_only
 from hotswap.router.budget_gate import BudgetVerdict
@@ -87,13 +89,13 @@ class BudgetTracker:
         """Other routers' spend on each budgeted backend since each period began (a
         blocking read: call it from a thread). An unreadable ledger reads as nothing."""
         starts = self.starts(now)
-        marks = sorted(set(starts.values()))
+        budgeted = tuple(b.backend for b in self.budgets)
         try:
             conn = open_read_only(path)
         except (FileNotFoundError, *LEDGER_ERRORS):
             return Read(starts, {}, {})
         try:
-            lines = cost_since(conn, self.table, marks, self.prefix)
+            since = {start: self._read(conn, start, budgeted) for start in set(starts.values())}
         except LEDGER_ERRORS as exc:
             log.warning("budgets: cannot read the ledger: %s", exc)
             return Read(self._others_starts, self.others, self.others_unpriced)
@@ -102,12 +104,18 @@ class BudgetTracker:
         spent: Totals = {}
         unpriced: dict[tuple[str, str], int] = {}
         for b in self.budgets:
-            row = lines.get(b.backend)
             for period, _ in b.limits:
-                line = row[marks.index(starts[period])] if row else None
+                line = since[starts[period]].get(b.backend)
                 spent[(b.backend, period)] = line.cost_usd if line else 0.0
                 unpriced[(b.backend, period)] = line.unpriced if line else 0
         return Read(starts, spent, unpriced)
+
+    def _read(
+        self, conn: sqlite3.Connection, start: float, backends: tuple[str, ...]
+    ) -> dict[str, CostLine]:
+        """Other routers' cost lines since `start`, by backend (`hotswap cost --by backend`)."""
+        where = Filter(since=start, not_prefix=self.prefix, backends=backends)
+        return {line.key: line for line in cost(conn, self.table, "backend", where)[0]}
 
     def took(self, read: Read) -> None:
         """A read of the ledger is in: the verdicts are made again."""

@@ -40,6 +40,7 @@ class Filter(NamedTuple):
     # Leave out one router's own exchanges: their ids begin with its random prefix
     # (exchange.exchange_ids). A router with a budget counts its own in memory.
     not_prefix: str | None = None
+    backends: tuple[str, ...] = ()  # only these backends' (none: every one)
 
     def where(self) -> tuple[str, list[Any]]:
         clauses: list[str] = ["1"]
@@ -56,6 +57,9 @@ class Filter(NamedTuple):
         if self.not_prefix is not None:
             clauses.append("substr(exchange_id, 1, ?) != ?")
             params += [len(self.not_prefix), self.not_prefix]
+        if self.backends:
+            clauses.append(f"backend IN ({', '.join('?' * len(self.backends))})")
+            params += self.backends
         return " AND ".join(clauses), params
 
 
@@ -192,29 +196,6 @@ def _priced(table: PriceTable, row: tuple[Any, ...]) -> CostLine:
     else:
         line.savings_usd = costed.savings_usd
     return line
-
-
-def cost_since(
-    conn: sqlite3.Connection, table: PriceTable, marks: list[float], not_prefix: str | None = None
-) -> dict[str, list[CostLine]]:
-    """Per backend, its cost since each of `marks` (Unix seconds, ascending): one query,
-    each row in the bucket of the latest mark it follows, the buckets then summed from
-    each mark on. What budgets read (ledger/budgets.py, `hotswap budgets`)."""
-    if not marks:
-        return {}
-    cases = " ".join(
-        f"WHEN started >= {float(m)!r} THEN {i}" for i, m in reversed(list(enumerate(marks)))
-    )
-    key = f"COALESCE(backend, '') || char(31) || (CASE {cases} END)"
-    buckets: dict[str, list[CostLine]] = {}
-    for line in _grouped(conn, table, key, Filter(since=marks[0], not_prefix=not_prefix)):
-        backend, _, index = line.key.partition(_PAIR)
-        row = buckets.setdefault(backend, [CostLine(backend) for _ in marks])
-        row[int(index)].merge(line)
-    for row in buckets.values():
-        for i in range(len(row) - 2, -1, -1):
-            row[i].merge(row[i + 1])
-    return buckets
 
 
 LOG_COLUMNS = (
