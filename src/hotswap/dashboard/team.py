@@ -17,20 +17,22 @@ hint, and neither is read here).
 from __future__ import annotations
 
 import time
+from datetime import date, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from hotswap import __version__
-from hotswap.config.budgets import period_start
+from hotswap.config.budgets import midnight, period_start
 from hotswap.dashboard.app import PAGE, RunningDashboard, page_app, serve_page
 from hotswap.dashboard.security import new_token
+from hotswap.dashboard.spend import SPEND_DAYS
 from hotswap.figures import age, tokens, usd, usd_sum
 from hotswap.gateway.database import Database, DatabaseError
 from hotswap.gateway.report import tokens_sql, unpriced_sql, unsaved_sql
 from hotswap.ledger.queries import FAILED_SQL
 
-DAYS = 30
+DAYS = SPEND_DAYS  # the personal dashboard's span
 POLL_S = 5.0
 DB = web.AppKey("team_db", Database)
 
@@ -85,7 +87,8 @@ def team_row(values: tuple[Any, ...], now: float) -> dict[str, Any]:
 async def team_rows(db: Database, now: float | None = None) -> list[dict[str, Any]]:
     now = time.time() if now is None else now
     today = period_start("daily", now)
-    since = today - (DAYS - 1) * 86400
+    first = date.fromtimestamp(now) - timedelta(days=DAYS - 1)
+    since = midnight(first)  # from the local date: a DST change does not move it an hour
     rows = await db.fetch(TEAM_SQL, (today, today, today, today, today, since))
     return [team_row(values, now) for values in rows]
 
