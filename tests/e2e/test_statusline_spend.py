@@ -133,6 +133,8 @@ async def test_statusline_shows_the_model_picked_in_claude_code(
     # an ordinary model follows the mode again; a backend not configured is no choice
     assert await line(CLAUDE_STDIN) == "⇄ anthropic · session 7d0e"
     assert await line(picker_stdin("claude-hotswap-nosuch--m")) == "⇄ anthropic · session 7d0e"
+    # an alias is no backend's id (the router, routes.choose, sends such a request by the mode)
+    assert await line(picker_stdin("claude-hotswap-ds--m")) == "⇄ anthropic · session 7d0e"
 
 
 def test_statusline_help_is_help() -> None:

@@ -17,6 +17,8 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from hotswap.config.backends import Backend
 
 PREFIX = "claude-hotswap-"
@@ -58,3 +60,12 @@ def _without_suffix(name: str) -> str:
     if name.endswith("]") and start >= 0 and "]" not in name[start + 1 : -1]:
         return name[:start]
     return name
+
+
+def named_backend(model: str | None, backends: Mapping[str, Backend]) -> Backend | None:
+    """The configured backend a gateway model id names, by its canonical name as the ids
+    are made (None: not one, or no such backend: such a request follows the routes and the
+    mode, whose model map then applies). The router's rule (routes.choose), and the status
+    line's."""
+    named = parse_gateway_id(model) if model else None
+    return backends.get(named[0]) if named is not None else None

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from hotswap.body import RequestBody
 from hotswap.config.backends import Backend
-from hotswap.config.model_ids import parse_gateway_id
+from hotswap.config.model_ids import named_backend
 from hotswap.config.routes import Route
 from hotswap.routes.classes import Facts
 
@@ -53,10 +53,3 @@ def choose(
         if facts.is_(route.when, route.above_tokens):
             return Choice(route.backend, route.name)
     return Choice(mode)
-
-
-def named_backend(model: str | None, backends: Mapping[str, Backend]) -> Backend | None:
-    """The configured backend a gateway model id names (None: not one, or no such backend:
-    such a request follows the routes and the mode, whose model map then applies)."""
-    named = parse_gateway_id(model) if model else None
-    return backends.get(named[0]) if named is not None else None

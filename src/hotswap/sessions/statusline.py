@@ -13,7 +13,7 @@ import sys
 
 from hotswap.config.budgets import SPAN_WORDS
 from hotswap.config.loading import Config, load_config
-from hotswap.config.model_ids import parse_gateway_id
+from hotswap.config.model_ids import named_backend, parse_gateway_id
 from hotswap.errors import HotswapError
 from hotswap.figures import AT_LEAST, usd, usd_rate, usd_sum
 from hotswap.sessions.registry import Session, router_status
@@ -121,8 +121,10 @@ def _picked(config: Config, model_id: object) -> str | None:
     """`deepseek · deepseek-v4-pro` for the gateway id `claude-hotswap-deepseek--deepseek-v4-pro`
     (docs/claude-code-gateway.md): that backend gets the request whatever the mode. None
     for any other model id, or one naming no configured backend (the mode serves it)."""
-    found = parse_gateway_id(model_id) if isinstance(model_id, str) else None
-    backend = config.resolve(found[0]) if found else None
+    if not isinstance(model_id, str):
+        return None
+    backend = named_backend(model_id, config.backends)  # the router's own rule
+    found = parse_gateway_id(model_id)
     return f"{backend.name} · {found[1]}" if backend and found else None
 
 
