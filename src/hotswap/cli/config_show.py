@@ -57,13 +57,18 @@ def _entry(value: Any, source: str) -> dict[str, Any]:
     return {"value": value, "source": source}
 
 
+def _entries(values: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Each value with its source: `file` where the file's table sets it, else `default`."""
+    return {k: _entry(v, "file" if k in raw else "default") for k, v in values.items()}
+
+
 def _router(config: Config, raw: Mapping[str, Any]) -> dict[str, Any]:
     r = config.router
     values: dict[str, Any] = {}
     for key, (attr, _, _) in ROUTER_KEYS.items():  # every key the file may set
         value = getattr(r, attr)
         values[key] = value / MB if key.endswith("_mb") else value
-    out = {k: _entry(v, "file" if k in raw else "default") for k, v in values.items()}
+    out = _entries(values, raw)
     proxies = {scheme: _mask_url(value) for scheme, value in r.proxies}
     out["proxies"] = _entry(proxies, "environment")
     return out
@@ -122,7 +127,7 @@ def effective_config(
         "exists": location.exists,
         "state_dir": _entry(str(config.state_dir), _state_source(environ)),
     }
-    result |= {k: _entry(getattr(config, k), "file" if k in raw else "default") for k in _TOP}
+    result |= _entries({k: getattr(config, k) for k in _TOP}, raw)
     result["router"] = _router(config, raw.get("router", {}))
     result["backends"] = {
         name: _backend(b, raw_backends.get(name, {}), environ)
@@ -145,7 +150,7 @@ def effective_config(
 def _budget(b: Budget, raw: Mapping[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {f"{period}_usd": usd for period, usd in b.limits}
     values |= {"warn_at": b.warn_at, "then": b.then}
-    return {k: _entry(v, "file" if k in raw else "default") for k, v in values.items()}
+    return _entries(values, raw)
 
 
 def _route(r: Route, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -156,7 +161,7 @@ def _route(r: Route, raw: Mapping[str, Any]) -> dict[str, Any]:
         values["on"] = sorted(r.on)
     if r.when == "long_context":
         values["above_tokens"] = r.above_tokens
-    return {k: _entry(v, "file" if k in raw else "default") for k, v in values.items()}
+    return _entries(values, raw)
 
 
 def _gateway(
