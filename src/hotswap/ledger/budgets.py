@@ -6,7 +6,7 @@ The spend of a (backend, period) is two parts:
   and prices it: one query per distinct period start, the budgeted backends only), at start
   and then every `[router] budget_refresh_s` in a worker thread, never on the event loop.
   This router's own rows are left out of the read (their ids carry its random prefix,
-  exchange.exchange_ids), so nothing is counted twice;
+  exchange.ExchangeIds.prefix), so nothing is counted twice;
 - **this router's own**: each exchange added as it finishes (an exchange sink, so on the
   event loop after the response, never on the request path).
 
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("hotswap")
 
-PREFIX_CHARS = 16  # exchange.exchange_ids: a router's ids begin with 16 random hex digits
 OK, WARN, REACHED = "ok", "warn", "reached"
 Clock = Callable[[], float]
 Totals = dict[tuple[str, str], float]  # (backend, period) -> usd
@@ -124,8 +123,6 @@ class BudgetTracker:
 
     def observe(self, record: ExchangeRecord) -> None:
         """The exchange sink: one of this router's exchanges finished."""
-        if self.prefix is None:
-            self.prefix = record.id[:PREFIX_CHARS]
         if record.backend is None or record.usage.total == 0:
             return
         if not any(b.backend == record.backend for b in self.budgets):
@@ -271,8 +268,7 @@ def open_budgets(state: RouterState, path: Path) -> RouterBudgets | None:
     config = state.config
     if not config.budgets:
         return None
-    prefix = next(state.exchange_ids)[:PREFIX_CHARS]  # one id spent to learn the prefix
-    tracker = BudgetTracker(config.budgets, price_table(config.prices), prefix)
+    tracker = BudgetTracker(config.budgets, price_table(config.prices), state.exchange_ids.prefix)
     tracker.took(tracker.read_others(path, tracker.clock()))
     budgets = RouterBudgets(tracker, state, path)
     budgets._hand_over()

@@ -38,7 +38,7 @@ class Filter(NamedTuple):
     since: float | None = None  # Unix seconds
     until: float | None = None
     # Leave out one router's own exchanges: their ids begin with its random prefix
-    # (exchange.exchange_ids). A router with a budget counts its own in memory.
+    # (exchange.ExchangeIds.prefix). A router with a budget counts its own in memory.
     not_prefix: str | None = None
     backends: tuple[str, ...] = ()  # only these backends' (none: every one)
 

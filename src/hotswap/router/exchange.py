@@ -31,12 +31,21 @@ if TYPE_CHECKING:
 log = logging.getLogger("hotswap")
 
 
-def exchange_ids() -> Iterator[str]:
-    """Ids for one router's exchanges: a random 64-bit prefix drawn once, then a counter.
+class ExchangeIds:
+    """Ids for one router's exchanges: a random 64-bit `prefix` drawn once, then a counter.
     Unique across routers and restarts like a random id, without a getrandom() system
-    call per exchange."""
-    prefix = os.urandom(8).hex()
-    return (f"{prefix}{n:08x}" for n in itertools.count())
+    call per exchange; the prefix tells this router's rows in the shared ledger apart
+    (ledger/budgets.py leaves them out of what it reads)."""
+
+    def __init__(self) -> None:
+        self.prefix = os.urandom(8).hex()
+        self._count = itertools.count()
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        return f"{self.prefix}{next(self._count):08x}"
 
 
 # What became of an exchange.

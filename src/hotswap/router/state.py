@@ -12,7 +12,6 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,9 +31,9 @@ from hotswap.router.exchange import (
     STREAM_ERROR,
     TRANSIENT,
     UPSTREAM_ERROR,
+    ExchangeIds,
     ExchangeRecord,
     Observers,
-    exchange_ids,
     redacted,
 )
 from hotswap.router.fallback import Breakers
@@ -88,7 +87,7 @@ class RouterState:
     wire_caches: WireCaches = field(init=False)  # each wire adapter's, the rest of cache_mb
     idle_trim: IdleTrim = field(default_factory=IdleTrim)  # heap trimmed after a burst
     observers: Observers = field(default_factory=Observers)  # told of each finished exchange
-    exchange_ids: Iterator[str] = field(default_factory=exchange_ids)  # ExchangeRecord.id
+    exchange_ids: ExchangeIds = field(default_factory=ExchangeIds)  # ExchangeRecord.id
     breakers: Breakers = field(init=False)
     modes: ModeStore = field(default=None)  # type: ignore[assignment]  # default: ModeFile
     redactor: Redactor = field(init=False)  # every key this router knows, masked (redact.py)
