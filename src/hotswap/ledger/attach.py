@@ -55,7 +55,7 @@ def open_ledger(state: RouterState) -> RouterLedger:
     writer = LedgerWriter(path, retention_days=config.ledger_retention_days).start()
     ledger = RouterLedger(writer, spend)
     state.observers.add_sink(ledger)
-    ledger.budgets = open_budgets(state, path)
+    ledger.budgets = open_budgets(state, path, spend)
     return ledger
 
 

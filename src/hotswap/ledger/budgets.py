@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from hotswap.config.budgets import SPAN_WORDS, Budget, period_end, period_start, reset_words
-from hotswap.config.prices import PriceTable, price_table, price_usage
+from hotswap.config.prices import PriceTable
 from hotswap.figures import usd
 from hotswap.ledger.queries import CostLine, Filter, cost
-from hotswap.ledger.spend import priced_model
+from hotswap.ledger.spend import Spend
 from hotswap.ledger.store import LEDGER_ERRORS, open_read_only
 from hotswap.router.budget_gate import BudgetVerdict
 from hotswap.router.exchange import ExchangeRecord
@@ -65,9 +65,11 @@ class BudgetTracker:
         table: PriceTable,
         prefix: str | None = None,
         clock: Clock = time.time,
+        cost_of: Callable[[ExchangeRecord], float | None] | None = None,
     ) -> None:
         self.budgets = budgets
         self.table = table
+        self.cost_of = cost_of or Spend(table).cost_of  # the router's ledger's, when given
         self.prefix = prefix  # this router's exchange ids' prefix (its rows, left out)
         self.clock = clock
         self.others: Totals = {}  # other routers' spend, at the last read
@@ -127,8 +129,7 @@ class BudgetTracker:
             return
         if not any(b.backend == record.backend for b in self.budgets):
             return
-        model = priced_model(record)
-        cost = price_usage(self.table, record.usage, record.backend, model, record.client_model)
+        cost = self.cost_of(record)
         for period, start in self.starts(self.clock()).items():
             if self._own_starts.get(period) != start:  # a new period: the old one's is gone
                 self._own_starts[period] = start
@@ -136,10 +137,10 @@ class BudgetTracker:
                     for key in [k for k in own if k[1] == period]:
                         del own[key]
             key = (record.backend, period)
-            if cost.cost_usd is None:
+            if cost is None:
                 self.own_unpriced[key] = self.own_unpriced.get(key, 0) + 1
             else:
-                self.own[key] = self.own.get(key, 0.0) + cost.cost_usd
+                self.own[key] = self.own.get(key, 0.0) + cost
         self.judge()
 
     def spent(self, backend: str, period: str, starts: dict[str, float]) -> tuple[float, int]:
@@ -262,13 +263,14 @@ def ledger_budgets(
     return tracker.rows()
 
 
-def open_budgets(state: RouterState, path: Path) -> RouterBudgets | None:
+def open_budgets(state: RouterState, path: Path, spend: Spend) -> RouterBudgets | None:
     """A router's budgets, when the config has any: seeded from the ledger now (one
     query), then an exchange sink, and a task re-reading the ledger."""
     config = state.config
     if not config.budgets:
         return None
-    tracker = BudgetTracker(config.budgets, price_table(config.prices), state.exchange_ids.prefix)
+    tracker = BudgetTracker(config.budgets, spend.table, state.exchange_ids.prefix,
+                            cost_of=spend.cost_of)  # fmt: skip
     tracker.took(tracker.read_others(path, tracker.clock()))
     budgets = RouterBudgets(tracker, state, path)
     budgets._hand_over()

@@ -60,6 +60,14 @@ class Spend:
         if claude is not None:
             self.savings_usd += claude.cost(usage) - cost
 
+    def cost_of(self, record: ExchangeRecord) -> float | None:
+        """What `record` cost (None: no price), by this spend's cached price lookups: what
+        the budgets count (ledger/budgets.py), priced once per model, not per exchange."""
+        if record.usage.total == 0:
+            return 0.0
+        price, _ = self._priced(record.backend, priced_model(record), record.client_model)
+        return None if price is None else price.cost(record.usage)
+
     def _priced(
         self, backend: str | None, model: str | None, client_model: str | None
     ) -> tuple[Price | None, Price | None]:
