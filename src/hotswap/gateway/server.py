@@ -32,6 +32,7 @@ from hotswap.reading.jsoncodec import dump_json, parse_json_body
 from hotswap.router.app import Guard, RunningRouter, is_loopback_host, start_router
 from hotswap.router.deepclaude import MAX_MODE_BODY_BYTES, parse_mode_body
 from hotswap.router.intake import read_body
+from hotswap.router.listen import url_of
 from hotswap.router.server import bind
 from hotswap.router.state import RouterState
 
@@ -247,10 +248,6 @@ def serve_gateway(config: Config, database: str, redis_url: str, host: str, port
     asyncio.run(serve(config, database, redis_url, host, port))
 
 
-def listen_url(host: str, port: int) -> str:
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
-
-
 async def serve(
     config: Config, database: str, redis_url: str, host: str, port: int,
     sock: socket.socket | None = None, worker: int | None = None,
@@ -260,7 +257,7 @@ async def serve(
     stop = asyncio.Event()
     on_signals(asyncio.get_running_loop(), stop_signals(), lambda _n: stop.set())
     running = await start_gateway(config, database, redis_url, host, port, sock, worker)
-    (ready or (lambda p: print(f"gateway listening on {listen_url(host, p)}", flush=True)))(
+    (ready or (lambda p: print(f"gateway listening on {url_of(host, p)}", flush=True)))(
         running.port
     )
     try:

@@ -31,8 +31,8 @@ from typing import Any
 from hotswap.config.loading import Config
 from hotswap.config.tuning import tune_process
 from hotswap.errors import ConfigError, HotswapError
-from hotswap.gateway.server import listen_url, serve
-from hotswap.router.listen import BACKLOG, _address
+from hotswap.gateway.server import serve
+from hotswap.router.listen import listen, url_of
 
 log = logging.getLogger("hotswap")
 
@@ -46,29 +46,20 @@ def supported() -> bool:
 
 
 def reuse_port_socket(host: str, port: int, listening: bool) -> socket.socket:
-    family, address = _address(host, port)
-    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind(address)
-        if listening:
-            sock.listen(BACKLOG)
-            sock.setblocking(False)
+        return listen(host, port, reuse_port=True, listening=listening)
     except OSError as exc:
-        sock.close()
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    return sock
 
 
-def _worker(spec: tuple[Any, ...], number: int, ready: Queue[tuple[int, int]]) -> None:
+def _worker(spec: tuple[Any, ...], number: int, ready: Queue[int]) -> None:
     """One worker process: a gateway on its own SO_REUSEPORT socket."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # the parent's handler, not ours
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     config, database, redis_url, host, port = spec
 
     def announce(_port: int) -> None:
-        ready.put((number, multiprocessing.current_process().pid or 0))
+        ready.put(number)
 
     try:
         sock = reuse_port_socket(host, port, listening=True)
@@ -85,7 +76,7 @@ class Supervisor:
     def __init__(self, spec: tuple[Any, ...], n: int) -> None:
         self.spec, self.n = spec, n
         self.context = multiprocessing.get_context("fork")
-        self.ready: Queue[tuple[int, int]] = self.context.Queue()
+        self.ready: Queue[int] = self.context.Queue()
         self.procs: dict[int, BaseProcess] = {}
         self.serving: set[int] = set()
         self.stopping = False
@@ -107,7 +98,7 @@ class Supervisor:
 
     def _take_ready(self, timeout: float) -> None:
         try:
-            number, _pid = self.ready.get(timeout=max(0.0, min(POLL_S, timeout)))
+            number = self.ready.get(timeout=max(0.0, min(POLL_S, timeout)))
         except queue.Empty:
             return
         self.serving.add(number)
@@ -167,7 +158,7 @@ def serve_workers(
         for number in range(n):
             supervisor.start(number)
         supervisor.wait_serving()
-        print(f"gateway listening on {listen_url(host, port)} ({n} workers)", flush=True)
+        print(f"gateway listening on {url_of(host, port)} ({n} workers)", flush=True)
         supervisor.supervise()
     finally:
         supervisor.stop()

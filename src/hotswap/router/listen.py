@@ -22,21 +22,33 @@ def busy_port_fix(port: int) -> str:
     )
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on host:port (0: a free port). Raises OSError."""
+def listen(
+    host: str, port: int, *, reuse_port: bool = False, listening: bool = True
+) -> socket.socket:
+    """A listening TCP socket on host:port (0: a free port). Raises OSError. `reuse_port`:
+    SO_REUSEPORT (Linux), so the gateway's workers share one port; `listening=False`: bound
+    only (what holds the port while they start)."""
     family, address = _address(host, port)
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         # On Windows SO_REUSEADDR lets a second socket take a port already bound: never.
         if hasattr(socket, "SO_REUSEADDR") and not is_windows():
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
-        sock.listen(BACKLOG)
-        sock.setblocking(False)
+        if listening:
+            sock.listen(BACKLOG)
+            sock.setblocking(False)
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+def url_of(host: str, port: int) -> str:
+    """`http://HOST:PORT` as a listening line prints it (an IPv6 literal in brackets)."""
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def _address(host: str, port: int) -> tuple[int, tuple[str, int]]:

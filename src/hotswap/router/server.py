@@ -15,7 +15,7 @@ from hotswap.errors import ConfigError
 from hotswap.ledger.attach import close_ledger, open_ledger
 from hotswap.osdeps import on_signals, stop_signals
 from hotswap.router.app import Guard, RunningRouter, is_loopback_host, start_router
-from hotswap.router.listen import busy_port_fix, listen
+from hotswap.router.listen import busy_port_fix, listen, url_of
 from hotswap.router.state import RouterState
 from hotswap.sessions.modefile import write_mode
 from hotswap.sessions.registry import register_serve, remove_serve
@@ -106,9 +106,9 @@ async def _serve_forever(state: RouterState, sock: socket.socket, host: str, gua
     except BaseException:
         await close_ledger(ledger)
         raise
-    shown = f"[{host}]" if ":" in host else host
-    print(f"listening on http://{shown}:{router.port}", flush=True)
-    print(next_step(f"http://{shown}:{router.port}"), flush=True)
+    url = url_of(host, router.port)
+    print(f"listening on {url}", flush=True)
+    print(next_step(url), flush=True)
     record = register_serve(state.config.state_dir, router.port, state.mode_file)
     try:
         await signals.first.wait()
