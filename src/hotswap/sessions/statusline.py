@@ -111,7 +111,7 @@ def statusline_line(picked: str | None = None) -> str:
     if chosen is not None:
         return render(chosen, target.session, status)
     if not status.get("mode"):
-        return render(target.current(config).replace(" ", " · ", 1), target.session, status)
+        return render(target.current(config, " · "), target.session, status)
     model = status.get("model")
     shown = f"{status['mode']} · {model}" if model else str(status["mode"])
     return render(shown, target.session, status)

@@ -43,11 +43,13 @@ class Target(NamedTuple):
     session: Session | None = None  # None: the global `hotswap serve` mode file
     note: str = ""  # why this target was chosen, when the user did not name it
 
-    def current(self, config: Config) -> str:
-        return self.read(config)[0]
+    def current(self, config: Config, between: str = " ") -> str:
+        """The backend the mode file names, as shown (`between` it and a forced model)."""
+        return self.read(config, between)[0]
 
-    def read(self, config: Config) -> tuple[str, bool]:
-        """The backend the mode file names, as shown to the user, and whether it is valid."""
+    def read(self, config: Config, between: str = " ") -> tuple[str, bool]:
+        """The backend the mode file names, as shown to the user (`deepseek`, `ollama x`),
+        and whether it is valid."""
         try:
             name = read_mode(self.mode_file)
         except (OSError, ValueError) as exc:
@@ -58,7 +60,7 @@ class Target(NamedTuple):
         backend = config.resolve(name)
         if backend is None:
             return f"{name} (unknown)", False
-        return (f"{backend.name} {model}" if model else backend.name), True
+        return (f"{backend.name}{between}{model}" if model else backend.name), True
 
     def router(self, config: Config) -> dict[str, object] | None:
         """The status of the router that follows this mode file; None when none runs."""
