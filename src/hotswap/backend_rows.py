@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hotswap.config.backend_prices import tier_prices
 from hotswap.config.backends import PRESETS, Backend
 from hotswap.config.credentials import credential
 from hotswap.config.loading import Config
+from hotswap.config.prices import PriceTable, lookup, price_table
 from hotswap.redact import mask
 from hotswap.rules.tiers import model_map
 
@@ -55,3 +55,21 @@ def backend_rows(
             }
         )
     return rows
+
+
+def tier_prices(
+    config: Config, backend: Backend, models: Mapping[str, str], table: PriceTable | None = None
+) -> dict[str, dict[str, Any] | None]:
+    """tier -> {input, output, cache_read, cache_write (USD per Mtok), source} of the model
+    that tier is sent as; None where no price is known."""
+    table = table if table is not None else price_table(config.prices)
+    own = dict(config.prices)  # only the config's: where a price came from
+    out: dict[str, dict[str, Any] | None] = {}
+    for tier, model in models.items():
+        price = lookup(table, backend.name, model)
+        if price is None:
+            out[tier] = None
+            continue
+        source = "config" if lookup(own, backend.name, model) == price else "built-in"
+        out[tier] = {**price._asdict(), "source": source}
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,10 @@ import click
 from hotswap.backend_rows import backend_rows
 from hotswap.cli.fast import complete_backend
 from hotswap.cli.output import CONFIG_OPTION, WIDE_OPTION, echo_json, fail, table, width
-from hotswap.config.backend_prices import price_cell
 from hotswap.config.loading import Config, load_config
-from hotswap.config.prices import PRICES_CHECKED
+from hotswap.config.prices import PRICES_CHECKED, Price
 from hotswap.errors import HotswapError
+from hotswap.figures import UNKNOWN, usd_rate
 from hotswap.rules.tiers import TIER_MODELS
 
 
@@ -138,3 +139,14 @@ def backends_command(
         echo_json({**data, "backends": rows})
     else:
         click.echo(render(rows, active, where, wide))
+
+
+def price_cell(auth: str, price: Mapping[str, Any] | None) -> str:
+    """`$2/$10` (input/output per Mtok), `$0 (local)` for a server on this machine that
+    costs nothing, `unknown` without a price."""
+    if price is None:
+        return UNKNOWN
+    p = Price(price["input"], price["output"], price["cache_read"], price["cache_write"])
+    if not any(p) and auth == "none":
+        return "$0 (local)"
+    return f"{usd_rate(p.input)}/{usd_rate(p.output)}"
