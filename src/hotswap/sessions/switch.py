@@ -128,26 +128,28 @@ def _gateway_key() -> str:
 def _use_gateway(name: str, url: str, all_sessions: bool) -> int:
     """A switch on a team gateway: inside a gateway session (`hotswap run --gateway`),
     that session's mode; else (or with --all) every session of the key's user."""
-    key = _gateway_key()
-    session = None if all_sessions else os.environ.get(gateway_client.SESSION_ENV) or None
-    try:
-        answer = gateway_client.post_mode(url, key, name, session)
-    except gateway_client.GatewaySwitchError as exc:
-        raise SwitchError(str(exc)) from None
-    print(gateway_client.switch_line(answer))
+    print(gateway_client.switch_line(_ask_gateway(url, all_sessions, name)))
     return 0
 
 
 def _show_gateway(url: str, all_sessions: bool) -> int:
     """Bare `backend` inside a gateway session: the session's mode (with --all, the user's),
     as the gateway has it."""
+    print(gateway_client.mode_line(_ask_gateway(url, all_sessions, None)))
+    return 0
+
+
+def _ask_gateway(url: str, all_sessions: bool, name: str | None) -> dict[str, object]:
+    """POST the switch to `name` (None: GET the mode), for this gateway session (with --all,
+    or outside one, for the user); the gateway's refusal as a SwitchError."""
+    key = _gateway_key()
     session = None if all_sessions else os.environ.get(gateway_client.SESSION_ENV) or None
     try:
-        answer = gateway_client.get_mode(url, _gateway_key(), session)
+        if name is None:
+            return gateway_client.get_mode(url, key, session)
+        return gateway_client.post_mode(url, key, name, session)
     except gateway_client.GatewaySwitchError as exc:
         raise SwitchError(str(exc)) from None
-    print(gateway_client.mode_line(answer))
-    return 0
 
 
 def cmd_backend(config: Config, argv: list[str], prog: str) -> int:
