@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.parse  # already loaded: pathlib imports it
 from collections.abc import Mapping
 
 from hotswap.errors import ConfigError
@@ -34,15 +35,12 @@ def post_mode(url: str, key: str, backend: str, session: str | None) -> dict[str
 
 def get_mode(url: str, key: str, session: str | None) -> dict[str, object]:
     """GET /_hotswap/mode: the session's backend (or the user's), and the fallback note."""
-    import urllib.parse
-
     query = "?" + urllib.parse.urlencode({"session": session}) if session else ""
     return _call("GET", url, key, "/_hotswap/mode" + query, None)
 
 
 def _call(method: str, url: str, key: str, path: str, body: str | None) -> dict[str, object]:
     import http.client  # here: `backend` without a gateway never pays for it
-    import urllib.parse
 
     parts = urllib.parse.urlsplit(url.rstrip("/"))
     kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
