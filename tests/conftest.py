@@ -8,7 +8,8 @@ share is in tests/support (fakes, clients, generated bodies, Claude Code's envir
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,6 +130,17 @@ async def make_router(home: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncItera
     yield make
     for running in started:
         await running.stop()
+
+
+@pytest.fixture
+def zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is Berlin's (DST ends 2026-10-25 03:00 -> 02:00, starts 2026-03-29): the
+    budgets' periods and the dashboard's days are local."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.fixture

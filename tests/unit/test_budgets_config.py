@@ -3,8 +3,6 @@ period boundaries (day, Monday-start week, month, across a DST change)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -59,16 +57,6 @@ def test_a_bad_budget_is_named_in_one_line(tmp_path: Path, text: str, message: s
     with pytest.raises(ConfigError) as err:
         _load(tmp_path, text)
     assert message in str(err.value) and "\n" not in str(err.value)
-
-
-@pytest.fixture
-def zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Local time is Berlin's (DST ends 2026-10-25 03:00 -> 02:00, starts 2026-03-29)."""
-    monkeypatch.setenv("TZ", "Europe/Berlin")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def _at(text: str) -> float:

@@ -5,10 +5,7 @@ the request path reads, and the 429's message and retry-after."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import datetime
-
-import pytest
 
 from hotswap.config.budgets import Budget
 from hotswap.config.prices import price_table
@@ -18,15 +15,6 @@ from hotswap.router.exchange import Usage
 from records import record
 
 M = 1_000_000
-
-
-@pytest.fixture
-def zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "Europe/Berlin")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def _at(text: str) -> float:
